@@ -1,0 +1,22 @@
+"""Writes workflow records to the database: projection rows and hash-chained audit entries."""
+
+from __future__ import annotations
+
+from db.projection import commit_batch
+from sqlalchemy import Engine
+from temporalio import activity
+
+from workflows.models import RecordBatch
+
+
+class LedgerActivities:
+    """Activities over the database engine; idempotent, so Temporal may retry them freely."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @activity.defn(name="record_batch")
+    def record_batch(self, batch: RecordBatch) -> int:
+        """Apply one batch of records in a single transaction; returns events written."""
+        commit_batch(self._engine, batch=batch)
+        return len(batch.events)

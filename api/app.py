@@ -1,0 +1,52 @@
+"""The FastAPI application: wires settings, database, Temporal and the routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from temporalio.client import Client
+
+from api import errors
+from api.auth import TokenCache
+from api.routes import audit, requests, systems, tokens
+from api.service import GovernanceService
+from core.settings import Settings
+from core.temporal import connect
+from db.engine import get_engine, init_db
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
+    """An app for these settings; pass `client` to reuse a connected Temporal client."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = get_engine(settings.database_url)
+        init_db(engine)
+        temporal = client or await connect(settings)
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.tokens = TokenCache(engine, settings.api.token_cache_seconds)
+        app.state.service = GovernanceService(temporal, settings, engine)
+        yield
+
+    app = FastAPI(
+        title="Threshold",
+        version="0.1.0",
+        description="Change control for AI systems crossing from pilot to production.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (systems, requests, audit, tokens):
+        api.include_router(module.router)
+    app.include_router(api)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, bool]:
+        return {"ok": True}
+
+    return app

@@ -1,0 +1,74 @@
+"""FastAPI dependencies as `Annotated` aliases: settings, engine, service, principal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Request
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from api.auth import ApiRole, Principal, TokenCache
+from api.service import GovernanceService
+from core.settings import Settings
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def _service(request: Request) -> GovernanceService:
+    service: GovernanceService = request.app.state.service
+    return service
+
+
+def _session(engine: Annotated[Engine, Depends(_engine)]) -> Iterator[Session]:
+    with Session(engine) as session:
+        yield session
+
+
+def _principal(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> Principal:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise HTTPException(
+            401,
+            "missing bearer token: send 'Authorization: Bearer <token>' "
+            "(issue one with `threshold tokens issue`)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    tokens: TokenCache = request.app.state.tokens
+    principal = tokens.principal(token.strip())
+    if principal is None:
+        raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
+    return principal
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+EngineDep = Annotated[Engine, Depends(_engine)]
+SessionDep = Annotated[Session, Depends(_session)]
+ServiceDep = Annotated[GovernanceService, Depends(_service)]
+PrincipalDep = Annotated[Principal, Depends(_principal)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+
+
+def require(roles: frozenset[ApiRole]) -> Callable[[Principal], Principal]:
+    """A dependency that refuses principals whose token role is not in `roles`."""
+
+    def check(principal: PrincipalDep) -> Principal:
+        if principal.role not in roles:
+            allowed = ", ".join(sorted(r.value for r in roles))
+            raise HTTPException(
+                403, f"a {principal.role.value} token cannot do this; it needs one of: {allowed}"
+            )
+        return principal
+
+    return check

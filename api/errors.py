@@ -1,0 +1,54 @@
+"""Error bodies: JSON a person can act on, with the right status code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain.errors import GovernanceError
+
+STATUS = {"invalid": 422, "conflict": 409, "forbidden": 403, "not_found": 404}
+
+
+def error_body(message: str, problems: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """The one error shape: a message and the problems by field."""
+    return {"error": {"message": message, "problems": problems or []}}
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "(body)"
+
+
+async def governance_error(_: Request, exc: Exception) -> JSONResponse:
+    """Domain refusals keep their code and problems."""
+    assert isinstance(exc, GovernanceError)
+    problems = [p.as_dict() for p in exc.problems]
+    return JSONResponse(error_body(exc.message, problems), status_code=STATUS.get(exc.code, 409))
+
+
+async def validation_error(_: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's request validation, re-phrased to name each field and the fix."""
+    assert isinstance(exc, RequestValidationError)
+    problems = [{"field": _field(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
+    summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+    return JSONResponse(error_body(f"invalid request: {summary}", problems), status_code=422)
+
+
+def install(app: FastAPI) -> None:
+    """Register the error handlers."""
+    app.add_exception_handler(GovernanceError, governance_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+
+
+async def http_error(_: Request, exc: Exception) -> JSONResponse:
+    """HTTP errors raised by routes and dependencies, in the same shape."""
+    assert isinstance(exc, StarletteHTTPException)
+    return JSONResponse(
+        error_body(str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+    )

@@ -1,0 +1,8 @@
+"""ASGI entry point for deployments: `uvicorn api.main:app` (settings from the environment)."""
+
+from __future__ import annotations
+
+from api.app import create_app
+from core.settings import get_settings
+
+app = create_app(get_settings())

@@ -1,0 +1,36 @@
+"""The audit ledger: verify the chain, read events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from api.auth import READERS, Principal
+from api.deps import EngineDep, SessionDep, require
+from db.ledger import list_events, verify_chains
+
+router = APIRouter(prefix="/audit", tags=["audit"])
+Reader = Annotated[Principal, Depends(require(READERS))]
+
+
+@router.get("/verify")
+def verify(engine: EngineDep, _: Reader, system: str | None = None) -> dict[str, Any]:
+    """Recompute every hash chain; reports the first broken entry."""
+    report = verify_chains(engine, chain_id=system)
+    return report.model_dump(mode="json") if hasattr(report, "model_dump") else dict(vars(report))
+
+
+@router.get("/events")
+def events(
+    session: SessionDep,
+    _: Reader,
+    system: str | None = None,
+    since: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[dict[str, Any]]:
+    """Audit entries, oldest first."""
+    rows = list_events(session, system_id=system, since=since, limit=limit, offset=offset)
+    return [row.model_dump(mode="json") for row in rows]

@@ -1,0 +1,67 @@
+"""Approval requests: list, show, decide."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from db.projection import list_requests
+from fastapi import APIRouter, Depends, Query
+
+from api.auth import DECIDERS, READERS, Principal
+from api.deps import IdempotencyKey, ServiceDep, SessionDep, require
+from api.schemas import DecisionIn, DecisionOut, Page
+from api.service import command_meta
+from domain.approvals import ApprovalRequest, DecisionCommand
+
+router = APIRouter(prefix="/requests", tags=["approvals"])
+Reader = Annotated[Principal, Depends(require(READERS))]
+Decider = Annotated[Principal, Depends(require(DECIDERS))]
+
+
+@router.get("", response_model=Page[ApprovalRequest])
+def list_all(
+    session: SessionDep,
+    principal: Reader,
+    system: str | None = None,
+    status: str | None = None,
+    mine: bool = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[ApprovalRequest]:
+    """Requests from the projection; `mine=true` lists those waiting for the caller."""
+    items, total = list_requests(
+        session,
+        system_id=system,
+        status=status,
+        principal=principal.email if mine else None,
+        limit=limit,
+        offset=offset,
+    )
+    return Page[ApprovalRequest](items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/{request_id}", response_model=ApprovalRequest)
+async def show(request_id: str, service: ServiceDep, _: Reader) -> ApprovalRequest:
+    """A request's live state: roles, eligible people, decisions, deadlines."""
+    return await service.request(request_id)
+
+
+@router.post("/{request_id}/decisions", response_model=DecisionOut)
+async def decide(
+    request_id: str,
+    body: DecisionIn,
+    service: ServiceDep,
+    principal: Decider,
+    key: IdempotencyKey = None,
+) -> DecisionOut:
+    """Approve or reject as the token's principal; the rules decide whether it counts."""
+    decision = DecisionCommand(
+        principal=principal.email,
+        approve=body.approve,
+        role=body.role,
+        comment=body.comment,
+        via="api",
+    )
+    result = await service.decide(request_id, command_meta(principal.email, key), decision)
+    await service.settled(result.request)
+    return DecisionOut(command_id=result.command_id, message=result.message, request=result.request)

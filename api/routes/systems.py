@@ -1,0 +1,116 @@
+"""Systems: register, amend, list, show, promote, gate, retire."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from db.projection import list_systems
+from fastapi import APIRouter, Depends, Query, Request
+
+from api.auth import ADMINS, READERS, WRITERS, Principal
+from api.deps import IdempotencyKey, ServiceDep, SessionDep, require
+from api.documents import read_document
+from api.schemas import CommandOut, Page, PromotionIn, RetireIn, SystemSummary
+from api.service import command_meta
+from domain.errors import InvalidInput, Problem
+from domain.lifecycle import GateResult
+from domain.manifest import Environment, parse_manifest
+from workflows.models import SystemView
+
+router = APIRouter(prefix="/systems", tags=["systems"])
+Reader = Annotated[Principal, Depends(require(READERS))]
+Writer = Annotated[Principal, Depends(require(WRITERS))]
+Admin = Annotated[Principal, Depends(require(ADMINS))]
+
+
+@router.post("", status_code=201, response_model=CommandOut)
+async def register_system(
+    request: Request, service: ServiceDep, principal: Writer, key: IdempotencyKey = None
+) -> CommandOut:
+    """Register a system from its manifest (JSON, or YAML with Content-Type: application/yaml)."""
+    manifest = parse_manifest(await read_document(request))
+    result = await service.register(manifest, command_meta(principal.email, key))
+    return CommandOut(command_id=result.command_id, message=result.message, system=result.system)
+
+
+@router.put("/{system_id}/manifest", response_model=CommandOut)
+async def amend_system(
+    system_id: str,
+    request: Request,
+    service: ServiceDep,
+    principal: Writer,
+    key: IdempotencyKey = None,
+) -> CommandOut:
+    """Replace the manifest of a system still in pilot."""
+    manifest = parse_manifest(await read_document(request))
+    if manifest.id != system_id:
+        raise InvalidInput(
+            f"manifest id {manifest.id!r} does not match the URL's {system_id!r}",
+            [Problem("id", f"set id: {system_id}")],
+        )
+    result = await service.amend(manifest, command_meta(principal.email, key))
+    return CommandOut(command_id=result.command_id, message=result.message, system=result.system)
+
+
+@router.get("", response_model=Page[SystemSummary])
+def list_all(
+    session: SessionDep,
+    _: Reader,
+    state: str | None = None,
+    tier: str | None = None,
+    owner: str | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[SystemSummary]:
+    """Systems from the projection, filtered and paged."""
+    rows, total = list_systems(
+        session, state=state, risk_tier=tier, owner=owner, search=q, limit=limit, offset=offset
+    )
+    items = [SystemSummary.model_validate(row, from_attributes=True) for row in rows]
+    return Page[SystemSummary](items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/{system_id}", response_model=SystemView)
+async def show(system_id: str, service: ServiceDep, _: Reader) -> SystemView:
+    """The system's live state: lifecycle, manifests, requirements, gaps, pending request."""
+    return await service.view(system_id)
+
+
+@router.post("/{system_id}/promotion", status_code=202, response_model=CommandOut)
+async def request_promotion(
+    system_id: str,
+    body: PromotionIn,
+    service: ServiceDep,
+    principal: Writer,
+    key: IdempotencyKey = None,
+) -> CommandOut:
+    """Request promotion to production; refused with every blocking gap listed."""
+    result = await service.request_promotion(
+        system_id, command_meta(principal.email, key), body.comment
+    )
+    return CommandOut(command_id=result.command_id, message=result.message, system=result.system)
+
+
+@router.get("/{system_id}/gate", response_model=GateResult)
+async def gate(
+    system_id: str,
+    service: ServiceDep,
+    _: Reader,
+    environment: Environment = Environment.production,
+) -> GateResult:
+    """May the system deploy to `environment` now? `allowed` plus the reasons."""
+    return await service.gate(system_id, environment)
+
+
+@router.post("/{system_id}/retire", response_model=CommandOut)
+async def retire(
+    system_id: str,
+    body: RetireIn,
+    service: ServiceDep,
+    principal: Admin,
+    key: IdempotencyKey = None,
+) -> CommandOut:
+    """Retire a system: every gate closes for good."""
+    result = await service.retire(system_id, command_meta(principal.email, key), body.reason)
+    return CommandOut(command_id=result.command_id, message=result.message, system=result.system)

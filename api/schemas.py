@@ -1,0 +1,105 @@
+"""Public request and response models of the HTTP API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.approvals import ApprovalRequest
+from domain.policy import Role
+from workflows.models import SystemView
+
+T = TypeVar("T")
+
+
+class Body(BaseModel):
+    """Request bodies refuse unknown fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class PromotionIn(Body):
+    """Ask for production approval."""
+
+    comment: str = Field(default="", max_length=2000)
+
+
+class DecisionIn(Body):
+    """Approve or reject a request as the caller."""
+
+    approve: bool
+    comment: str = Field(default="", max_length=2000)
+    role: Role | None = None
+
+
+class RetireIn(Body):
+    """Retire a system."""
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class TokenIn(Body):
+    """Issue a token for a principal."""
+
+    principal: str = Field(min_length=3, max_length=320)
+    role: str
+    label: str = Field(default="", max_length=200)
+
+
+class CommandOut(BaseModel):
+    """What a command did."""
+
+    command_id: str
+    message: str
+    system: SystemView
+
+
+class DecisionOut(BaseModel):
+    """A request after a decision."""
+
+    command_id: str
+    message: str
+    request: ApprovalRequest
+
+
+class SystemSummary(BaseModel):
+    """One row of the systems list (from the projection)."""
+
+    id: str
+    name: str
+    state: str
+    environment: str
+    risk_tier: str
+    applies: bool
+    business_owner: str | None
+    technical_owner: str | None
+    pending_request_id: str | None
+    updated_at: datetime
+
+
+class Page(BaseModel, Generic[T]):
+    """A page of results with the total for paging."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class TokenOut(BaseModel):
+    """A token's public record (never its value or hash)."""
+
+    id: str
+    principal: str
+    role: str
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class TokenIssued(TokenOut):
+    """A newly issued token; `token` is shown once and never again."""
+
+    token: str

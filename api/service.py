@@ -1,0 +1,240 @@
+"""`GovernanceService`: every command and query the API, Slack and dashboard send to Temporal."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from core.policy import load_policy
+from core.settings import Settings
+from db.projection import shared_credentials
+from domain.approvals import ApprovalRequest, DecisionCommand, RequestStatus
+from domain.errors import Conflict, GovernanceError, NotFound, Problem
+from domain.lifecycle import GateResult
+from domain.manifest import AISystemManifest, Environment
+from workflows.ai_system import AISystemWorkflow
+from workflows.approval import ApprovalWorkflow
+from workflows.models import (
+    AmendCommand,
+    CommandMeta,
+    CommandResult,
+    DecideCommand,
+    DecideResult,
+    PromoteCommand,
+    RegisterCommand,
+    RetireCommand,
+    SystemView,
+    SystemWorkflowInput,
+    approval_workflow_id,
+    system_workflow_id,
+)
+
+
+def command_meta(principal: str, idempotency_key: str | None) -> CommandMeta:
+    """Command envelope; the idempotency key (or a fresh id) becomes the update id."""
+    return CommandMeta(command_id=idempotency_key or uuid.uuid4().hex, principal=principal)
+
+
+def governance_error(exc: BaseException) -> GovernanceError | None:
+    """Translate a refused update back into the domain error it started as."""
+    cause: BaseException | None = exc.cause if isinstance(exc, WorkflowUpdateFailedError) else exc
+    if not isinstance(cause, ApplicationError) or cause.type is None:
+        return None
+    details: dict[str, Any] = cause.details[0] if cause.details else {}
+    problems = [Problem(p["field"], p["message"]) for p in details.get("problems", [])]
+    error = GovernanceError(cause.message, problems, cause.type)
+    return error
+
+
+class GovernanceService:
+    """Talks to the workflows; raises `GovernanceError` for anything a caller did wrong."""
+
+    def __init__(self, client: Client, settings: Settings, engine: Engine) -> None:
+        self.client = client
+        self.settings = settings
+        self.engine = engine
+        self.prefix = settings.temporal.workflow_id_prefix
+
+    def _shared(self, manifest: AISystemManifest) -> dict[str, list[str]]:
+        with Session(self.engine) as session:
+            shared: dict[str, list[str]] = shared_credentials(
+                session, credential_ids=[c.id for c in manifest.credentials]
+            )
+        return shared
+
+    async def _update(self, workflow_id: str, update: Any, arg: Any, update_id: str) -> Any:
+        handle = self.client.get_workflow_handle(workflow_id)
+        try:
+            return await handle.execute_update(update, arg, id=update_id)
+        except WorkflowUpdateFailedError as exc:
+            raise self._refused(exc) from None
+        except RPCError as exc:
+            raise self._rpc(exc, workflow_id) from None
+
+    @staticmethod
+    def _refused(exc: WorkflowUpdateFailedError) -> Exception:
+        return governance_error(exc) or exc
+
+    @staticmethod
+    def _rpc(exc: RPCError, workflow_id: str) -> Exception:
+        kind, _, name = workflow_id.partition(":")
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            if "completed" in exc.message:
+                return Conflict(f"{name} is closed (retired or decided); it takes no more commands")
+            kind = "request" if kind.endswith("approval") else "system"
+            return NotFound(f"{kind} {name} not found")
+        return exc
+
+    async def register(self, manifest: AISystemManifest, meta: CommandMeta) -> CommandResult:
+        """Register a system: update-with-start on its lifecycle workflow."""
+        workflow_id = system_workflow_id(manifest.id, self.prefix)
+        start = WithStartWorkflowOperation(
+            AISystemWorkflow.run,
+            SystemWorkflowInput(
+                system_id=manifest.id, max_history_events=self.settings.temporal.max_history_events
+            ),
+            id=workflow_id,
+            task_queue=self.settings.temporal.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        )
+        command = RegisterCommand(
+            meta=meta,
+            manifest=manifest,
+            policy=load_policy(self.settings),
+            shared_credentials=self._shared(manifest),
+        )
+        try:
+            result: CommandResult = await self.client.execute_update_with_start_workflow(
+                AISystemWorkflow.register,
+                command,
+                start_workflow_operation=start,
+                id=meta.command_id,
+            )
+        except WorkflowUpdateFailedError as exc:
+            raise self._refused(exc) from None
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.ALREADY_EXISTS:
+                raise Conflict(f"system id {manifest.id} was retired; choose a new id") from None
+            raise
+        return result
+
+    async def amend(self, manifest: AISystemManifest, meta: CommandMeta) -> CommandResult:
+        """Replace a pilot system's manifest."""
+        command = AmendCommand(
+            meta=meta,
+            manifest=manifest,
+            policy=load_policy(self.settings),
+            shared_credentials=self._shared(manifest),
+        )
+        result: CommandResult = await self._update(
+            system_workflow_id(manifest.id, self.prefix),
+            AISystemWorkflow.amend,
+            command,
+            meta.command_id,
+        )
+        return result
+
+    async def request_promotion(
+        self, system_id: str, meta: CommandMeta, comment: str
+    ) -> CommandResult:
+        """Open a promotion request (refused with every blocking gap listed)."""
+        view = await self.view(system_id)
+        command = PromoteCommand(
+            meta=meta,
+            policy=load_policy(self.settings),
+            comment=comment,
+            shared_credentials=self._shared(view.manifest),
+        )
+        result: CommandResult = await self._update(
+            system_workflow_id(system_id, self.prefix),
+            AISystemWorkflow.request_promotion,
+            command,
+            meta.command_id,
+        )
+        return result
+
+    async def retire(self, system_id: str, meta: CommandMeta, reason: str) -> CommandResult:
+        """Retire a system for good."""
+        command = RetireCommand(meta=meta, reason=reason)
+        result: CommandResult = await self._update(
+            system_workflow_id(system_id, self.prefix),
+            AISystemWorkflow.retire,
+            command,
+            meta.command_id,
+        )
+        return result
+
+    async def decide(
+        self, request_id: str, meta: CommandMeta, decision: DecisionCommand
+    ) -> DecideResult:
+        """Approve or reject a request as `meta.principal`."""
+        command = DecideCommand(meta=meta, decision=decision)
+        result: DecideResult = await self._update(
+            approval_workflow_id(request_id, self.prefix),
+            ApprovalWorkflow.decide,
+            command,
+            meta.command_id,
+        )
+        return result
+
+    async def view(self, system_id: str) -> SystemView:
+        """The system's live state from its workflow."""
+        workflow_id = system_workflow_id(system_id, self.prefix)
+        try:
+            view = await self.client.get_workflow_handle(workflow_id).query(AISystemWorkflow.view)
+        except RPCError as exc:
+            raise self._rpc(exc, workflow_id) from None
+        if view is None:
+            raise NotFound(f"system {system_id} not found")
+        if view.pending_request is not None:
+            live = await self.request(view.pending_request.id)
+            view = view.model_copy(update={"pending_request": live})
+        return view
+
+    async def request(self, request_id: str) -> ApprovalRequest:
+        """An approval request's live state from its workflow."""
+        workflow_id = approval_workflow_id(request_id, self.prefix)
+        try:
+            result: ApprovalRequest = await self.client.get_workflow_handle(workflow_id).query(
+                ApprovalWorkflow.request
+            )
+        except RPCError as exc:
+            raise self._rpc(exc, workflow_id) from None
+        return result
+
+    async def gate(self, system_id: str, environment: Environment) -> GateResult:
+        """The deploy gate for one environment."""
+        workflow_id = system_workflow_id(system_id, self.prefix)
+        try:
+            result: GateResult = await self.client.get_workflow_handle(workflow_id).query(
+                AISystemWorkflow.gate, environment
+            )
+        except RPCError as exc:
+            raise self._rpc(exc, workflow_id) from None
+        return result
+
+    async def settled(self, request: ApprovalRequest, timeout: float = 5.0) -> None:
+        """After a closing decision, wait until the system workflow reflects it (read-your-write)."""
+        if request.status is RequestStatus.pending:
+            return
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            view = await self.client.get_workflow_handle(
+                system_workflow_id(request.system_id, self.prefix)
+            ).query(AISystemWorkflow.view)
+            if (
+                view is None
+                or view.pending_request is None
+                or view.pending_request.id != request.id
+            ):
+                return
+            await asyncio.sleep(0.02)

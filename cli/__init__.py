@@ -1,0 +1,1 @@
+"""The `threshold` command line: a client of the Threshold HTTP API."""

@@ -1,0 +1,79 @@
+"""`threshold promote|gate|retire`: moving a system through its lifecycle."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cli import render, views
+from cli.client import DENIED, OK, connect, segment
+from cli.options import CommentOpt, Environment, JsonOpt, KeyOpt
+
+ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (recorded in the audit ledger).")]
+
+
+def promote(
+    ctx: typer.Context,
+    system_id: str,
+    comment: CommentOpt = "",
+    key: KeyOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Request promotion to production; refused (exit 1) with every blocking gap."""
+    path = f"/systems/{segment(system_id)}/promotion"
+    result = connect(ctx).post(path, {"comment": comment}, key=key)
+    if as_json:
+        render.echo_json(result)
+        return
+    render.say(str(result.get("message", "")))
+    system = result.get("system", {})
+    request = system.get("pending_request")
+    if not request:
+        render.say(f"{system.get('system_id')}: {system.get('state')}", "bold")
+        return
+    render.say(f"request {request.get('id')}", "bold")
+    eligible = request.get("eligible", {})
+    for role in render.pending_roles(request):
+        render.say(f"  awaiting {role}: {render.joined(eligible.get(role, []))}")
+
+
+def gate(
+    ctx: typer.Context,
+    system_id: str,
+    environment: Annotated[
+        Environment, typer.Option("--environment", "-e", help="Where the deploy goes.")
+    ] = Environment.production,
+    as_json: JsonOpt = False,
+) -> None:
+    """May the system deploy now? Exit 0 allowed, 1 denied, 2 error or unknown system."""
+    path = f"/systems/{segment(system_id)}/gate"
+    result = connect(ctx).get(path, {"environment": environment.value})
+    if as_json:
+        render.echo_json(result)
+    else:
+        views.gate(result)
+    raise typer.Exit(OK if result.get("allowed") is True else DENIED)
+
+
+def retire(
+    ctx: typer.Context,
+    system_id: str,
+    reason: ReasonOpt,
+    key: KeyOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Retire a system for good: every gate closes (admin)."""
+    path = f"/systems/{segment(system_id)}/retire"
+    result = connect(ctx).post(path, {"reason": reason}, key=key)
+    if as_json:
+        render.echo_json(result)
+    else:
+        views.command_result(result)
+
+
+def install(root: typer.Typer) -> None:
+    """Add the lifecycle commands at the top level."""
+    root.command("promote")(promote)
+    root.command("gate")(gate)
+    root.command("retire")(retire)

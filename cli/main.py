@@ -1,0 +1,125 @@
+"""The `threshold` command: global options, the command tree, and a clean process exit."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from cli import approvals, audit, lifecycle, render, systems, tokens
+from cli.client import DEFAULT_URL, OK, USAGE, CliError, Options
+
+INTERRUPTED = 130
+
+
+class ThresholdGroup(TyperGroup):
+    """The root group: prints a `CliError` (no traceback) and exits with its code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        """Run the command; map errors to the exit codes deploy scripts branch on."""
+        try:
+            return super().invoke(ctx)
+        except CliError as exc:
+            render.error(exc)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted", err=True)
+            raise typer.Exit(INTERRUPTED) from None
+
+
+app = typer.Typer(
+    cls=ThresholdGroup,
+    name="threshold",
+    help="Change control for AI systems: register, promote, approve, gate, audit.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    url: Annotated[
+        str, typer.Option("--url", envvar="THRESHOLD_URL", help="Threshold API base URL.")
+    ] = DEFAULT_URL,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="THRESHOLD_TOKEN",
+            help="Bearer token (default: .threshold/admin-token).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Change control for AI systems: register, promote, approve, gate, audit."""
+    ctx.obj = Options(url=url, token=token)
+
+
+PortOpt = Annotated[int | None, typer.Option(min=1, max=65535, show_default=False)]
+
+
+@app.command("up")
+def up(
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Where state lives.", show_default=False)
+    ] = None,
+    api_port: PortOpt = None,
+    temporal_port: PortOpt = None,
+    ui_port: PortOpt = None,
+) -> None:
+    """Start everything on this machine: Temporal dev server, worker and API."""
+    try:  # by name, lazily: the server stack loads (and type-checks) only for `up`
+        up_main = importlib.import_module("core.up").main
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("core", "core.up"):
+            raise
+        raise CliError(f"`threshold up` is not available in this installation: {exc}") from None
+    status = up_main(
+        data_dir=data_dir, api_port=api_port, temporal_port=temporal_port, ui_port=ui_port
+    )
+    if isinstance(status, int) and status:
+        raise typer.Exit(status)
+
+
+app.add_typer(systems.app, name="systems")
+lifecycle.install(app)
+approvals.install(app)
+app.add_typer(audit.app, name="audit")
+app.add_typer(tokens.app, name="tokens")
+
+
+def exit_status(code: Any) -> int:
+    """The integer status a `SystemExit` code stands for."""
+    if code is None:
+        return OK
+    return code if isinstance(code, int) else USAGE
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the app and return its exit status; unexpected errors print one line, no traceback."""
+    try:
+        app(args=list(argv) if argv is not None else None, prog_name="threshold")
+    except SystemExit as exc:
+        return exit_status(exc.code)
+    except Exception as exc:
+        typer.echo(f"error: unexpected {type(exc).__name__}: {exc}", err=True)
+        return USAGE
+    return OK
+
+
+def main() -> None:
+    """Console-script entry point: run, flush, and leave with `os._exit` (see DESIGN pitfalls)."""
+    status = run()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(status)

@@ -1,0 +1,161 @@
+"""Output for people (rich tables and panels) and for scripts (raw JSON)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from cli.client import DENIED, CliError
+
+console = Console(highlight=False)
+
+
+def echo_json(data: Any) -> None:
+    """Print data as indented JSON for scripts."""
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def error(exc: CliError) -> None:
+    """Print an error and each problem ("  - field: message") on stderr, plain text."""
+    label = "refused" if exc.exit_code == DENIED else "error"
+    typer.echo(f"{label}: {exc.message}", err=True)
+    for problem in exc.problems:
+        typer.echo(f"  - {problem.field}: {problem.message}", err=True)
+
+
+def say(text: str, style: str = "") -> None:
+    """Print a line for people (no markup interpretation, no wrapping of ids)."""
+    console.print(Text(text, style=style), soft_wrap=True)
+
+
+def when(value: Any) -> str:
+    """An ISO timestamp as 'YYYY-MM-DD HH:MM UTC' (or '-' when absent)."""
+    if not value:
+        return "-"
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is None:
+        return moment.strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def joined(values: Iterable[Any], empty: str = "-") -> str:
+    """Comma-separated values, or `empty`."""
+    text = ", ".join(str(v) for v in values if v)
+    return text or empty
+
+
+def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str = "") -> Table:
+    """A plain table with the given headings; cells are shown as text, never markup."""
+    grid = Table(title=title or None, title_justify="left", header_style="bold")
+    for column in columns:
+        grid.add_column(column, overflow="fold")
+    for row in rows:
+        grid.add_row(*(Text("-" if cell in (None, "") else str(cell)) for cell in row))
+    return grid
+
+
+def page_footer(page: dict[str, Any]) -> None:
+    """'showing a-b of total', with the next offset when there is more."""
+    items, total = page.get("items", []), int(page.get("total", 0))
+    offset = int(page.get("offset", 0))
+    if not items:
+        say(f"nothing found ({total} in total)", "dim")
+        return
+    end = offset + len(items)
+    more = f"; next page: --offset {end}" if end < total else ""
+    say(f"showing {offset + 1}-{end} of {total}{more}", "dim")
+
+
+def pending_roles(request: dict[str, Any]) -> list[str]:
+    """Roles a request still needs an approval for."""
+    filled = {d.get("role") for d in request.get("decisions", []) if d.get("approve")}
+    return [r for r in request.get("required_roles", []) if r not in filled]
+
+
+def systems_page(page: dict[str, Any]) -> None:
+    """The systems list as a table."""
+    rows = [
+        (
+            s.get("id"),
+            s.get("name"),
+            s.get("state"),
+            s.get("risk_tier"),
+            joined([s.get("business_owner"), s.get("technical_owner")]),
+            s.get("pending_request_id"),
+        )
+        for s in page.get("items", [])
+    ]
+    console.print(table(("id", "name", "state", "tier", "owners", "pending request"), rows))
+    page_footer(page)
+
+
+def requests_page(page: dict[str, Any]) -> None:
+    """Approval requests as a table."""
+    rows = [
+        (
+            r.get("id"),
+            r.get("system_id"),
+            r.get("kind"),
+            r.get("status"),
+            r.get("requester"),
+            joined(pending_roles(r)) if r.get("status") == "pending" else "",
+            when(r.get("expires_at")) if r.get("status") == "pending" else "",
+        )
+        for r in page.get("items", [])
+    ]
+    columns = ("id", "system", "kind", "status", "requester", "awaiting", "expires")
+    console.print(table(columns, rows))
+    page_footer(page)
+
+
+def events_table(events: list[dict[str, Any]]) -> None:
+    """Audit events as a table, oldest first."""
+    rows = [
+        (
+            when(e.get("at")),
+            e.get("chain_id"),
+            e.get("seq"),
+            e.get("actor"),
+            e.get("action"),
+            e.get("request_id"),
+            _short(e.get("detail")),
+        )
+        for e in events
+    ]
+    columns = ("at", "system", "seq", "actor", "action", "request", "detail")
+    console.print(table(columns, rows))
+    if not events:
+        say("no audit events", "dim")
+
+
+def tokens_table(tokens: list[dict[str, Any]]) -> None:
+    """Tokens' public records as a table."""
+    rows = [
+        (
+            t.get("id"),
+            t.get("principal"),
+            t.get("role"),
+            t.get("label"),
+            when(t.get("created_at")),
+            when(t.get("revoked_at")) if t.get("revoked_at") else "active",
+        )
+        for t in tokens
+    ]
+    console.print(table(("id", "principal", "role", "label", "created", "revoked"), rows))
+
+
+def _short(detail: Any, limit: int = 80) -> str:
+    text = detail if isinstance(detail, str) else json.dumps(detail, ensure_ascii=False)
+    if text in ("{}", "null", ""):
+        return ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,117 @@
+"""`threshold systems register|amend|list|show`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from cli import render, views
+from cli.client import CliError, Problem, connect, segment
+from cli.options import JsonOpt, KeyOpt, LimitOpt, OffsetOpt
+
+app = typer.Typer(help="Register, amend, list and inspect AI systems.", no_args_is_help=True)
+
+YAML_SUFFIXES = {".yaml", ".yml"}
+ManifestFile = Annotated[
+    Path,
+    typer.Argument(
+        exists=True, dir_okay=False, readable=True, help="Manifest file (.yaml/.yml or .json)."
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A manifest file's bytes, how to send them, and the system id it declares."""
+
+    content: bytes
+    content_type: str
+    system_id: str | None
+
+
+def read_manifest(path: Path) -> Manifest:
+    """Read and syntax-check a manifest file; sent as YAML for .yaml/.yml, JSON otherwise."""
+    is_yaml = path.suffix.lower() in YAML_SUFFIXES
+    kind = "YAML" if is_yaml else "JSON"
+    try:
+        content = path.read_bytes()
+        data = yaml.safe_load(content) if is_yaml else json.loads(content)
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}") from None
+    except (yaml.YAMLError, ValueError) as exc:
+        fix = f"fix the {kind} syntax (files not named .yaml/.yml are sent as JSON)"
+        raise CliError(f"{path} is not valid {kind}: {exc}", [Problem(str(path), fix)]) from None
+    if not isinstance(data, dict):
+        raise CliError(
+            f"{path} does not hold a manifest", [Problem("(file)", "write a mapping of fields")]
+        )
+    system_id = data.get("id")
+    content_type = "application/yaml" if is_yaml else "application/json"
+    return Manifest(content, content_type, str(system_id) if system_id else None)
+
+
+@app.command("register")
+def register(
+    ctx: typer.Context, file: ManifestFile, key: KeyOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Register an AI system from its manifest file."""
+    manifest = read_manifest(file)
+    result = connect(ctx).send_document(
+        "POST", "/systems", manifest.content, manifest.content_type, key
+    )
+    _print_result(result, as_json)
+
+
+@app.command("amend")
+def amend(
+    ctx: typer.Context, file: ManifestFile, key: KeyOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Replace the manifest of a system still in pilot (the id comes from the file)."""
+    manifest = read_manifest(file)
+    if manifest.system_id is None:
+        raise CliError(f"{file} has no id", [Problem("id", "set the id of the system to amend")])
+    path = f"/systems/{segment(manifest.system_id)}/manifest"
+    result = connect(ctx).send_document("PUT", path, manifest.content, manifest.content_type, key)
+    _print_result(result, as_json)
+
+
+@app.command("list")
+def list_systems(
+    ctx: typer.Context,
+    state: Annotated[str | None, typer.Option(help="Lifecycle state, e.g. pilot.")] = None,
+    tier: Annotated[str | None, typer.Option(help="Risk tier: low, medium, high.")] = None,
+    owner: Annotated[str | None, typer.Option(help="Business or technical owner email.")] = None,
+    search: Annotated[str | None, typer.Option(help="Text in id, name or description.")] = None,
+    limit: LimitOpt = 50,
+    offset: OffsetOpt = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """List systems, filtered and paged."""
+    params = {"state": state, "tier": tier, "owner": owner, "q": search}
+    page = connect(ctx).get("/systems", {**params, "limit": limit, "offset": offset})
+    if as_json:
+        render.echo_json(page)
+    else:
+        render.systems_page(page)
+
+
+@app.command("show")
+def show(ctx: typer.Context, system_id: str, as_json: JsonOpt = False) -> None:
+    """Show a system: state, governance, gaps and the pending request."""
+    view = connect(ctx).get(f"/systems/{segment(system_id)}")
+    if as_json:
+        render.echo_json(view)
+    else:
+        views.system_detail(view)
+
+
+def _print_result(result: Any, as_json: bool) -> None:
+    if as_json:
+        render.echo_json(result)
+    else:
+        views.command_result(result)

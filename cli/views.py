@@ -1,0 +1,161 @@
+"""Detail views for people: a system, an approval request, a gate, an audit check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from cli.render import console, joined, pending_roles, say, table, when
+
+
+def _fields(pairs: list[tuple[str, Any]]) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column(overflow="fold")
+    for name, value in pairs:
+        grid.add_row(name, Text("-" if value in (None, "") else str(value)))
+    return grid
+
+
+def _governance(req: dict[str, Any], prod: dict[str, Any]) -> str:
+    if req.get("applies"):
+        return "applies"
+    if req.get("exemption"):
+        return f"exempt now ({req['exemption']}); applies in production: " + (
+            "yes" if prod.get("applies") else "no"
+        )
+    return "does not apply" + (" (applies once in production)" if prod.get("applies") else "")
+
+
+def system_detail(view: dict[str, Any]) -> None:
+    """A system's state, governance, gaps and pending request."""
+    manifest = view.get("manifest", {})
+    req = view.get("requirements", {})
+    prod = view.get("production_requirements", {})
+    tier = req.get("risk_tier")
+    if prod.get("risk_tier") not in (None, tier):
+        tier = f"{tier} (production: {prod['risk_tier']})"
+    pairs: list[tuple[str, Any]] = [
+        ("state", view.get("state")),
+        ("environment", manifest.get("environment")),
+        ("risk tier", tier),
+        ("production governance", _governance(req, prod)),
+        ("approvers for production", joined(prod.get("required_roles", []))),
+        ("owners", joined([manifest.get("business_owner"), manifest.get("technical_owner")])),
+        ("version", view.get("version")),
+        ("registered", when(view.get("registered_at"))),
+        ("updated", when(view.get("updated_at"))),
+    ]
+    if view.get("last_reason"):
+        pairs.append(("last reason", view["last_reason"]))
+    title = f"{view.get('system_id')} — {manifest.get('name', '')}"
+    console.print(Panel(_fields(pairs), title=Text(title), title_align="left"))
+    _triggers(req.get("triggers") or prod.get("triggers") or [])
+    _gaps(req.get("gaps", []), prod.get("gaps", []))
+    if view.get("pending_request"):
+        request_detail(view["pending_request"])
+
+
+def _triggers(triggers: list[dict[str, Any]]) -> None:
+    if triggers:
+        rows = [(t.get("code"), t.get("reason")) for t in triggers]
+        console.print(table(("trigger", "why governance applies"), rows))
+
+
+def _gaps(current: list[dict[str, Any]], production: list[dict[str, Any]]) -> None:
+    """Gaps now and those that block promotion (production requirements)."""
+    blocking = {(g.get("code"), g.get("field")) for g in production}
+    rows = [(g.get("field"), g.get("message"), "blocking promotion") for g in production] + [
+        (g.get("field"), g.get("message"), "")
+        for g in current
+        if (g.get("code"), g.get("field")) not in blocking
+    ]
+    if rows:
+        console.print(table(("field", "gap", "effect"), rows, title="Gaps"))
+    else:
+        say("no gaps", "green")
+
+
+def request_detail(request: dict[str, Any]) -> None:
+    """An approval request: status, roles awaited and who may fill them, decisions."""
+    awaiting = pending_roles(request) if request.get("status") == "pending" else []
+    pairs: list[tuple[str, Any]] = [
+        ("system", request.get("system_id")),
+        ("kind", request.get("kind")),
+        ("status", request.get("status")),
+        ("summary", request.get("summary")),
+        ("requested by", request.get("requester")),
+        ("opened", when(request.get("opened_at"))),
+        ("awaiting", joined(awaiting)),
+    ]
+    eligible = request.get("eligible", {})
+    pairs += [(f"  {role}", joined(eligible.get(role, []))) for role in awaiting]
+    if request.get("status") == "pending":
+        pairs += [
+            ("escalates", when(request.get("escalate_at"))),
+            ("expires", when(request.get("expires_at"))),
+        ]
+    else:
+        pairs += [("closed", when(request.get("closed_at"))), ("reason", request.get("reason"))]
+    parts: list[Any] = [_fields(pairs)]
+    decisions = request.get("decisions", [])
+    if decisions:
+        parts.append(_decisions(decisions))
+    title = Text(f"request {request.get('id')}")
+    console.print(Panel(Group(*parts), title=title, title_align="left"))
+
+
+def _decisions(decisions: list[dict[str, Any]]) -> Table:
+    rows = [
+        (
+            when(d.get("at")),
+            d.get("principal"),
+            d.get("role"),
+            "approve" if d.get("approve") else "reject",
+            d.get("comment"),
+            d.get("via"),
+        )
+        for d in decisions
+    ]
+    return table(("at", "who", "role", "decision", "comment", "via"), rows, title="Decisions")
+
+
+def gate(result: dict[str, Any]) -> None:
+    """ALLOWED or DENIED, then each reason."""
+    allowed = bool(result.get("allowed"))
+    verdict = "ALLOWED" if allowed else "DENIED"
+    say(
+        f"{verdict}: {result.get('system_id')} → {result.get('environment')}"
+        f" (state: {result.get('state')})",
+        "bold green" if allowed else "bold red",
+    )
+    for reason in result.get("reasons", []):
+        say(f"  - {reason}")
+
+
+def verify(report: dict[str, Any]) -> None:
+    """The audit chain check: intact, or the first broken entry."""
+    counts = f"{report.get('entries_checked', 0)} entries in {report.get('chains_checked', 0)}"
+    if report.get("ok"):
+        say(f"audit ledger intact: {counts} chains verified", "bold green")
+        return
+    say(f"audit ledger BROKEN ({counts} chains checked)", "bold red")
+    broken = report.get("first_broken") or {}
+    say(
+        f"  first broken entry: system {broken.get('chain_id')} seq {broken.get('seq')}"
+        f" (entry id {broken.get('entry_id')}): {broken.get('problem')}"
+    )
+
+
+def command_result(result: dict[str, Any]) -> None:
+    """What a system command did: its message and the system's state now."""
+    system = result.get("system", {})
+    say(str(result.get("message", "")))
+    say(f"{system.get('system_id')}: {system.get('state')}", "bold")
+    request = system.get("pending_request")
+    if request and request.get("status") == "pending":
+        say(f"pending request {request.get('id')} awaits: {joined(pending_roles(request))}")

@@ -1,0 +1,100 @@
+"""One `Settings` object from environment variables (`THRESHOLD_...`, nested with `__`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDERS = {"changeme", "change-me", "secret", "xxx", "placeholder", "todo"}
+
+
+class TemporalSettings(BaseModel):
+    """Where Temporal is, and how the embedded dev server runs."""
+
+    address: str = "127.0.0.1:7233"
+    namespace: str = "default"
+    task_queue: str = "threshold"
+    embedded: bool = Field(default=True, description="`threshold up` starts a dev server")
+    ui_port: int = 8233
+    max_history_events: int = 10_000
+    workflow_id_prefix: str = Field(
+        default="", description="Prepended to workflow ids so deployments can share a namespace"
+    )
+
+
+class ApiSettings(BaseModel):
+    """Where the HTTP API listens and how it is reached."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""
+    token_cache_seconds: float = 5.0
+
+
+class SlackSettings(BaseModel):
+    """Slack app credentials (optional)."""
+
+    bot_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    approvals_channel: str | None = None
+    api_url: str = "https://slack.com/api/"
+
+
+class JiraSettings(BaseModel):
+    """Jira connection (optional)."""
+
+    url: str | None = None
+    user: str | None = None
+    api_token: SecretStr | None = None
+    project: str = "GOV"
+    issue_type: str = "Task"
+    done_transition: str = "Done"
+    rejected_transition: str = "Won't Do"
+
+
+class Settings(BaseSettings):
+    """Every setting Threshold reads; defaults run everything on one machine."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="THRESHOLD_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    environment: str = "development"
+    data_dir: Path = Path(".threshold")
+    database_url: str = ""
+    policy_file: Path | None = None
+    log_level: str = "INFO"
+    temporal: TemporalSettings = Field(default_factory=TemporalSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    jira: JiraSettings = Field(default_factory=JiraSettings)
+
+    @model_validator(mode="after")
+    def _defaults_and_secrets(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.data_dir / 'threshold.db').as_posix()}"
+        if self.environment != "development":
+            for name, value in (
+                ("slack.bot_token", self.slack.bot_token),
+                ("slack.signing_secret", self.slack.signing_secret),
+                ("jira.api_token", self.jira.api_token),
+            ):
+                if value is not None and value.get_secret_value().lower() in PLACEHOLDERS:
+                    raise ValueError(
+                        f"THRESHOLD_{name.upper().replace('.', '__')} is a placeholder"
+                    )
+        return self
+
+    @property
+    def api_url(self) -> str:
+        """The URL people and the CLI use to reach the API."""
+        return self.api.public_url or f"http://{self.api.host}:{self.api.port}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return Settings()

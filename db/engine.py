@@ -1,0 +1,81 @@
+"""Engines for SQLite (default) and PostgreSQL, and Alembic migrations run from code."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import Connection, make_url
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+MIGRATION_LOCK = 0x7448524553484F4C  # PostgreSQL advisory lock key held while migrating
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine tuned for the URL's database (SQLite or PostgreSQL)."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url)
+    if backend in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(parsed, pool_pre_ping=True)
+    raise ValueError(
+        f"database_url {parsed.render_as_string(hide_password=True)!r} is not supported: "
+        "use sqlite:///path/to.db or postgresql://user@host/db"
+    )
+
+
+def _sqlite_engine(url: str) -> Engine:
+    """SQLite in WAL mode; every transaction takes the write lock up front (BEGIN IMMEDIATE)."""
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False})
+    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    """Set WAL, NORMAL sync and a busy timeout; let SQLAlchemy emit BEGIN itself."""
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_on_begin(connection: Connection) -> None:
+    """Start write-capable transactions so concurrent read-then-write never hits BUSY_SNAPSHOT."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic config built in code, pointing at db/migrations (no alembic.ini, no CWD)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def init_db(engine: Engine) -> None:
+    """Migrate to the newest schema; safe on every start, even from many processes at once."""
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        command.upgrade(alembic_config(connection), "head")
+
+
+@lru_cache(maxsize=8)
+def get_engine(url: str) -> Engine:
+    """One shared engine per URL for the process."""
+    return make_engine(url)

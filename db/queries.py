@@ -1,0 +1,164 @@
+"""Read queries over the projection: systems, approval requests and shared credentials."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import func, or_, select
+from sqlmodel import Session
+
+from db.tables import APPROVAL_REQUESTS, SYSTEM_CREDENTIALS, SYSTEMS
+from domain.approvals import ApprovalRequest
+from domain.lifecycle import LifecycleState
+from workflows.models import SystemView
+
+
+class SystemSummary(BaseModel):
+    """One line of the systems list (no manifest)."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+    id: str
+    name: str
+    state: str
+    environment: str
+    risk_tier: str
+    applies: bool
+    business_owner: str | None
+    technical_owner: str | None
+    pending_request_id: str | None
+    version: int
+    updated_at: datetime
+
+
+_SUMMARY_COLUMNS = [SYSTEMS.c[name] for name in SystemSummary.model_fields]
+
+
+def get_system(session: Session, *, system_id: str) -> SystemView | None:
+    """The stored view of one system, or None."""
+    text = session.execute(
+        select(SYSTEMS.c.view_json).where(SYSTEMS.c.id == system_id)
+    ).scalar_one_or_none()
+    return SystemView.model_validate_json(text) if text is not None else None
+
+
+def _like(term: str) -> str:
+    """A LIKE pattern matching `term` anywhere, with wildcards in it taken literally."""
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _system_filters(
+    state: str | None, risk_tier: str | None, owner: str | None, search: str | None
+) -> list[Any]:
+    """WHERE conditions for the systems list."""
+    conditions: list[Any] = []
+    if state:
+        conditions.append(SYSTEMS.c.state == state)
+    if risk_tier:
+        conditions.append(SYSTEMS.c.risk_tier == risk_tier)
+    if owner:
+        who = owner.lower()
+        conditions.append(or_(SYSTEMS.c.business_owner == who, SYSTEMS.c.technical_owner == who))
+    if search:
+        pattern = _like(search)
+        conditions.append(
+            or_(
+                SYSTEMS.c.id.ilike(pattern, escape="\\"),
+                SYSTEMS.c.name.ilike(pattern, escape="\\"),
+            )
+        )
+    return conditions
+
+
+def list_systems(
+    session: Session,
+    *,
+    state: str | None = None,
+    risk_tier: str | None = None,
+    owner: str | None = None,
+    search: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[SystemSummary], int]:
+    """One page of systems ordered by id, and how many match in total."""
+    conditions = _system_filters(state, risk_tier, owner, search)
+    total = session.execute(
+        select(func.count()).select_from(SYSTEMS).where(*conditions)
+    ).scalar_one()
+    rows = session.execute(
+        select(*_SUMMARY_COLUMNS)
+        .where(*conditions)
+        .order_by(SYSTEMS.c.id)
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return [SystemSummary.model_validate(row) for row in rows], int(total)
+
+
+def get_request(session: Session, *, request_id: str) -> ApprovalRequest | None:
+    """The stored approval request, or None."""
+    text = session.execute(
+        select(APPROVAL_REQUESTS.c.request_json).where(APPROVAL_REQUESTS.c.id == request_id)
+    ).scalar_one_or_none()
+    return ApprovalRequest.model_validate_json(text) if text is not None else None
+
+
+def awaits(request: ApprovalRequest, principal: str) -> bool:
+    """Whether a person is eligible (or in the fallback group) and has not decided yet."""
+    who = principal.lower()
+    if any(d.principal.lower() == who for d in request.decisions):
+        return False
+    people = [p for holders in request.eligible.values() for p in holders] + request.fallback
+    return any(p.lower() == who for p in people)
+
+
+def list_requests(
+    session: Session,
+    *,
+    system_id: str | None = None,
+    status: str | None = None,
+    principal: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[ApprovalRequest], int]:
+    """One page of requests, newest change first, and the total; `principal`: awaiting them."""
+    columns = APPROVAL_REQUESTS.c
+    conditions: list[Any] = []
+    if system_id:
+        conditions.append(columns.system_id == system_id)
+    if status:
+        conditions.append(columns.status == status)
+    query = select(columns.request_json).where(*conditions)
+    query = query.order_by(columns.updated_at.desc(), columns.id)
+    if principal is not None:
+        mention = f'%"{principal.lower()}"%'
+        query = query.where(func.lower(columns.request_json).like(mention))
+        found = [ApprovalRequest.model_validate_json(t) for t in session.execute(query).scalars()]
+        waiting = [r for r in found if awaits(r, principal)]
+        return waiting[offset : offset + limit], len(waiting)
+    total = session.execute(
+        select(func.count()).select_from(APPROVAL_REQUESTS).where(*conditions)
+    ).scalar_one()
+    texts = session.execute(query.offset(offset).limit(limit)).scalars()
+    return [ApprovalRequest.model_validate_json(t) for t in texts], int(total)
+
+
+def shared_credentials(session: Session, *, credential_ids: list[str]) -> dict[str, list[str]]:
+    """For each credential id in use, the systems (not retired) that declare it."""
+    if not credential_ids:
+        return {}
+    rows = session.execute(
+        select(SYSTEM_CREDENTIALS.c.credential_id, SYSTEM_CREDENTIALS.c.system_id)
+        .join(SYSTEMS, SYSTEMS.c.id == SYSTEM_CREDENTIALS.c.system_id)
+        .where(
+            SYSTEM_CREDENTIALS.c.credential_id.in_(credential_ids),
+            SYSTEMS.c.state != LifecycleState.retired.value,
+        )
+        .order_by(SYSTEM_CREDENTIALS.c.credential_id, SYSTEM_CREDENTIALS.c.system_id)
+    ).all()
+    found: dict[str, list[str]] = {}
+    for credential_id, system_id in rows:
+        found.setdefault(credential_id, []).append(system_id)
+    return found

@@ -1,0 +1,155 @@
+"""SQLModel tables: the projection (systems, requests), the audit ledger and API tokens."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Dialect,
+    Integer,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware timestamp stored in UTC and always read back as aware UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Normalise to UTC before storing (naive values are taken as UTC)."""
+        if value is None:
+            return None
+        return as_utc(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        """Attach UTC to values the driver returns naive (SQLite)."""
+        if value is None:
+            return None
+        return as_utc(value)
+
+
+def as_utc(value: datetime) -> datetime:
+    """The same instant in UTC; a naive datetime is taken to be UTC already."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """The current time in UTC."""
+    return datetime.now(UTC)
+
+
+AUTO_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class SystemRow(SQLModel, table=True):
+    """The projection of one AI system: summary columns for queries plus the full view."""
+
+    __tablename__ = "systems"
+
+    id: str = Field(primary_key=True)
+    name: str
+    state: str = Field(index=True)
+    environment: str
+    risk_tier: str = Field(index=True)
+    applies: bool
+    business_owner: str | None = Field(default=None, index=True)
+    technical_owner: str | None = Field(default=None, index=True)
+    pending_request_id: str | None = None
+    view_json: str = Field(sa_type=Text)
+    version: int
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class SystemCredentialRow(SQLModel, table=True):
+    """One credential a system declares (kept in step with the system's manifest)."""
+
+    __tablename__ = "system_credentials"
+
+    system_id: str = Field(primary_key=True)
+    credential_id: str = Field(primary_key=True)
+    environment: str
+
+
+class RequestRow(SQLModel, table=True):
+    """The projection of one approval request."""
+
+    __tablename__ = "approval_requests"
+
+    id: str = Field(primary_key=True)
+    system_id: str = Field(index=True)
+    kind: str
+    status: str = Field(index=True)
+    requester: str
+    request_json: str = Field(sa_type=Text)
+    version: int
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AuditEntryRow(SQLModel, table=True):
+    """One hash-chained entry of the audit ledger (append-only)."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (
+        UniqueConstraint("chain_id", "seq", name="uq_audit_entries_chain_seq"),
+        UniqueConstraint("event_key", name="uq_audit_entries_event_key"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=AUTO_ID)
+    chain_id: str
+    seq: int
+    event_key: str
+    at: str
+    actor: str
+    action: str
+    request_id: str | None = None
+    detail: str = Field(sa_type=Text)
+    prev_hash: str
+    hash: str
+
+
+class ChainHeadRow(SQLModel, table=True):
+    """The last sequence number and hash of one chain of one ledger."""
+
+    __tablename__ = "chain_heads"
+
+    ledger: str = Field(primary_key=True)
+    chain_id: str = Field(primary_key=True)
+    seq: int
+    hash: str
+
+
+class TokenRow(SQLModel, table=True):
+    """An API bearer token: only the SHA-256 of the token is stored, never shown."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (UniqueConstraint("token_hash", name="uq_api_tokens_token_hash"),)
+
+    id: str = Field(primary_key=True)
+    principal: str
+    role: str
+    token_hash: str = Field(repr=False, exclude=True)
+    label: str = ""
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+SYSTEMS: Table = SystemRow.__table__  # type: ignore[attr-defined]
+SYSTEM_CREDENTIALS: Table = SystemCredentialRow.__table__  # type: ignore[attr-defined]
+APPROVAL_REQUESTS: Table = RequestRow.__table__  # type: ignore[attr-defined]
+AUDIT_ENTRIES: Table = AuditEntryRow.__table__  # type: ignore[attr-defined]
+CHAIN_HEADS: Table = ChainHeadRow.__table__  # type: ignore[attr-defined]
+API_TOKENS: Table = TokenRow.__table__  # type: ignore[attr-defined]
+TABLES = (SYSTEMS, SYSTEM_CREDENTIALS, APPROVAL_REQUESTS, AUDIT_ENTRIES, CHAIN_HEADS, API_TOKENS)

@@ -1,0 +1,161 @@
+"""Governance policy: thresholds, cadences, role groups and timings, loaded from a file."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
+
+from domain.errors import InvalidInput, Problem
+
+
+class RiskTier(StrEnum):
+    """How much harm the system could do; sets approvers and cadence."""
+
+    low = "low"
+    medium = "medium"
+    high = "high"
+
+
+class Role(StrEnum):
+    """A seat on an approval request."""
+
+    business_owner = "business_owner"
+    technical_owner = "technical_owner"
+    security = "security"
+    privacy = "privacy"
+
+
+class PolicyModel(BaseModel):
+    """Base for policy parts: unknown keys are refused so typos never pass silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+TRIGGER_CODES = frozenset(
+    {
+        "real_decisions",
+        "automated_decisions",
+        "customer_facing",
+        "confidential_data",
+        "regulated_data",
+        "acts_without_human_review",
+        "write_access",
+        "tool_invocation",
+        "downstream_automation",
+        "persistent_credentials",
+    }
+)
+"""Every trigger code `classification.governance_triggers` can raise."""
+
+
+class RiskRules(PolicyModel):
+    """Which triggers put a system in which tier (trigger codes from `classification`)."""
+
+    high: list[str] = Field(
+        default_factory=lambda: [
+            "regulated_data",
+            "acts_without_human_review",
+            "automated_decisions",
+            "downstream_automation",
+            "write_access",
+        ]
+    )
+    medium: list[str] = Field(
+        default_factory=lambda: [
+            "customer_facing",
+            "confidential_data",
+            "tool_invocation",
+            "real_decisions",
+            "persistent_credentials",
+        ]
+    )
+
+    @field_validator("high", "medium")
+    @classmethod
+    def _known_triggers(cls, codes: list[str]) -> list[str]:
+        """A misspelt trigger would silently lower every tier, so unknown codes are refused."""
+        unknown = [code for code in codes if code not in TRIGGER_CODES]
+        if unknown:
+            allowed = ", ".join(sorted(TRIGGER_CODES))
+            raise ValueError(f"unknown trigger {', '.join(unknown)}; allowed: {allowed}")
+        return codes
+
+
+class ApproverRules(PolicyModel):
+    """Required approver roles per tier, plus roles added by data classification."""
+
+    low: list[Role] = Field(default_factory=lambda: [Role.technical_owner])
+    medium: list[Role] = Field(
+        default_factory=lambda: [Role.business_owner, Role.technical_owner, Role.security]
+    )
+    high: list[Role] = Field(
+        default_factory=lambda: [Role.business_owner, Role.technical_owner, Role.security]
+    )
+    regulated_data_adds: list[Role] = Field(default_factory=lambda: [Role.privacy])
+
+
+class Cadence(PolicyModel):
+    """Recertification cadence in days per tier."""
+
+    low: int = Field(default=365, ge=1)
+    medium: int = Field(default=180, ge=1)
+    high: int = Field(default=90, ge=1)
+
+    def for_tier(self, tier: RiskTier) -> int:
+        """Days between recertifications for a tier."""
+        return int(getattr(self, tier.value))
+
+
+class ApprovalTimings(PolicyModel):
+    """How long an approval request waits before escalating and before it expires."""
+
+    escalate_after_hours: float = Field(default=48, gt=0)
+    expire_after_hours: float = Field(default=168, gt=0)
+    fallback_group: str = "governance"
+
+
+class CredentialRules(PolicyModel):
+    """Limits on non-human identities."""
+
+    persistent_after_days: int = Field(
+        default=30, ge=1, description="A credential living longer than this is persistent."
+    )
+    max_age_days: int = Field(default=365, ge=1)
+
+
+class Policy(PolicyModel):
+    """The whole governance policy; every field has a sensible default."""
+
+    version: str = "default"
+    risk: RiskRules = Field(default_factory=RiskRules)
+    approvers: ApproverRules = Field(default_factory=ApproverRules)
+    recertification_days: Cadence = Field(default_factory=Cadence)
+    approvals: ApprovalTimings = Field(default_factory=ApprovalTimings)
+    credentials: CredentialRules = Field(default_factory=CredentialRules)
+    role_groups: dict[str, list[EmailStr]] = Field(
+        default_factory=dict,
+        description="Members of group roles (security, privacy) and of the fallback group.",
+    )
+
+    def members(self, group: str) -> list[str]:
+        """Emails in a named group (lower-cased)."""
+        return [str(email).lower() for email in self.role_groups.get(group, [])]
+
+
+def parse_policy(data: Any) -> Policy:
+    """Validate raw policy data; errors name the key and the fix."""
+    if data is None:
+        return Policy()
+    if not isinstance(data, dict):
+        raise InvalidInput("the policy must be a mapping", [Problem("(policy)", "give a mapping")])
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            Problem(".".join(str(p) for p in err["loc"]), err["msg"]) for err in exc.errors()
+        ]
+        raise InvalidInput(
+            "invalid policy: " + "; ".join(f"{p.field}: {p.message}" for p in problems), problems
+        ) from None

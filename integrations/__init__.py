@@ -1,0 +1,1 @@
+"""Thin wrappers over vendor clients (Slack, Jira) that Threshold's activities call."""

@@ -1,0 +1,1 @@
+"""Threshold's test suite."""

@@ -1,0 +1,1 @@
+"""Local emulators of Slack and Jira that the official clients talk to over HTTP."""

@@ -1,0 +1,1 @@
+"""Integration wrappers against local Slack and Jira emulators."""

@@ -1,0 +1,85 @@
+"""The worker: wires settings → database → activities → a Temporal `Worker` on one task queue.
+
+Run alone against any Temporal server: `TEMPORAL_ADDRESS=host:7233 TEMPORAL_NAMESPACE=ns python worker.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.ledger import LedgerActivities
+from core.settings import Settings, get_settings
+from core.temporal import connect
+from db.engine import get_engine, init_db
+from workflows.ai_system import AISystemWorkflow
+from workflows.approval import ApprovalWorkflow
+
+WORKFLOWS = [AISystemWorkflow, ApprovalWorkflow]
+# Pure, deterministic modules shared with the sandbox instead of re-imported per workflow run.
+PASSTHROUGH = ("domain", "email_validator", "idna")
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The sandbox, with our pure domain and its validators passed through."""
+    restrictions = SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+    return SandboxedWorkflowRunner(restrictions=restrictions)
+
+
+log = logging.getLogger("threshold.worker")
+
+
+def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecutor) -> Worker:
+    """A worker with every workflow and activity, wired to the configured database."""
+    engine = get_engine(settings.database_url)
+    ledger = LedgerActivities(engine)
+    return Worker(
+        client,
+        task_queue=settings.temporal.task_queue,
+        workflows=WORKFLOWS,
+        workflow_runner=workflow_runner(),
+        activities=[ledger.record_batch],
+        activity_executor=executor,
+        max_concurrent_activities=executor._max_workers,
+    )
+
+
+def settings_from_env() -> Settings:
+    """Settings, with TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE honoured as overrides."""
+    settings = get_settings()
+    overrides = {
+        "address": os.environ.get("TEMPORAL_ADDRESS"),
+        "namespace": os.environ.get("TEMPORAL_NAMESPACE"),
+    }
+    temporal = settings.temporal.model_copy(update={k: v for k, v in overrides.items() if v})
+    return settings.model_copy(update={"temporal": temporal})
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Connect, migrate the database and poll until `stop` is set (or forever)."""
+    init_db(get_engine(settings.database_url))
+    client = await connect(settings)
+    with ThreadPoolExecutor(max_workers=32) as executor:
+        worker = build_worker(client, settings, executor)
+        log.info("worker polling %s on %s", settings.temporal.task_queue, settings.temporal.address)
+        async with worker:
+            await (stop.wait() if stop else asyncio.Event().wait())
+
+
+def main() -> None:
+    """Entry point for `python worker.py`."""
+    logging.basicConfig(level=get_settings().log_level)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_worker(settings_from_env()))
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Temporal workflows: orchestration only; decisions come from `domain`, effects from activities."""

@@ -1,0 +1,428 @@
+"""`AISystemWorkflow`: one long-running workflow per AI system, the truth about its lifecycle."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from domain.approvals import ApprovalRequest, RequestKind, RequestStatus
+    from domain.classification import classify, classify_for_production
+    from domain.errors import Conflict, GovernanceError, InvalidInput, NotFound, Problem
+    from domain.lifecycle import GateResult, LifecycleState, evaluate_gate
+    from domain.manifest import AISystemManifest, Environment
+    from domain.policy import Policy, Role
+    from workflows.approval import ApprovalWorkflow
+    from workflows.models import (
+        AmendCommand,
+        ApprovalWorkflowInput,
+        CommandMeta,
+        CommandResult,
+        PromoteCommand,
+        RegisterCommand,
+        RequestClosed,
+        RetireCommand,
+        SystemCarried,
+        SystemView,
+        SystemWorkflowInput,
+        approval_workflow_id,
+        id_prefix,
+    )
+    from workflows.recorder import Recorder, refusal
+
+PROCESSED_KEEP = 500
+REGISTER_WINDOW = timedelta(seconds=30)
+S = LifecycleState
+
+
+def registration_problems(
+    manifest: AISystemManifest, policy: Policy, now: datetime
+) -> list[Problem]:
+    """Owners are required up front once production governance applies."""
+    requirements = classify(manifest, policy, now=now)
+    if not requirements.applies:
+        return []
+    why = ", ".join(t.reason for t in requirements.triggers)
+    return [
+        Problem(gap.field, f"missing: {gap.message} (production governance applies: {why})")
+        for gap in requirements.gaps
+        if gap.code in {"no_business_owner", "no_technical_owner"}
+    ]
+
+
+def role_holders(manifest: AISystemManifest, policy: Policy, role: Role) -> list[str]:
+    """Who may fill a role on this system's requests."""
+    if role is Role.business_owner:
+        return [str(manifest.business_owner).lower()] if manifest.business_owner else []
+    if role is Role.technical_owner:
+        return [str(manifest.technical_owner).lower()] if manifest.technical_owner else []
+    return policy.members(role.value)
+
+
+@workflow.defn
+class AISystemWorkflow:
+    """Registration → pilot → promotion → production → … → retirement, for one system."""
+
+    @workflow.init
+    def __init__(self, input: SystemWorkflowInput) -> None:
+        self._id = input.system_id
+        self._max_events = input.max_history_events
+        carried = input.carried
+        self._view: SystemView | None = carried.view if carried else None
+        self._policy: Policy = carried.policy if carried else Policy()
+        self._processed: dict[str, str] = dict(carried.processed) if carried else {}
+        self._rec = Recorder(f"ai-system:{self._id}", carried.event_seq if carried else 0)
+        self._finished = False
+
+    @workflow.run
+    async def run(self, input: SystemWorkflowInput) -> SystemView | None:
+        """Drain the outbox as commands arrive; continue as new when history grows."""
+        if self._view is None:
+            await self._await_registration()
+        while True:
+            await workflow.wait_condition(
+                lambda: self._rec.pending or self._finished or self._history_full()
+            )
+            await self._rec.flush()
+            if self._finished or self._history_full():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._rec.flush()
+                if self._finished:
+                    return self._view
+                workflow.continue_as_new(self._carry())
+
+    async def _await_registration(self) -> None:
+        """A start whose registration was refused fails, so the id stays free."""
+        try:
+            await workflow.wait_condition(lambda: self._view is not None, timeout=REGISTER_WINDOW)
+        except TimeoutError:
+            raise ApplicationError(
+                f"system {self._id} was never registered", type="not_registered", non_retryable=True
+            ) from None
+
+    def _history_full(self) -> bool:
+        info = workflow.info()
+        return self._view is not None and (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= self._max_events
+        )
+
+    def _carry(self) -> SystemWorkflowInput:
+        assert self._view is not None
+        kept = dict(list(self._processed.items())[-PROCESSED_KEEP:])
+        carried = SystemCarried(
+            view=self._view, event_seq=self._rec.seq, policy=self._policy, processed=kept
+        )
+        return SystemWorkflowInput(
+            system_id=self._id, carried=carried, max_history_events=self._max_events
+        )
+
+    # ----- queries -------------------------------------------------------------------------
+
+    @workflow.query
+    def view(self) -> SystemView | None:
+        """The system as it stands now."""
+        return self._view
+
+    @workflow.query
+    def gate(self, environment: Environment) -> GateResult:
+        """May the system deploy to `environment` now, and why."""
+        state = self._view.state if self._view else S.registered
+        return evaluate_gate(system_id=self._id, state=state, environment=environment)
+
+    # ----- helpers -------------------------------------------------------------------------
+
+    def _seen(self, meta: CommandMeta) -> bool:
+        return meta.command_id in self._processed
+
+    def _current(self) -> SystemView:
+        if self._view is None:
+            raise refusal(NotFound(f"system {self._id} is not registered"))
+        return self._view
+
+    def _replay(self, meta: CommandMeta) -> CommandResult:
+        return CommandResult(
+            command_id=meta.command_id,
+            system=self._current(),
+            message=self._processed[meta.command_id],
+        )
+
+    def _commit(self, meta: CommandMeta, view: SystemView, message: str) -> CommandResult:
+        view = view.model_copy(update={"updated_at": workflow.now(), "version": view.version + 1})
+        self._view = view
+        self._rec.system = view
+        self._processed[meta.command_id] = message
+        return CommandResult(command_id=meta.command_id, system=view, message=message)
+
+    def _event(
+        self, actor: str, action: str, request_id: str | None = None, **detail: object
+    ) -> None:
+        self._rec.event(
+            system_id=self._id, actor=actor, action=action, request_id=request_id, **detail
+        )
+
+    @staticmethod
+    def _check(check: object) -> None:
+        """Run a validator body, turning domain refusals into update failures."""
+        assert callable(check)
+        try:
+            check()
+        except GovernanceError as error:
+            raise refusal(error) from None
+
+    # ----- register / amend ----------------------------------------------------------------
+
+    @workflow.update
+    def register(self, cmd: RegisterCommand) -> CommandResult:
+        """Register the system and start its pilot."""
+        if self._seen(cmd.meta):
+            return self._replay(cmd.meta)
+        now = workflow.now()
+        self._policy = cmd.policy
+        requirements = classify(
+            cmd.manifest, cmd.policy, now=now, shared_credentials=cmd.shared_credentials
+        )
+        production = classify_for_production(
+            cmd.manifest, cmd.policy, now=now, shared_credentials=cmd.shared_credentials
+        )
+        view = SystemView(
+            system_id=self._id,
+            state=S.pilot,
+            manifest=cmd.manifest,
+            requirements=requirements,
+            production_requirements=production,
+            registered_at=now,
+            updated_at=now,
+        )
+        actor = cmd.meta.principal
+        self._event(actor, "registered", manifest=cmd.manifest.model_dump(mode="json"))
+        self._event(
+            actor,
+            "entered_pilot",
+            applies=requirements.applies,
+            risk_tier=requirements.risk_tier.value,
+        )
+        return self._commit(cmd.meta, view, f"registered {self._id}; it is in pilot")
+
+    @register.validator
+    def _validate_register(self, cmd: RegisterCommand) -> None:
+        def check() -> None:
+            if self._seen(cmd.meta):
+                return
+            if self._view is not None:
+                raise Conflict(f"system {self._id} is already registered; amend it instead")
+            self._check_manifest(cmd.manifest, cmd.policy)
+
+        self._check(check)
+
+    def _check_manifest(self, manifest: AISystemManifest, policy: Policy) -> None:
+        if manifest.id != self._id:
+            raise InvalidInput(
+                f"manifest id {manifest.id!r} does not match system {self._id!r}",
+                [Problem("id", f"use {self._id!r} or register a new system")],
+            )
+        problems = registration_problems(manifest, policy, workflow.now())
+        if problems:
+            raise InvalidInput(
+                "the manifest lacks owners: "
+                + "; ".join(f"{p.field}: {p.message}" for p in problems),
+                problems,
+            )
+
+    @workflow.update
+    def amend(self, cmd: AmendCommand) -> CommandResult:
+        """Replace the declared manifest of a pilot system and recompute its requirements."""
+        if self._seen(cmd.meta):
+            return self._replay(cmd.meta)
+        view = self._current()
+        now = workflow.now()
+        self._policy = cmd.policy
+        changed = sorted(
+            key
+            for key, value in cmd.manifest.model_dump().items()
+            if view.manifest.model_dump().get(key) != value
+        )
+        view = view.model_copy(
+            update={
+                "manifest": cmd.manifest,
+                "requirements": classify(
+                    cmd.manifest, cmd.policy, now=now, shared_credentials=cmd.shared_credentials
+                ),
+                "production_requirements": classify_for_production(
+                    cmd.manifest, cmd.policy, now=now, shared_credentials=cmd.shared_credentials
+                ),
+            }
+        )
+        self._event(
+            cmd.meta.principal,
+            "manifest_amended",
+            changed=changed,
+            manifest=cmd.manifest.model_dump(mode="json"),
+        )
+        return self._commit(
+            cmd.meta, view, f"amended {self._id}: " + (", ".join(changed) or "no change")
+        )
+
+    @amend.validator
+    def _validate_amend(self, cmd: AmendCommand) -> None:
+        def check() -> None:
+            if self._seen(cmd.meta):
+                return
+            view = self._current()
+            if view.state is not S.pilot:
+                raise Conflict(
+                    f"system {self._id} is {view.state.value}; only a pilot system's manifest can be "
+                    "amended (production changes go through scope-change events)"
+                )
+            self._check_manifest(cmd.manifest, cmd.policy)
+
+        self._check(check)
+
+    # ----- promotion -----------------------------------------------------------------------
+
+    @workflow.update
+    async def request_promotion(self, cmd: PromoteCommand) -> CommandResult:
+        """Open an approval request to run the system in production."""
+        if self._seen(cmd.meta):
+            return self._replay(cmd.meta)
+        view = self._current()
+        self._policy = cmd.policy
+        production = classify_for_production(
+            view.manifest, cmd.policy, now=workflow.now(), shared_credentials=cmd.shared_credentials
+        )
+        request = self._new_request(view, cmd, production.required_roles)
+        await workflow.start_child_workflow(
+            ApprovalWorkflow.run,
+            ApprovalWorkflowInput(request=request, parent_workflow_id=workflow.info().workflow_id),
+            id=approval_workflow_id(request.id, id_prefix(workflow.info().workflow_id, self._id)),
+            parent_close_policy=ParentClosePolicy.ABANDON,
+        )
+        view = self._current().model_copy(
+            update={
+                "state": S.promotion_pending,
+                "production_requirements": production,
+                "pending_request": request,
+                "request_ids": [*view.request_ids, request.id],
+            }
+        )
+        self._event(
+            cmd.meta.principal,
+            "promotion_requested",
+            request.id,
+            required_roles=[r.value for r in request.required_roles],
+            comment=cmd.comment,
+            risk_tier=production.risk_tier.value,
+        )
+        roles = ", ".join(r.value for r in request.required_roles)
+        return self._commit(cmd.meta, view, f"promotion requested ({request.id}); awaiting {roles}")
+
+    @request_promotion.validator
+    def _validate_promotion(self, cmd: PromoteCommand) -> None:
+        def check() -> None:
+            if self._seen(cmd.meta):
+                return
+            view = self._current()
+            if view.state is not S.pilot:
+                pending = f" (request {view.pending_request.id})" if view.pending_request else ""
+                raise Conflict(
+                    f"system {self._id} is {view.state.value}{pending}; only a pilot can be promoted"
+                )
+            production = classify_for_production(
+                view.manifest,
+                cmd.policy,
+                now=workflow.now(),
+                shared_credentials=cmd.shared_credentials,
+            )
+            problems = [Problem(g.field, g.message) for g in production.blocking_gaps]
+            problems += [
+                Problem(
+                    f"policy.role_groups.{role.value}",
+                    f"no one holds role {role.value}: add members",
+                )
+                for role in production.required_roles
+                if not role_holders(view.manifest, cmd.policy, role)
+            ]
+            if problems:
+                raise Conflict(
+                    f"cannot promote {self._id}: {len(problems)} blocking gap(s): "
+                    + "; ".join(p.message for p in problems),
+                    problems,
+                )
+
+        self._check(check)
+
+    def _new_request(
+        self, view: SystemView, cmd: PromoteCommand, roles: list[Role]
+    ) -> ApprovalRequest:
+        now = workflow.now()
+        timings = cmd.policy.approvals
+        return ApprovalRequest(
+            id=f"{self._id}-{len(view.request_ids) + 1}",
+            system_id=self._id,
+            kind=RequestKind.promotion,
+            summary=f"Promote {view.manifest.name} ({self._id}) to production",
+            requester=cmd.meta.principal.lower(),
+            required_roles=roles,
+            eligible={role: role_holders(view.manifest, cmd.policy, role) for role in roles},
+            fallback=cmd.policy.members(timings.fallback_group),
+            opened_at=now,
+            escalate_at=now + timedelta(hours=timings.escalate_after_hours),
+            expires_at=now + timedelta(hours=timings.expire_after_hours),
+        )
+
+    @workflow.signal
+    def request_closed(self, signal: RequestClosed) -> None:
+        """An approval request settled: move the lifecycle on."""
+        request = signal.request
+        view = self._view
+        if view is None or view.pending_request is None or view.pending_request.id != request.id:
+            return
+        meta = CommandMeta(command_id=f"closed:{request.id}", principal="threshold")
+        if self._seen(meta):
+            return
+        if request.status is RequestStatus.approved:
+            update = {"state": S.production, "approved_manifest": view.manifest, "last_reason": ""}
+            message = f"{request.id} approved: {self._id} is in production"
+        else:
+            update = {"state": S.pilot, "last_reason": f"{request.status.value}: {request.reason}"}
+            message = f"{request.id} {request.status.value}: {self._id} is back in pilot"
+        self._event(
+            "threshold",
+            f"promotion_{request.status.value}",
+            request.id,
+            reason=request.reason,
+            approvers=[d.principal for d in request.decisions if d.approve],
+        )
+        if request.status is RequestStatus.approved:
+            self._event("threshold", "entered_production", request.id)
+        self._commit(meta, view.model_copy(update={**update, "pending_request": None}), message)
+
+    # ----- retire --------------------------------------------------------------------------
+
+    @workflow.update
+    def retire(self, cmd: RetireCommand) -> CommandResult:
+        """Retire the system: every gate closes for good."""
+        if self._seen(cmd.meta):
+            return self._replay(cmd.meta)
+        view = self._current().model_copy(update={"state": S.retired, "last_reason": cmd.reason})
+        self._event(cmd.meta.principal, "retired", reason=cmd.reason)
+        self._finished = True
+        return self._commit(cmd.meta, view, f"{self._id} retired")
+
+    @retire.validator
+    def _validate_retire(self, cmd: RetireCommand) -> None:
+        def check() -> None:
+            if self._seen(cmd.meta):
+                return
+            view = self._current()
+            if view.state is S.retired:
+                raise Conflict(f"system {self._id} is already retired")
+            if view.pending_request is not None:
+                raise Conflict(
+                    f"request {view.pending_request.id} is pending; decide it or let it expire first"
+                )
+
+        self._check(check)

@@ -1,0 +1,173 @@
+"""Inputs, commands, results and events exchanged with the workflows (pydantic, versionable)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.approvals import ApprovalRequest, DecisionCommand
+from domain.lifecycle import LifecycleState
+from domain.manifest import AISystemManifest
+from domain.policy import Policy
+from domain.requirements import GovernanceRequirements
+
+TASK_QUEUE = "threshold"
+
+
+def system_workflow_id(system_id: str, prefix: str = "") -> str:
+    """The workflow id of a system's lifecycle workflow (`prefix` isolates deployments)."""
+    return f"{prefix}ai-system:{system_id}"
+
+
+def approval_workflow_id(request_id: str, prefix: str = "") -> str:
+    """The workflow id of an approval request's workflow."""
+    return f"{prefix}approval:{request_id}"
+
+
+def id_prefix(workflow_id: str, system_id: str) -> str:
+    """The deployment prefix of a system workflow id."""
+    return workflow_id[: -len(system_workflow_id(system_id))]
+
+
+class Model(BaseModel):
+    """Base for workflow payloads."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+class CommandMeta(Model):
+    """Who sent a command and its idempotency id (also the Temporal update id)."""
+
+    command_id: str = Field(min_length=1, max_length=200)
+    principal: str
+
+
+class RegisterCommand(Model):
+    """Register a new system from its manifest."""
+
+    meta: CommandMeta
+    manifest: AISystemManifest
+    policy: Policy
+    shared_credentials: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class AmendCommand(Model):
+    """Replace the declared manifest of a system in pilot."""
+
+    meta: CommandMeta
+    manifest: AISystemManifest
+    policy: Policy
+    shared_credentials: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class PromoteCommand(Model):
+    """Ask for approval to run the system in production."""
+
+    meta: CommandMeta
+    policy: Policy
+    shared_credentials: dict[str, list[str]] = Field(default_factory=dict)
+    comment: str = ""
+
+
+class RetireCommand(Model):
+    """Retire a system for good."""
+
+    meta: CommandMeta
+    reason: str = Field(min_length=1)
+
+
+class DecideCommand(Model):
+    """A decision on an approval request."""
+
+    meta: CommandMeta
+    decision: DecisionCommand
+
+
+class AuditEvent(Model):
+    """One governance event for the audit ledger; `event_key` makes the write idempotent."""
+
+    event_key: str
+    system_id: str
+    at: datetime
+    actor: str
+    action: str
+    request_id: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class SystemView(Model):
+    """Everything known about a system now: the query result and the projection row."""
+
+    system_id: str
+    state: LifecycleState
+    manifest: AISystemManifest
+    approved_manifest: AISystemManifest | None = None
+    requirements: GovernanceRequirements
+    production_requirements: GovernanceRequirements
+    pending_request: ApprovalRequest | None = None
+    request_ids: list[str] = Field(default_factory=list)
+    registered_at: datetime
+    updated_at: datetime
+    version: int = 0
+    last_reason: str = ""
+
+
+class CommandResult(Model):
+    """What a command did, returned to the caller."""
+
+    command_id: str
+    system: SystemView
+    message: str
+
+
+class DecideResult(Model):
+    """The request after a decision."""
+
+    command_id: str
+    request: ApprovalRequest
+    message: str
+
+
+class RecordBatch(Model):
+    """Ledger and projection writes produced by one workflow, applied in one transaction."""
+
+    events: list[AuditEvent] = Field(default_factory=list)
+    system: SystemView | None = None
+    request: ApprovalRequest | None = None
+    request_version: int = 0
+
+
+class SystemWorkflowInput(Model):
+    """Start or continue a system's lifecycle workflow."""
+
+    system_id: str
+    carried: SystemCarried | None = None
+    max_history_events: int = 10_000
+
+
+class SystemCarried(Model):
+    """State carried across continue-as-new."""
+
+    view: SystemView
+    event_seq: int
+    policy: Policy
+    processed: dict[str, str] = Field(default_factory=dict, description="command id → message")
+    open_request_id: str | None = None
+
+
+class ApprovalWorkflowInput(Model):
+    """Start an approval request's workflow."""
+
+    request: ApprovalRequest
+    parent_workflow_id: str
+
+
+class RequestClosed(Model):
+    """Signal from an approval workflow to its system: the request is settled."""
+
+    request: ApprovalRequest
+
+
+SystemWorkflowInput.model_rebuild()
