@@ -65,9 +65,11 @@ def require(roles: frozenset[ApiRole]) -> Callable[[Principal], Principal]:
 
     def check(principal: PrincipalDep) -> Principal:
         if principal.role not in roles:
-            allowed = ", ".join(sorted(r.value for r in roles))
+            allowed = " or ".join(sorted(r.value for r in roles))
             raise HTTPException(
-                403, f"a {principal.role.value} token cannot do this; it needs one of: {allowed}"
+                403,
+                f"this needs a token with role {allowed}; {principal.email}'s token has role "
+                f"{principal.role.value}",
             )
         return principal
 

@@ -45,9 +45,8 @@ def registration_problems(
     requirements = classify(manifest, policy, now=now)
     if not requirements.applies:
         return []
-    why = ", ".join(t.reason for t in requirements.triggers)
     return [
-        Problem(gap.field, f"missing: {gap.message} (production governance applies: {why})")
+        Problem(gap.field, f"missing: {gap.message}")
         for gap in requirements.gaps
         if gap.code in {"no_business_owner", "no_technical_owner"}
     ]
@@ -226,9 +225,13 @@ class AISystemWorkflow:
             )
         problems = registration_problems(manifest, policy, workflow.now())
         if problems:
+            why = ", ".join(
+                t.reason for t in classify(manifest, policy, now=workflow.now()).triggers
+            )
+            fields = " and ".join(p.field for p in problems)
             raise InvalidInput(
-                "the manifest lacks owners: "
-                + "; ".join(f"{p.field}: {p.message}" for p in problems),
+                f"cannot register {manifest.id} without {fields}: production governance applies "
+                f"({why})",
                 problems,
             )
 

@@ -26,8 +26,9 @@ def issue(body: TokenIn, session: SessionDep, _: Admin) -> TokenIssued:
     except ValueError as exc:
         field = "role" if "role" in str(exc) else "principal"
         raise InvalidInput(str(exc), [Problem(field, str(exc))]) from None
+    issued = TokenIssued.model_validate({**row.model_dump(), "token": token})
     session.commit()
-    return TokenIssued.model_validate({**row.model_dump(), "token": token})
+    return issued
 
 
 @router.get("", response_model=list[TokenOut])
