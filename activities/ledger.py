@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from db.projection import commit_batch
 from sqlalchemy import Engine
 from temporalio import activity
 
+from db.projection import commit_batch
 from workflows.models import RecordBatch
 
 

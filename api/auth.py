@@ -7,9 +7,10 @@ import time
 from dataclasses import dataclass
 from enum import StrEnum
 
-from db.tokens import verify_token
 from sqlalchemy import Engine
 from sqlmodel import Session
+
+from db.tokens import verify_token
 
 
 class ApiRole(StrEnum):

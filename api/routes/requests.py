@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from db.projection import list_requests
 from fastapi import APIRouter, Depends, Query
 
 from api.auth import DECIDERS, READERS, Principal
 from api.deps import IdempotencyKey, ServiceDep, SessionDep, require
 from api.schemas import DecisionIn, DecisionOut, Page
 from api.service import command_meta
+from db.projection import list_requests
 from domain.approvals import ApprovalRequest, DecisionCommand
 
 router = APIRouter(prefix="/requests", tags=["approvals"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from db.projection import list_systems
 from fastapi import APIRouter, Depends, Query, Request
 
 from api.auth import ADMINS, READERS, WRITERS, Principal
@@ -12,6 +11,7 @@ from api.deps import IdempotencyKey, ServiceDep, SessionDep, require
 from api.documents import read_document
 from api.schemas import CommandOut, Page, PromotionIn, RetireIn, SystemSummary
 from api.service import command_meta
+from db.projection import list_systems
 from domain.errors import InvalidInput, Problem
 from domain.lifecycle import GateResult
 from domain.manifest import Environment, parse_manifest

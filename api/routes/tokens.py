@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from db.tokens import issue_token, list_tokens, revoke_token
 from fastapi import APIRouter, Depends, Request
 
 from api.auth import ADMINS, Principal, TokenCache
 from api.deps import SessionDep, require
 from api.schemas import TokenIn, TokenIssued, TokenOut
+from db.tokens import issue_token, list_tokens, revoke_token
 from domain.errors import InvalidInput, NotFound, Problem
 
 router = APIRouter(prefix="/tokens", tags=["tokens"])
