@@ -63,6 +63,11 @@ class ApprovalRequest(BaseModel):
     decisions: list[Decision] = Field(default_factory=list)
     closed_at: datetime | None = None
     reason: str = ""
+    risk_tier: str = ""
+    why: list[str] = Field(default_factory=list, description="Why production governance applies")
+    waived: list[str] = Field(default_factory=list, description="Gaps waived by exceptions")
+    change: list[str] = Field(default_factory=list, description="What changed, for revalidation")
+    ticket: str | None = None
 
     @property
     def pending_roles(self) -> list[Role]:

@@ -15,6 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.lifecycle import GateResult, LifecycleState, evaluate_gate
     from domain.manifest import AISystemManifest, Environment
     from domain.policy import Policy, Role
+    from domain.requirements import GovernanceRequirements
     from workflows.approval import ApprovalWorkflow
     from workflows.models import (
         AmendCommand,
@@ -296,7 +297,7 @@ class AISystemWorkflow:
         production = classify_for_production(
             view.manifest, cmd.policy, now=workflow.now(), shared_credentials=cmd.shared_credentials
         )
-        request = self._new_request(view, cmd, production.required_roles)
+        request = self._new_request(view, cmd, production)
         await workflow.start_child_workflow(
             ApprovalWorkflow.run,
             ApprovalWorkflowInput(request=request, parent_workflow_id=workflow.info().workflow_id),
@@ -358,10 +359,11 @@ class AISystemWorkflow:
         self._check(check)
 
     def _new_request(
-        self, view: SystemView, cmd: PromoteCommand, roles: list[Role]
+        self, view: SystemView, cmd: PromoteCommand, production: GovernanceRequirements
     ) -> ApprovalRequest:
         now = workflow.now()
         timings = cmd.policy.approvals
+        roles = production.required_roles
         return ApprovalRequest(
             id=f"{self._id}-{len(view.request_ids) + 1}",
             system_id=self._id,
@@ -370,6 +372,8 @@ class AISystemWorkflow:
             requester=cmd.meta.principal.lower(),
             required_roles=roles,
             eligible={role: role_holders(view.manifest, cmd.policy, role) for role in roles},
+            risk_tier=production.risk_tier.value,
+            why=[t.reason for t in production.triggers],
             fallback=cmd.policy.members(timings.fallback_group),
             opened_at=now,
             escalate_at=now + timedelta(hours=timings.escalate_after_hours),

@@ -1,0 +1,1 @@
+"""Benchmarks: Threshold's HTTP/Temporal/ledger paths next to raw baselines on the same server."""
