@@ -16,9 +16,11 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.ledger import LedgerActivities
+from activities.slack import SlackActivities
 from core.settings import Settings, get_settings
 from core.temporal import connect
 from db.engine import get_engine, init_db
+from integrations.slack import SlackMessenger
 from workflows.ai_system import AISystemWorkflow
 from workflows.approval import ApprovalWorkflow
 
@@ -40,15 +42,28 @@ def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecuto
     """A worker with every workflow and activity, wired to the configured database."""
     engine = get_engine(settings.database_url)
     ledger = LedgerActivities(engine)
+    slack = SlackActivities(
+        slack_messenger(settings),
+        engine,
+        channel=settings.slack.approvals_channel,
+        api_url=settings.api_url,
+    )
     return Worker(
         client,
         task_queue=settings.temporal.task_queue,
         workflows=WORKFLOWS,
         workflow_runner=workflow_runner(),
-        activities=[ledger.record_batch],
+        activities=[ledger.record_batch, slack.sync_slack_messages, slack.remind_slack_approvers],
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
     )
+
+
+def slack_messenger(settings: Settings) -> SlackMessenger | None:
+    """A Slack client when a bot token is configured, else None (approvals via CLI/API)."""
+    if settings.slack.bot_token is None:
+        return None
+    return SlackMessenger.from_settings(settings.slack)
 
 
 def settings_from_env() -> Settings:

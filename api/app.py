@@ -10,13 +10,23 @@ from temporalio.client import Client
 
 from api import errors
 from api.auth import TokenCache
-from api.routes import audit, requests, systems, tokens
+from api.routes import audit, requests, slack, systems, tokens
+from api.routes.slack import SlackGateway
 from api.service import GovernanceService
 from core.settings import Settings
 from core.temporal import connect
 from db.engine import get_engine, init_db
+from integrations.slack import SlackMessenger
 
 API_PREFIX = "/api/v1"
+
+
+def slack_gateway(settings: Settings) -> SlackGateway | None:
+    """The Slack interactivity gateway, when a signing secret and bot token are configured."""
+    secret, token = settings.slack.signing_secret, settings.slack.bot_token
+    if secret is None or token is None:
+        return None
+    return SlackGateway(secret.get_secret_value(), SlackMessenger.from_settings(settings.slack))
 
 
 def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
@@ -31,6 +41,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.tokens = TokenCache(engine, settings.api.token_cache_seconds)
         app.state.service = GovernanceService(temporal, settings, engine)
+        app.state.slack = slack_gateway(settings)
         yield
 
     app = FastAPI(
@@ -44,6 +55,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
     for module in (systems, requests, audit, tokens):
         api.include_router(module.router)
     app.include_router(api)
+    app.include_router(slack.router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, bool]:

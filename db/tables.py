@@ -146,10 +146,33 @@ class TokenRow(SQLModel, table=True):
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class SlackMessageRow(SQLModel, table=True):
+    """One Slack message about one approval request, for one target (a person or a channel)."""
+
+    __tablename__ = "slack_messages"
+
+    request_id: str = Field(primary_key=True)
+    target: str = Field(primary_key=True)
+    channel: str | None = None
+    ts: str | None = None
+    error: str | None = None
+    version: int = 0
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 SYSTEMS: Table = SystemRow.__table__  # type: ignore[attr-defined]
 SYSTEM_CREDENTIALS: Table = SystemCredentialRow.__table__  # type: ignore[attr-defined]
 APPROVAL_REQUESTS: Table = RequestRow.__table__  # type: ignore[attr-defined]
 AUDIT_ENTRIES: Table = AuditEntryRow.__table__  # type: ignore[attr-defined]
 CHAIN_HEADS: Table = ChainHeadRow.__table__  # type: ignore[attr-defined]
 API_TOKENS: Table = TokenRow.__table__  # type: ignore[attr-defined]
-TABLES = (SYSTEMS, SYSTEM_CREDENTIALS, APPROVAL_REQUESTS, AUDIT_ENTRIES, CHAIN_HEADS, API_TOKENS)
+SLACK_MESSAGES: Table = SlackMessageRow.__table__  # type: ignore[attr-defined]
+TABLES = (
+    SYSTEMS,
+    SYSTEM_CREDENTIALS,
+    APPROVAL_REQUESTS,
+    AUDIT_ENTRIES,
+    CHAIN_HEADS,
+    API_TOKENS,
+    SLACK_MESSAGES,
+)

@@ -58,6 +58,7 @@ class ApprovalRequest(BaseModel):
     opened_at: datetime
     escalate_at: datetime
     expires_at: datetime
+    remind_at: datetime | None = None
     status: RequestStatus = RequestStatus.pending
     escalated: bool = False
     decisions: list[Decision] = Field(default_factory=list)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
 
@@ -112,6 +112,11 @@ class ApprovalTimings(PolicyModel):
     """How long an approval request waits before escalating and before it expires."""
 
     escalate_after_hours: float = Field(default=48, gt=0)
+    remind_before_escalation_hours: float = Field(
+        default=24,
+        ge=0,
+        description="Remind pending approvers this long before escalation (0: never)",
+    )
     expire_after_hours: float = Field(default=168, gt=0)
     fallback_group: str = "governance"
 
@@ -125,6 +130,72 @@ class CredentialRules(PolicyModel):
     max_age_days: int = Field(default=365, ge=1)
 
 
+def _roles(*roles: Role) -> Any:
+    """A default factory for a list of roles (each model gets its own list)."""
+    return Field(default_factory=lambda: list(roles), min_length=1)
+
+
+class RevalidationRoles(PolicyModel):
+    """Per material-change code, the roles that must revalidate (never empty)."""
+
+    new_write_access: list[Role] = _roles(Role.technical_owner, Role.security)
+    new_tool: list[Role] = _roles(Role.technical_owner, Role.security)
+    new_read_target: list[Role] = _roles(Role.technical_owner)
+    regulated_data: list[Role] = _roles(Role.privacy, Role.security)
+    data_classification_raised: list[Role] = _roles(Role.business_owner, Role.security)
+    more_autonomy: list[Role] = _roles(Role.business_owner, Role.security)
+    new_automated_decisions: list[Role] = _roles(Role.business_owner, Role.security)
+    new_downstream_automation: list[Role] = _roles(Role.business_owner, Role.security)
+    now_customer_facing: list[Role] = _roles(Role.business_owner, Role.security)
+    now_production: list[Role] = _roles(Role.business_owner, Role.technical_owner, Role.security)
+    synthetic_data_dropped: list[Role] = _roles(Role.business_owner, Role.privacy)
+    model_swap: list[Role] = _roles(Role.technical_owner)
+    model_version: list[Role] = _roles(Role.technical_owner)
+    new_credential: list[Role] = _roles(Role.technical_owner, Role.security)
+    credential_widened: list[Role] = _roles(Role.technical_owner, Role.security)
+    credential_rotated: list[Role] = _roles(Role.technical_owner, Role.security)
+    owner_changed: list[Role] = _roles(Role.business_owner)
+    new_use_case: list[Role] = _roles(Role.business_owner)
+    use_case_changed: list[Role] = _roles(Role.business_owner)
+    logging_reduced: list[Role] = _roles(Role.security)
+
+
+CHANGE_CODES = frozenset(RevalidationRoles.model_fields)
+"""Every change code that can be material (`changes.assess_change` may raise each)."""
+
+
+class ChangeRules(PolicyModel):
+    """Which scope changes are material, who revalidates them, and what a material one does."""
+
+    on_material_change: Literal["revalidate", "suspend"] = Field(
+        default="revalidate",
+        description="revalidate: keep deploying the approved scope while the declared scope "
+        "is revalidated; suspend: close the production gate until revalidated.",
+    )
+    immaterial: list[str] = Field(
+        default_factory=lambda: ["model_version", "credential_rotated"],
+        description="Change codes recorded in the audit ledger without revalidation.",
+    )
+    revalidate: RevalidationRoles = Field(default_factory=RevalidationRoles)
+
+    @field_validator("immaterial")
+    @classmethod
+    def _known_codes(cls, codes: list[str]) -> list[str]:
+        """A misspelt code would silently keep a change material, so unknown codes are refused."""
+        unknown = [code for code in codes if code not in CHANGE_CODES]
+        if unknown:
+            allowed = ", ".join(sorted(CHANGE_CODES))
+            raise ValueError(f"unknown change code {', '.join(unknown)}; allowed: {allowed}")
+        return codes
+
+    def roles_for(self, code: str) -> list[Role] | None:
+        """Roles that revalidate a change, or None when the change is only recorded."""
+        if code not in CHANGE_CODES or code in self.immaterial:
+            return None
+        roles: list[Role] = getattr(self.revalidate, code)
+        return roles
+
+
 class Policy(PolicyModel):
     """The whole governance policy; every field has a sensible default."""
 
@@ -134,6 +205,7 @@ class Policy(PolicyModel):
     recertification_days: Cadence = Field(default_factory=Cadence)
     approvals: ApprovalTimings = Field(default_factory=ApprovalTimings)
     credentials: CredentialRules = Field(default_factory=CredentialRules)
+    changes: ChangeRules = Field(default_factory=ChangeRules)
     role_groups: dict[str, list[EmailStr]] = Field(
         default_factory=dict,
         description="Members of group roles (security, privacy) and of the fallback group.",

@@ -75,6 +75,9 @@ class AISystemWorkflow:
         self._policy: Policy = carried.policy if carried else Policy()
         self._processed: dict[str, str] = dict(carried.processed) if carried else {}
         self._rec = Recorder(f"ai-system:{self._id}", carried.event_seq if carried else 0)
+        if carried:
+            self._rec.events = list(carried.outbox)
+            self._rec.system = carried.view if carried.projection_pending else None
         self._finished = False
 
     @workflow.run
@@ -86,13 +89,13 @@ class AISystemWorkflow:
             await workflow.wait_condition(
                 lambda: self._rec.pending or self._finished or self._history_full()
             )
-            await self._rec.flush()
+            await self._rec.flush_once()  # one batch, so a steady stream cannot starve CAN
             if self._finished or self._history_full():
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                await self._rec.flush()
                 if self._finished:
+                    await self._rec.flush()
                     return self._view
-                workflow.continue_as_new(self._carry())
+                workflow.continue_as_new(self._carry())  # unwritten events travel along
 
     async def _await_registration(self) -> None:
         """A start whose registration was refused fails, so the id stays free."""
@@ -114,7 +117,12 @@ class AISystemWorkflow:
         assert self._view is not None
         kept = dict(list(self._processed.items())[-PROCESSED_KEEP:])
         carried = SystemCarried(
-            view=self._view, event_seq=self._rec.seq, policy=self._policy, processed=kept
+            view=self._view,
+            event_seq=self._rec.seq,
+            policy=self._policy,
+            processed=kept,
+            outbox=self._rec.events,
+            projection_pending=self._rec.system is not None,
         )
         return SystemWorkflowInput(
             system_id=self._id, carried=carried, max_history_events=self._max_events
@@ -364,6 +372,8 @@ class AISystemWorkflow:
         now = workflow.now()
         timings = cmd.policy.approvals
         roles = production.required_roles
+        escalate_at = now + timedelta(hours=timings.escalate_after_hours)
+        remind_at = escalate_at - timedelta(hours=timings.remind_before_escalation_hours)
         return ApprovalRequest(
             id=f"{self._id}-{len(view.request_ids) + 1}",
             system_id=self._id,
@@ -376,8 +386,9 @@ class AISystemWorkflow:
             why=[t.reason for t in production.triggers],
             fallback=cmd.policy.members(timings.fallback_group),
             opened_at=now,
-            escalate_at=now + timedelta(hours=timings.escalate_after_hours),
+            escalate_at=escalate_at,
             expires_at=now + timedelta(hours=timings.expire_after_hours),
+            remind_at=remind_at if now < remind_at < escalate_at else None,
         )
 
     @workflow.signal

@@ -1,10 +1,14 @@
-"""`ApprovalWorkflow`: one approval request, decided by people, escalated and expired by timers."""
+"""`ApprovalWorkflow`: one approval request, decided by people, reminded, escalated, expired."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from domain.approvals import (
@@ -16,13 +20,23 @@ with workflow.unsafe.imports_passed_through():
         expire,
     )
     from domain.errors import GovernanceError
-    from workflows.models import ApprovalWorkflowInput, DecideCommand, DecideResult, RequestClosed
+    from workflows.models import (
+        ApprovalWorkflowInput,
+        DecideCommand,
+        DecideResult,
+        RequestClosed,
+        SlackSyncInput,
+        SlackSyncResult,
+    )
     from workflows.recorder import Recorder, refusal
+
+NOTIFY_TIMEOUT = timedelta(seconds=60)
+NOTIFY_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=2), maximum_attempts=30)
 
 
 @workflow.defn
 class ApprovalWorkflow:
-    """Collects decisions for one request, escalates, expires, then tells the system workflow."""
+    """Collects decisions for one request, tells Slack, escalates, expires, reports to its system."""
 
     @workflow.init
     def __init__(self, input: ApprovalWorkflowInput) -> None:
@@ -31,65 +45,85 @@ class ApprovalWorkflow:
         self._rec = Recorder(f"approval:{input.request.id}")
         self._version = 0
         self._results: dict[str, str] = {}
+        self._publish = False
+        self._remind = False
+        self._reminded = False
+        self._slack_enabled = True
+        self._reported: set[str] = set()
 
     @workflow.run
     async def run(self, input: ApprovalWorkflowInput) -> ApprovalRequest:
         """Wait for decisions or deadlines, recording each change, then report the outcome."""
         self._changed()
-        while self._request.status is RequestStatus.pending:
-            deadline = (
-                self._request.expires_at if self._request.escalated else self._request.escalate_at
-            )
+        publisher = asyncio.create_task(self._notify_loop())
+        while self._pending():
+            deadline, on_deadline = self._next_deadline()
             await self._wait_until(deadline)
-            if self._request.status is not RequestStatus.pending:
-                break
-            if workflow.now() >= deadline:
-                self._on_deadline()
+            if self._pending() and workflow.now() >= deadline:
+                on_deadline()
         await self._rec.flush()
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._rec.flush()
         parent = workflow.get_external_workflow_handle(self._parent)
         await parent.signal("request_closed", RequestClosed(request=self._request))
+        await publisher
+        await self._rec.flush()
         return self._request
+
+    def _pending(self) -> bool:
+        return self._request.status is RequestStatus.pending
+
+    def _next_deadline(self) -> tuple[datetime, Callable[[], None]]:
+        request = self._request
+        if request.remind_at is not None and not self._reminded:
+            return request.remind_at, self._on_reminder
+        if not request.escalated:
+            return request.escalate_at, self._on_escalation
+        return request.expires_at, self._on_expiry
 
     async def _wait_until(self, deadline: datetime) -> None:
         """Flush records as they come while waiting for a decision or the deadline."""
-        while self._request.status is RequestStatus.pending:
+        while self._pending():
             remaining = (deadline - workflow.now()).total_seconds()
             if remaining <= 0:
                 return
             try:
                 await workflow.wait_condition(
-                    lambda: self._rec.pending or self._request.status is not RequestStatus.pending,
-                    timeout=remaining,
+                    lambda: self._rec.pending or not self._pending(), timeout=remaining
                 )
             except TimeoutError:
                 return
             await self._rec.flush()
 
-    def _on_deadline(self) -> None:
+    def _on_reminder(self) -> None:
+        self._reminded = True
+        self._remind = True
+        pending = [r.value for r in self._request.pending_roles]
+        self._event("threshold", "approval_reminder", pending_roles=pending)
+
+    def _on_escalation(self) -> None:
         request = self._request
-        if not request.escalated:
-            self._request = escalate(request)
-            self._event(
-                "threshold",
-                "approval_escalated",
-                pending_roles=[r.value for r in request.pending_roles],
-                fallback=request.fallback,
-            )
-        else:
-            self._request = expire(request, workflow.now())
-            self._event(
-                "threshold",
-                "approval_expired",
-                pending_roles=[r.value for r in request.pending_roles],
-            )
+        self._reminded = True
+        self._request = escalate(request)
+        self._event(
+            "threshold",
+            "approval_escalated",
+            pending_roles=[r.value for r in request.pending_roles],
+            fallback=request.fallback,
+        )
+        self._changed()
+
+    def _on_expiry(self) -> None:
+        pending = [r.value for r in self._request.pending_roles]
+        self._request = expire(self._request, workflow.now())
+        self._event("threshold", "approval_expired", pending_roles=pending)
         self._changed()
 
     def _changed(self) -> None:
         self._version += 1
         self._rec.request = self._request
         self._rec.request_version = self._version
+        self._publish = True
 
     def _event(self, actor: str, action: str, **detail: object) -> None:
         self._rec.event(
@@ -99,6 +133,49 @@ class ApprovalWorkflow:
             request_id=self._request.id,
             **detail,
         )
+
+    # ----- notifications -------------------------------------------------------------------
+
+    async def _notify_loop(self) -> None:
+        """Keep Slack in step with the request, off the decision path; ends after closing."""
+        while True:
+            await workflow.wait_condition(
+                lambda: self._publish or self._remind or not self._pending()
+            )
+            if self._remind:
+                self._remind = False
+                await self._notify("remind_slack_approvers", self._request)
+            if self._publish and self._slack_enabled:
+                self._publish = False
+                job = SlackSyncInput(request=self._request, version=self._version)
+                result = await self._notify("sync_slack_messages", job, SlackSyncResult)
+                if isinstance(result, SlackSyncResult):
+                    self._after_sync(result)
+            self._publish = self._publish and self._slack_enabled
+            if not self._pending() and not self._publish:
+                return
+
+    async def _notify(self, name: str, arg: object, result_type: type | None = None) -> object:
+        try:
+            return await workflow.execute_activity(
+                name,
+                arg,
+                result_type=result_type,
+                start_to_close_timeout=NOTIFY_TIMEOUT,
+                retry_policy=NOTIFY_RETRY,
+            )
+        except ActivityError as error:
+            self._event("threshold", "notification_failed", activity=name, error=str(error.cause))
+            return None
+
+    def _after_sync(self, result: SlackSyncResult) -> None:
+        self._slack_enabled = result.enabled
+        fresh = [p for p in result.problems if p not in self._reported]
+        if fresh:
+            self._reported.update(fresh)
+            self._event("threshold", "slack_delivery_failed", problems=fresh)
+
+    # ----- queries and updates -------------------------------------------------------------
 
     @workflow.query
     def request(self) -> ApprovalRequest:
@@ -114,8 +191,7 @@ class ApprovalWorkflow:
                 request=self._request,
                 message=self._results[cmd.meta.command_id],
             )
-        before = self._request
-        self._request = apply_decision(before, cmd.decision, workflow.now())
+        self._request = apply_decision(self._request, cmd.decision, workflow.now())
         decision = self._request.decisions[-1]
         verb = "approved" if decision.approve else "rejected"
         self._event(
@@ -127,7 +203,7 @@ class ApprovalWorkflow:
         )
         self._changed()
         message = f"{decision.principal} {verb} as {decision.role.value}"
-        if self._request.status is not RequestStatus.pending:
+        if not self._pending():
             message += f"; request {self._request.status.value}"
         else:
             message += "; still needed: " + ", ".join(r.value for r in self._request.pending_roles)

@@ -155,6 +155,10 @@ class SystemCarried(Model):
     policy: Policy
     processed: dict[str, str] = Field(default_factory=dict, description="command id → message")
     open_request_id: str | None = None
+    outbox: list[AuditEvent] = Field(
+        default_factory=list, description="Audit events not yet written when the run ended."
+    )
+    projection_pending: bool = False
 
 
 class ApprovalWorkflowInput(Model):
@@ -171,3 +175,19 @@ class RequestClosed(Model):
 
 
 SystemWorkflowInput.model_rebuild()
+
+
+class SlackSyncInput(Model):
+    """Make Slack show this version of a request (post where missing, update in place)."""
+
+    request: ApprovalRequest
+    version: int
+
+
+class SlackSyncResult(Model):
+    """What Slack delivery did; `problems` are new permanent failures, reported once."""
+
+    enabled: bool
+    posted: int = 0
+    updated: int = 0
+    problems: list[str] = Field(default_factory=list)

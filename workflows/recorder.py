@@ -70,13 +70,19 @@ class Recorder:
         return bool(self.events) or self.system is not None or self.request is not None
 
     async def flush(self) -> None:
-        """Write queued events and the latest projections in one activity call."""
+        """Write until nothing is queued (commands arriving meanwhile are written too)."""
         while self.pending:
-            batch = RecordBatch(
-                events=self.events,
-                system=self.system,
-                request=self.request,
-                request_version=self.request_version,
-            )
-            self.events, self.system, self.request = [], None, None
-            await workflow.execute_activity("record_batch", batch, **RECORD_OPTIONS)
+            await self.flush_once()
+
+    async def flush_once(self) -> None:
+        """Write what is queued now, as one activity call; a no-op when nothing is."""
+        if not self.pending:
+            return
+        batch = RecordBatch(
+            events=self.events,
+            system=self.system,
+            request=self.request,
+            request_version=self.request_version,
+        )
+        self.events, self.system, self.request = [], None, None
+        await workflow.execute_activity("record_batch", batch, **RECORD_OPTIONS)

@@ -14,6 +14,8 @@ from sqlalchemy import Engine, inspect
 from db.engine import init_db, make_engine
 from db.tables import TABLES, SystemRow
 
+HEAD = "0002"
+
 
 def test_migrated_schema_matches_the_models(engine: Engine) -> None:
     """Migrating to head creates exactly the model tables, with nothing left to autogenerate."""
@@ -34,7 +36,7 @@ def test_init_db_is_repeatable_and_independent_of_the_cwd(
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0001"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == HEAD
     engine.dispose()
 
 
@@ -64,5 +66,5 @@ def test_concurrent_init_db_calls_do_not_collide(database_url: str) -> None:
     assert [process.returncode for process in starts] == [0, 0, 0], errors
     engine = make_engine(database_url)
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0001"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == HEAD
     engine.dispose()

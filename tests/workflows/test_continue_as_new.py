@@ -31,7 +31,9 @@ async def test_many_commands_cross_continue_as_new_without_losing_anything(
                 headers={"Idempotency-Key": f"amend-{n}"},
             )
             assert amended.status_code == 200, amended.text
-        assert (await handle.describe()).run_id != first_run
+        described = await handle.describe()
+        length = described.raw_description.workflow_execution_info.history_length
+        assert described.run_id != first_run, f"no continue-as-new after {length} events"
 
         again = await stack.call(
             "PUT",

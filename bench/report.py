@@ -1,0 +1,267 @@
+"""The environment, the results table (figures, ratios, targets) and `results/latest.json`."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import platform
+import sqlite3
+import subprocess
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from core.temporal import venv_binary
+
+RESULTS = Path(__file__).resolve().parent / "results"
+Figures = dict[str, dict[str, Any]]
+
+
+def environment() -> dict[str, Any]:
+    """What the figures were measured on."""
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in _cpuinfo() if line.startswith("model name")),
+        platform.processor() or "unknown",
+    )
+    server = subprocess.run(
+        [str(venv_binary("temporal")), "--version"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    return {
+        "cores": os.cpu_count(),
+        "cpu": cpu,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "temporalio": version("temporalio"),
+        "temporal_cli": server,
+        "sqlite": sqlite3.sqlite_version,
+        "fastapi": version("fastapi"),
+        "uvicorn": version("uvicorn"),
+        "uvicorn_http": "httptools" if importlib.util.find_spec("httptools") else "h11",
+        "event_loop": "uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        "httpx": version("httpx"),
+        "sqlalchemy": version("sqlalchemy"),
+        "pydantic": version("pydantic"),
+    }
+
+
+def _cpuinfo() -> list[str]:
+    try:
+        return Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return []
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table: Threshold's figure, the raw one, their ratio, and the verdict."""
+
+    figure: str
+    threshold: str
+    raw: str
+    ratio: float | None
+    target: str = ""
+    passed: bool | None = None  # None: informational
+
+    @property
+    def verdict(self) -> str:
+        """PASS / MISS / info."""
+        if self.passed is None:
+            return "[dim]info[/dim]"
+        return "[green]PASS[/green]" if self.passed else "[red]MISS[/red]"
+
+
+def per_s(value: float) -> str:
+    """A rate for people."""
+    return f"{value:,.0f}/s" if value >= 100 else f"{value:,.1f}/s"
+
+
+def ms(value: float) -> str:
+    """A latency for people."""
+    return f"{value:.1f} ms" if value >= 10 else f"{value:.2f} ms"
+
+
+def pair(figures: dict[str, Any]) -> str:
+    """p50 / p99 of a measure."""
+    return f"{ms(figures['p50_ms'])} / {ms(figures['p99_ms'])}"
+
+
+def ratio(a: float, b: float) -> float | None:
+    """a/b, or None when b is zero."""
+    return a / b if b else None
+
+
+def temporal_rows(r: Figures) -> list[Row]:
+    """Figures 1 to 3."""
+    reg, start, uws = r["threshold.register"], r["raw.start_workflow"], r["raw.update_with_start"]
+    seq, raw_seq = r["threshold.decide.sequential"], r["raw.update.sequential"]
+    conc, raw_conc = r["threshold.decide.concurrent"], r["raw.update.concurrent"]
+    closing, promote = r["threshold.decide.closing"], r["threshold.promote"]
+    gate, query, floor = (
+        r["threshold.gate.sequential"],
+        r["raw.query.sequential"],
+        r["http.healthz.sequential"],
+    )
+    reg_ratio = ratio(reg["per_second"], start["per_second"])
+    p99_ratio = ratio(seq["p99_ms"], raw_seq["p99_ms"])
+    return [
+        Row(
+            "1 Registrations/s vs start_workflow/s (c=32)",
+            per_s(reg["per_second"]),
+            per_s(start["per_second"]),
+            reg_ratio,
+            "≥ 0.80x",
+            reg_ratio is not None and reg_ratio >= 0.8,
+        ),
+        Row(
+            "  … vs raw update-with-start/s (c=32)",
+            per_s(reg["per_second"]),
+            per_s(uws["per_second"]),
+            ratio(reg["per_second"], uws["per_second"]),
+        ),
+        Row(
+            "  latency p50 / p99 at c=32 (vs start)",
+            pair(reg),
+            pair(start),
+            ratio(reg["p99_ms"], start["p99_ms"]),
+        ),
+        Row(
+            "2 Decision vs update p50 (sequential)",
+            ms(seq["p50_ms"]),
+            ms(raw_seq["p50_ms"]),
+            ratio(seq["p50_ms"], raw_seq["p50_ms"]),
+        ),
+        Row(
+            "  Decision vs update p99 (sequential)",
+            ms(seq["p99_ms"]),
+            ms(raw_seq["p99_ms"]),
+            p99_ratio,
+            "≤ 1.5x and < 100 ms",
+            p99_ratio is not None and p99_ratio <= 1.5 and seq["p99_ms"] < 100,
+        ),
+        Row(
+            "  Decisions/s vs updates/s (c=32)",
+            per_s(conc["per_second"]),
+            per_s(raw_conc["per_second"]),
+            ratio(conc["per_second"], raw_conc["per_second"]),
+        ),
+        Row(
+            "  Closing decision p50 / p99 (c=32), rate",
+            f"{pair(closing)}, {per_s(closing['per_second'])}",
+            pair(raw_conc),
+            ratio(closing["p99_ms"], raw_conc["p99_ms"]),
+        ),
+        Row(
+            "  Promotion requests/s (c=32)",
+            per_s(promote["per_second"]),
+            per_s(raw_conc["per_second"]),
+            ratio(promote["per_second"], raw_conc["per_second"]),
+        ),
+        Row(
+            "3 Gate check vs query p50 (sequential)",
+            ms(gate["p50_ms"]),
+            ms(query["p50_ms"]),
+            ratio(gate["p50_ms"], query["p50_ms"]),
+        ),
+        Row(
+            "  Gate check vs query p99 (sequential)",
+            ms(gate["p99_ms"]),
+            ms(query["p99_ms"]),
+            ratio(gate["p99_ms"], query["p99_ms"]),
+        ),
+        Row("  HTTP floor GET /healthz p50 / p99", pair(floor), "", None),
+    ]
+
+
+def ledger_rows(r: Figures) -> list[Row]:
+    """Figure 4."""
+    verify, append, raw = r["audit.verify"], r["audit.append"], r["raw.insert"]
+    small, small_raw = r["audit.append.small"], r["raw.insert.small"]
+    append_ratio = ratio(append["per_second"], raw["per_second"])
+    batch = int(append["batch_entries"])
+    return [
+        Row(
+            f"4 Audit verify ({verify['entries']:,} entries, {verify['chains']:,} chains)",
+            per_s(verify["per_second"]),
+            "",
+            None,
+            "≥ 500,000/s",
+            verify["per_second"] >= 500_000,
+        ),
+        Row(
+            f"  Audit append vs raw insert ({batch:,}/txn)",
+            per_s(append["per_second"]),
+            per_s(raw["per_second"]),
+            append_ratio,
+            "≥ 0.50x",
+            append_ratio is not None and append_ratio >= 0.5,
+        ),
+        Row(
+            "  Audit append vs raw insert (2/txn)",
+            per_s(small["per_second"]),
+            per_s(small_raw["per_second"]),
+            ratio(small["per_second"], small_raw["per_second"]),
+        ),
+    ]
+
+
+def table(rows: list[Row], title: str) -> Table:
+    """The results as a rich table."""
+    out = Table(title=title, title_justify="left")
+    for name, justify in (
+        ("Figure", "left"),
+        ("Threshold", "right"),
+        ("Raw baseline", "right"),
+        ("Ratio", "right"),
+        ("Target", "left"),
+        ("", "left"),
+    ):
+        out.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for row in rows:
+        shown = f"{row.ratio:.2f}x" if row.ratio is not None else ""
+        out.add_row(row.figure, row.threshold, row.raw, shown, row.target, row.verdict)
+    return out
+
+
+def env_table(env: dict[str, Any]) -> Table:
+    """The environment as a two-column table."""
+    out = Table(title="Environment", title_justify="left", show_header=False)
+    for key, value in env.items():
+        out.add_row(key, str(value))
+    return out
+
+
+def write_json(payload: dict[str, Any], rows: list[Row]) -> Path:
+    """Write results/latest.json: environment, sizes, every figure and each target's verdict."""
+    RESULTS.mkdir(exist_ok=True)
+    checks = [
+        {
+            "figure": row.figure.strip(),
+            "threshold": row.threshold,
+            "raw": row.raw,
+            "ratio": round(row.ratio, 3) if row.ratio is not None else None,
+            "target": row.target,
+            "passed": row.passed,
+        }
+        for row in rows
+        if row.passed is not None
+    ]
+    document = {"generated_at": datetime.now(UTC).isoformat(timespec="seconds"), **payload}
+    document["checks"] = checks
+    path = RESULTS / "latest.json"
+    path.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
+    return path
+
+
+def print_report(console: Console, payload: dict[str, Any]) -> list[Row]:
+    """Print the tables; return the rows (for the JSON checks)."""
+    results = payload["results"]
+    rows = temporal_rows(results) + ledger_rows(results)
+    console.print(env_table(payload["environment"]))
+    console.print(table(rows, f"Threshold benchmark ({payload['mode']})"))
+    return rows

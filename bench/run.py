@@ -1,0 +1,92 @@
+"""`python -m bench.run [--quick]`: every figure in one run on one Temporal dev server.
+
+Prints the environment and a table (Threshold vs the raw baseline, ratio, target, PASS/MISS)
+and writes `bench/results/latest.json`. Leaves with `os._exit` (DESIGN.md: the Temporal
+bridge can abort interpreter finalisation after a green run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+from time import perf_counter
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bench.ledger import LEDGER_FULL, LEDGER_QUICK, run_ledger
+from bench.report import environment, print_report, write_json
+from bench.scenarios import FULL, QUICK, Scenarios
+from bench.stack import EXECUTOR_THREADS, bench_stack, start_dev_server
+
+console = Console()
+
+
+def progress_bar() -> Progress:
+    """Progress for long phases (rich), refreshed slowly to stay out of the measurements."""
+    return Progress(
+        TextColumn("{task.description:<40}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        refresh_per_second=4,
+    )
+
+
+async def measure(quick: bool, tmp: Path) -> dict[str, Any]:
+    """The ledger figures first (no server running), then everything on one dev server."""
+    sizes, ledger_sizes = (QUICK, LEDGER_QUICK) if quick else (FULL, LEDGER_FULL)
+    with progress_bar() as progress:
+        results: dict[str, Any] = run_ledger(tmp, ledger_sizes, progress)
+        env = await start_dev_server(tmp)
+        try:
+            async with bench_stack(env, tmp) as stack:
+                results |= await Scenarios(stack, sizes, progress).run()
+        finally:
+            await env.shutdown()
+    return {
+        "mode": "quick" if quick else "full",
+        "environment": environment(),
+        "config": {
+            "sizes": sizes.__dict__,
+            "ledger": ledger_sizes.__dict__,
+            "activity_executor_threads": EXECUTOR_THREADS,
+            "database": "SQLite (temporary file)",
+            "temporal_persistence": "dev server --db-filename (temporary file)",
+        },
+        "results": results,
+    }
+
+
+def main() -> None:
+    """Parse arguments, run, print, write, and leave with the right status."""
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (~1 minute)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    status = 0
+    began = perf_counter()
+    try:
+        with tempfile.TemporaryDirectory(prefix="threshold-bench-") as tmp:
+            payload = asyncio.run(measure(args.quick, Path(tmp)))
+        rows = print_report(console, payload)
+        path = write_json(payload, rows)
+        console.print(f"wrote {path} in {perf_counter() - began:.0f} s")
+    except Exception:
+        traceback.print_exc()
+        status = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
+if __name__ == "__main__":
+    main()

