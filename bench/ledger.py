@@ -19,7 +19,7 @@ import yaml
 from rich.progress import Progress
 from sqlalchemy import Engine
 
-from bench.stack import BUSINESS, ROOT
+from bench.common import BUSINESS, ROOT
 from db.engine import init_db, make_engine
 from db.ledger import verify_chains
 from db.projection import commit_batch
@@ -33,6 +33,11 @@ RAW_TABLE = """CREATE TABLE raw_entries (
     event_key TEXT NOT NULL, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
     request_id TEXT, detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL
 )"""
+RAW_TABLE_INDEXED = RAW_TABLE.replace(
+    "hash TEXT NOT NULL\n)",
+    "hash TEXT NOT NULL, UNIQUE (chain_id, seq), UNIQUE (event_key)\n)",
+).replace("id INTEGER PRIMARY KEY", "id INTEGER PRIMARY KEY AUTOINCREMENT")
+"""The audit table's shape: the same columns, keys and unique indexes, none of the checks."""
 RAW_INSERT = f"INSERT INTO raw_entries ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 VERIFY_RUNS = 3
 
@@ -117,15 +122,20 @@ def timed_appends(
 
 
 def timed_raw_inserts(
-    engine: Engine, plan: list[list[Key]], skip: int, progress: Progress, label: str
+    engine: Engine,
+    plan: list[list[Key]],
+    skip: int,
+    progress: Progress,
+    label: str,
+    ddl: str = RAW_TABLE,
 ) -> float:
-    """Insert the ledger rows after the first `skip` into a plain table, plan-sized commits."""
+    """Insert the ledger rows after the first `skip` into a table made by `ddl`, plan-sized."""
     raw = engine.raw_connection()
     dbapi: Any = raw.dbapi_connection
     try:
         select = f"SELECT {COLUMNS} FROM audit_entries ORDER BY id LIMIT -1 OFFSET ?"
         rows = dbapi.execute(select, (skip,)).fetchall()
-        dbapi.execute(RAW_TABLE)
+        dbapi.execute(ddl)
         task = progress.add_task(label, total=len(rows))
         spent, offset = 0.0, 0
         for keys in plan:
@@ -178,6 +188,9 @@ def run_ledger(tmp: Path, sizes: LedgerSizes, progress: Progress) -> Figures:
     append = timed_appends(engine, fill, factory, progress, "audit.append")
     verify = timed_verify(engine, progress, total)
     raw = timed_raw_inserts(engine, fill, 0, progress, "raw.insert")
+    indexed = timed_raw_inserts(
+        engine, fill, 0, progress, "raw.insert.indexed", ddl=RAW_TABLE_INDEXED
+    )
     small_append = timed_appends(engine, small, factory, progress, "audit.append.small")
     small_raw = timed_raw_inserts(engine, small, total, progress, "raw.insert.small")
     size = sum(part.stat().st_size for part in tmp.glob("ledger.db*"))
@@ -185,6 +198,7 @@ def run_ledger(tmp: Path, sizes: LedgerSizes, progress: Progress) -> Figures:
     return {
         "audit.append": rate(total, append, batch_entries=per_batch),
         "raw.insert": rate(total, raw, batch_entries=per_batch),
+        "raw.insert.indexed": rate(total, indexed, batch_entries=per_batch),
         "audit.verify": {
             **rate(total, verify[len(verify) // 2]),
             "best_seconds": round(verify[0], 3),

@@ -181,8 +181,9 @@ def temporal_rows(r: Figures) -> list[Row]:
 def ledger_rows(r: Figures) -> list[Row]:
     """Figure 4."""
     verify, append, raw = r["audit.verify"], r["audit.append"], r["raw.insert"]
+    indexed = r["raw.insert.indexed"]
     small, small_raw = r["audit.append.small"], r["raw.insert.small"]
-    append_ratio = ratio(append["per_second"], raw["per_second"])
+    append_ratio = ratio(append["per_second"], indexed["per_second"])
     batch = int(append["batch_entries"])
     return [
         Row(
@@ -194,12 +195,18 @@ def ledger_rows(r: Figures) -> list[Row]:
             verify["per_second"] >= 500_000,
         ),
         Row(
-            f"  Audit append vs raw insert ({batch:,}/txn)",
+            f"  Audit append vs raw insert, same table shape ({batch:,}/txn)",
             per_s(append["per_second"]),
-            per_s(raw["per_second"]),
+            per_s(indexed["per_second"]),
             append_ratio,
             "≥ 0.50x",
             append_ratio is not None and append_ratio >= 0.5,
+        ),
+        Row(
+            f"  Audit append vs raw insert, bare table ({batch:,}/txn)",
+            per_s(append["per_second"]),
+            per_s(raw["per_second"]),
+            ratio(append["per_second"], raw["per_second"]),
         ),
         Row(
             "  Audit append vs raw insert (2/txn)",

@@ -13,8 +13,9 @@ from rich.progress import Progress
 from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 
+from bench.common import BUSINESS, REQUESTER, ROOT, SECURITY, TECH
 from bench.raw import RawEntityWorkflow
-from bench.stack import BUSINESS, REQUESTER, ROOT, SECURITY, TECH, BenchStack
+from bench.stack import BenchStack
 from bench.stats import Measure, run_concurrent, run_sequential
 
 MANIFEST = ROOT / "examples" / "support-assistant.yaml"

@@ -26,6 +26,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from api.app import create_app
+from bench.common import POLICY, PRINCIPALS
 from bench.raw import RawEntityWorkflow
 from core.settings import Settings, TemporalSettings
 from core.temporal import venv_binary
@@ -33,15 +34,7 @@ from db.engine import get_engine, init_db
 from db.tokens import issue_token
 from worker import build_worker, workflow_runner
 
-ROOT = Path(__file__).resolve().parents[1]
-POLICY = ROOT / "policy.yaml"
 EXECUTOR_THREADS = 32
-
-BUSINESS = "dana.business@example.com"
-TECH = "tom.tech@example.com"
-SECURITY = "sam.security@example.com"
-REQUESTER = "rita.requester@example.com"
-PRINCIPALS = {BUSINESS: "approver", TECH: "approver", SECURITY: "approver", REQUESTER: "emitter"}
 
 
 @dataclass

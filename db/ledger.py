@@ -8,12 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import Engine, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from db.tables import AUDIT_ENTRIES, CHAIN_HEADS, AuditEntryRow, as_utc
-from db.verify import VerifyReport, verify_ledger
+from db.tables import AUDIT_ENTRIES, AuditEntryRow, as_utc
+from db.verify import PARALLEL_MIN_ENTRIES, VerifyReport, verify_ledger
 from domain.ledger import GENESIS, canonical, chain_hash
 from workflows.models import AuditEvent
 
@@ -26,10 +25,17 @@ def iso_utc(value: datetime) -> str:
     return as_utc(value).isoformat(timespec="microseconds")
 
 
+def _jsonable(value: Any) -> Any:
+    """What the JSON encoder cannot write itself (datetimes, models…), as pydantic dumps it."""
+    return to_jsonable_python(value, fallback=str)
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=_jsonable)
+
+
 def detail_json(detail: dict[str, Any]) -> str:
     """Canonical JSON of an event's detail, the same before and after a Temporal round trip."""
-    plain = to_jsonable_python(detail, fallback=str)
-    return json.dumps(plain, sort_keys=True, separators=(",", ":"), default=str)
+    return _CANONICAL.encode(detail)
 
 
 def entry_hash(prev_hash: str, fields: Sequence[str]) -> str:
@@ -37,35 +43,107 @@ def entry_hash(prev_hash: str, fields: Sequence[str]) -> str:
     return chain_hash(prev_hash, canonical(fields))
 
 
+_ENTRY_COLUMNS = (
+    "chain_id",
+    "seq",
+    "event_key",
+    "at",
+    "actor",
+    "action",
+    "request_id",
+    "detail",
+    "prev_hash",
+    "hash",
+)
+
+
 def append_events(session: Session, *, events: list[AuditEvent]) -> int:
-    """Append new events to their systems' chains (known event keys are skipped); no commit."""
+    """Append new events to their systems' chains (known event keys are skipped); no commit.
+
+    Hot path (every workflow batch goes through it): a handful of statements per batch, each
+    an `executemany` straight to the driver, so cost grows with entries, not with chains.
+    """
     fresh = _first_of_each_key(events)
     if not fresh:
         return 0
-    heads = {
-        chain: _lock_head(session, ledger=AUDIT, chain_id=chain)
-        for chain in sorted({e.system_id for e in fresh})
-    }
-    known = _known_keys(session, keys=[e.event_key for e in fresh])
-    rows: list[dict[str, Any]] = []
+    sql = _Sql(session)
+    heads = sql.lock_heads(AUDIT, sorted({e.system_id for e in fresh}))
+    known = sql.known_keys([e.event_key for e in fresh])
+    rows: list[tuple[Any, ...]] = []
+    moved: dict[str, tuple[int, str]] = {}
     for event in fresh:
         if event.event_key in known:
             continue
-        seq, prev = heads[event.system_id]
+        seq, prev = moved.get(event.system_id) or heads[event.system_id]
         row = _entry_row(event, seq=seq + 1, prev_hash=prev)
-        heads[event.system_id] = (seq + 1, row["hash"])
+        moved[event.system_id] = (seq + 1, row[-1])
         rows.append(row)
-    if not rows:
-        return 0
-    session.execute(AUDIT_ENTRIES.insert(), rows)
-    for chain in {row["chain_id"] for row in rows}:
-        seq, head_hash = heads[chain]
-        session.execute(
-            update(CHAIN_HEADS)
-            .where(CHAIN_HEADS.c.ledger == AUDIT, CHAIN_HEADS.c.chain_id == chain)
-            .values(seq=seq, hash=head_hash)
-        )
+    if rows:
+        sql.insert_entries(rows)
+        sql.move_heads(AUDIT, moved)
     return len(rows)
+
+
+class _Sql:
+    """The ledger's statements in the session's dialect, executed on its connection."""
+
+    def __init__(self, session: Session) -> None:
+        self.conn = session.connection()
+        self.postgres = self.conn.dialect.name == "postgresql"
+        self.mark = "%s" if self.postgres else "?"
+
+    def marks(self, count: int) -> str:
+        """`count` placeholders, comma-separated."""
+        return ", ".join([self.mark] * count)
+
+    def lock_heads(self, ledger: str, chains: list[str]) -> dict[str, tuple[int, str]]:
+        """Create missing chain heads, then read them locked (FOR UPDATE on PostgreSQL)."""
+        self.conn.exec_driver_sql(
+            f"INSERT INTO chain_heads (ledger, chain_id, seq, hash) VALUES ({self.marks(4)})"
+            " ON CONFLICT (ledger, chain_id) DO NOTHING",
+            [(ledger, chain, 0, GENESIS) for chain in chains],
+        )
+        heads: dict[str, tuple[int, str]] = {}
+        for part in _chunks(chains):
+            query = (
+                f"SELECT chain_id, seq, hash FROM chain_heads WHERE ledger = {self.mark}"
+                f" AND chain_id IN ({self.marks(len(part))}) ORDER BY chain_id"
+            )
+            query += " FOR UPDATE" if self.postgres else ""
+            for chain, seq, head in self.conn.exec_driver_sql(query, (ledger, *part)):
+                heads[chain] = (int(seq), str(head))
+        return heads
+
+    def known_keys(self, keys: list[str]) -> set[str]:
+        """The event keys already in the ledger."""
+        known: set[str] = set()
+        for part in _chunks(keys):
+            query = (
+                f"SELECT event_key FROM audit_entries WHERE event_key IN ({self.marks(len(part))})"
+            )
+            known.update(self.conn.exec_driver_sql(query, tuple(part)).scalars())
+        return known
+
+    def insert_entries(self, rows: list[tuple[Any, ...]]) -> None:
+        """Insert new entries (column order `_ENTRY_COLUMNS`)."""
+        self.conn.exec_driver_sql(
+            f"INSERT INTO audit_entries ({', '.join(_ENTRY_COLUMNS)})"
+            f" VALUES ({self.marks(len(_ENTRY_COLUMNS))})",
+            rows,
+        )
+
+    def move_heads(self, ledger: str, heads: dict[str, tuple[int, str]]) -> None:
+        """Point each chain's head at its new last entry."""
+        self.conn.exec_driver_sql(
+            f"UPDATE chain_heads SET seq = {self.mark}, hash = {self.mark}"
+            f" WHERE ledger = {self.mark} AND chain_id = {self.mark}",
+            [(seq, head, ledger, chain) for chain, (seq, head) in heads.items()],
+        )
+
+
+def _chunks(values: list[str]) -> list[list[str]]:
+    """Split a list into IN-clause-sized parts."""
+    return [values[i : i + _KEY_CHUNK] for i in range(0, len(values), _KEY_CHUNK)]
 
 
 def _first_of_each_key(events: list[AuditEvent]) -> list[AuditEvent]:
@@ -76,52 +154,25 @@ def _first_of_each_key(events: list[AuditEvent]) -> list[AuditEvent]:
     return list(first.values())
 
 
-def _entry_row(event: AuditEvent, *, seq: int, prev_hash: str) -> dict[str, Any]:
-    """The column values of one new entry, hash included."""
+def _entry_row(event: AuditEvent, *, seq: int, prev_hash: str) -> tuple[Any, ...]:
+    """The column values of one new entry (`_ENTRY_COLUMNS` order), hash last."""
     at = iso_utc(event.at)
     detail = detail_json(event.detail)
-    fields = [event.system_id, str(seq), at, event.actor, event.action]
-    fields += [event.request_id or "", detail]
-    return {
-        "chain_id": event.system_id,
-        "seq": seq,
-        "event_key": event.event_key,
-        "at": at,
-        "actor": event.actor,
-        "action": event.action,
-        "request_id": event.request_id,
-        "detail": detail,
-        "prev_hash": prev_hash,
-        "hash": entry_hash(prev_hash, fields),
-    }
-
-
-def _lock_head(session: Session, *, ledger: str, chain_id: str) -> tuple[int, str]:
-    """Create the chain head if missing, then lock it (FOR UPDATE on PostgreSQL)."""
-    table = CHAIN_HEADS
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(
-        insert(table)
-        .values(ledger=ledger, chain_id=chain_id, seq=0, hash=GENESIS)
-        .on_conflict_do_nothing(index_elements=["ledger", "chain_id"])
+    request = event.request_id or ""
+    body = canonical((event.system_id, str(seq), at, event.actor, event.action, request, detail))
+    digest = chain_hash(prev_hash, body)
+    return (
+        event.system_id,
+        seq,
+        event.event_key,
+        at,
+        event.actor,
+        event.action,
+        event.request_id,
+        detail,
+        prev_hash,
+        digest,
     )
-    head = session.execute(
-        select(table.c.seq, table.c.hash)
-        .where(table.c.ledger == ledger, table.c.chain_id == chain_id)
-        .with_for_update()
-    ).one()
-    return int(head.seq), str(head.hash)
-
-
-def _known_keys(session: Session, *, keys: list[str]) -> set[str]:
-    """The event keys already in the ledger."""
-    known: set[str] = set()
-    column = AUDIT_ENTRIES.c.event_key
-    for start in range(0, len(keys), _KEY_CHUNK):
-        chunk = keys[start : start + _KEY_CHUNK]
-        known.update(session.execute(select(column).where(column.in_(chunk))).scalars())
-    return known
 
 
 def list_events(
@@ -143,6 +194,8 @@ def list_events(
     return list(session.execute(query).scalars())
 
 
-def verify_chains(engine: Engine, *, chain_id: str | None = None) -> VerifyReport:
+def verify_chains(
+    engine: Engine, *, chain_id: str | None = None, parallel_from: int = PARALLEL_MIN_ENTRIES
+) -> VerifyReport:
     """Recompute every audit chain (or one) and report the first broken entry, if any."""
-    return verify_ledger(engine, ledger=AUDIT, chain_id=chain_id)
+    return verify_ledger(engine, ledger=AUDIT, chain_id=chain_id, parallel_from=parallel_from)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from functools import partial
 from itertools import chain as flatten
+from itertools import pairwise, repeat
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -41,39 +45,123 @@ class VerifyReport(BaseModel):
 
 Found = tuple[str, int, str]
 Heads = dict[str, tuple[int, str]]
+Bounds = tuple[str | None, str | None]  # chain ids: lo inclusive, hi exclusive; None = open
+RangeResult = tuple[int, int, BrokenEntry | None]  # entries, chains, first broken entry
+
+PARALLEL_MIN_ENTRIES = 100_000
+"""Below this many entries one process verifies; above it, one process per core shares chains."""
+
+_pool: ProcessPoolExecutor | None = None
 
 
-def _entries_sql(mark: str, *, one_chain: bool) -> str:
-    """Select the columns an entry's hash covers, in chain order."""
-    where = f" WHERE chain_id = {mark}" if one_chain else ""
-    return (
-        "SELECT chain_id, seq, at, actor, action, request_id, detail, prev_hash, hash"
-        f" FROM audit_entries{where} ORDER BY chain_id, seq"
+def verify_ledger(
+    engine: Engine,
+    *,
+    ledger: str,
+    chain_id: str | None = None,
+    parallel_from: int = PARALLEL_MIN_ENTRIES,
+) -> VerifyReport:
+    """Recompute the chains; stop at the first broken entry (chains are split across cores)."""
+    if chain_id is not None:
+        entries, chains, broken = _verify_one(engine, ledger, (chain_id, chain_id), exact=True)
+        return VerifyReport(
+            ok=broken is None, entries_checked=entries, chains_checked=chains, first_broken=broken
+        )
+    parts = _partition(engine, ledger, workers=_workers(), parallel_from=parallel_from)
+    if len(parts) == 1:
+        results = [_verify_one(engine, ledger, parts[0])]
+    else:
+        url = engine.url.render_as_string(hide_password=False)
+        results = list(_process_pool().map(_verify_range, repeat(url), repeat(ledger), parts))
+    first = next((broken for _, _, broken in results if broken is not None), None)
+    return VerifyReport(
+        ok=first is None,
+        entries_checked=sum(r[0] for r in results),
+        chains_checked=sum(r[1] for r in results),
+        first_broken=first,
     )
 
 
-def verify_ledger(engine: Engine, *, ledger: str, chain_id: str | None = None) -> VerifyReport:
-    """Recompute the chains from a consistent snapshot; stop at the first broken entry."""
+def _workers() -> int:
+    """Verifier processes: one per core, at most four."""
+    return min(os.cpu_count() or 1, 4)
+
+
+def _partition(engine: Engine, ledger: str, *, workers: int, parallel_from: int) -> list[Bounds]:
+    """Chain-id ranges holding about equal numbers of entries (one range when small)."""
+    with engine.connect() as conn:
+        heads = conn.exec_driver_sql(
+            "SELECT chain_id, seq FROM chain_heads WHERE ledger = "
+            + ("%(l)s" if engine.dialect.name == "postgresql" else ":l")
+            + " ORDER BY chain_id",
+            {"l": ledger},
+        ).all()
+    total = sum(int(seq) for _, seq in heads)
+    if workers < 2 or total < parallel_from:
+        return [(None, None)]
+    cuts: list[str | None] = [None]
+    running, share = 0, total / workers
+    for chain, seq in heads:
+        if running >= share * len(cuts) and len(cuts) < workers:
+            cuts.append(str(chain))
+        running += int(seq)
+    cuts.append(None)
+    return list(pairwise(cuts))
+
+
+def _process_pool() -> ProcessPoolExecutor:
+    """A long-lived pool of verifier processes (spawned once, reused by every verification)."""
+    global _pool
+    if _pool is None:
+        _pool = ProcessPoolExecutor(_workers(), mp_context=multiprocessing.get_context("spawn"))
+    return _pool
+
+
+def _verify_range(url: str, ledger: str, bounds: Bounds) -> RangeResult:
+    """Verify one range of chains in a worker process (its own connection and snapshot)."""
+    from db.engine import get_engine
+
+    return _verify_one(get_engine(url), ledger, bounds)
+
+
+def _range_sql(column: str, mark: str, bounds: Bounds, *, exact: bool) -> tuple[str, list[str]]:
+    """A WHERE fragment and parameters limiting `column` to a range (or one value)."""
+    lo, hi = bounds
+    if exact:
+        return f" AND {column} = {mark}", [str(lo)]
+    sql, params = "", list[str]()
+    if lo is not None:
+        sql, params = sql + f" AND {column} >= {mark}", [*params, lo]
+    if hi is not None:
+        sql, params = sql + f" AND {column} < {mark}", [*params, hi]
+    return sql, params
+
+
+def _verify_one(engine: Engine, ledger: str, bounds: Bounds, *, exact: bool = False) -> RangeResult:
+    """Verify the chains in `bounds` from one consistent snapshot (heads and entries together)."""
     dialect = engine.dialect.name
     mark = "%s" if dialect == "postgresql" else "?"
-    params: tuple[str, ...] = (chain_id,) if chain_id is not None else ()
+    where, params = _range_sql("chain_id", mark, bounds, exact=exact)
     with _snapshot(engine) as dbapi:
         cursor = dbapi.cursor()
-        head_sql = f"SELECT chain_id, seq, hash FROM chain_heads WHERE ledger = {mark}"
-        head_sql += f" AND chain_id = {mark}" if chain_id is not None else ""
-        cursor.execute(head_sql, (ledger, *params))
+        cursor.execute(
+            f"SELECT chain_id, seq, hash FROM chain_heads WHERE ledger = {mark}{where}",
+            (ledger, *params),
+        )
         heads: Heads = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
         scan = dbapi.cursor(name="threshold_verify") if dialect == "postgresql" else dbapi.cursor()
-        scan.execute(_entries_sql(mark, one_chain=chain_id is not None), params)
+        scan.execute(
+            "SELECT chain_id, seq, at, actor, action, request_id, detail, prev_hash, hash"
+            f" FROM audit_entries WHERE 1 = 1{where} ORDER BY chain_id, seq",
+            params,
+        )
         rows = flatten.from_iterable(iter(partial(scan.fetchmany, BATCH_ROWS), []))
         entries, chains, found = _scan(rows, heads)
         scan.close()
         found = found or _headless_problem(heads, seen=chains)
         broken = _broken(cursor, mark, found) if found else None
         cursor.close()
-    return VerifyReport(
-        ok=broken is None, entries_checked=entries, chains_checked=len(chains), first_broken=broken
-    )
+    return entries, len(chains), broken
 
 
 @contextmanager

@@ -139,3 +139,19 @@ def test_detail_is_stored_the_same_after_a_json_round_trip(engine: Engine) -> No
     event = audit_event("alpha-one", 1)
     travelled = type(event).model_validate_json(event.model_dump_json())
     assert detail_json(event.detail) == detail_json(travelled.detail)
+
+
+def test_verification_split_across_processes_agrees_and_catches_tampering(engine: Engine) -> None:
+    """Verifier processes sharing the chains count everything and still name the edited entry."""
+    for n in range(8):
+        _append(engine, f"chain-{n}", range(1, 4 + n))
+    whole = verify_chains(engine, parallel_from=1)
+    assert (whole.ok, whole.entries_checked, whole.chains_checked) == (True, 52, 8)
+    edited = _entry_id(engine, "chain-6", 5)
+    _tamper(engine, "UPDATE audit_entries SET detail = '{}' WHERE id = :i", i=edited)
+    _tamper(engine, "DELETE FROM chain_heads WHERE chain_id = 'chain-7'")
+    report = verify_chains(engine, parallel_from=1)
+    assert not report.ok
+    assert report.first_broken is not None
+    assert (report.first_broken.chain_id, report.first_broken.entry_id) == ("chain-6", edited)
+    assert report.first_broken.problem == "hash mismatch: entry was edited"
