@@ -107,6 +107,8 @@ def temporal_rows(r: Figures) -> list[Row]:
         r["raw.query.sequential"],
         r["http.healthz.sequential"],
     )
+    click, raw_click = r["slack.click.sequential"], r["raw.update.sequential.clicks"]
+    click_ratio = ratio(click["p99_ms"], raw_click["p99_ms"])
     reg_ratio = ratio(reg["per_second"], start["per_second"])
     p99_ratio = ratio(seq["p99_ms"], raw_seq["p99_ms"])
     return [
@@ -161,6 +163,20 @@ def temporal_rows(r: Figures) -> list[Row]:
             per_s(promote["per_second"]),
             per_s(raw_conc["per_second"]),
             ratio(promote["per_second"], raw_conc["per_second"]),
+        ),
+        Row(
+            "  Slack click → decision p50 (signed POST)",
+            ms(click["p50_ms"]),
+            ms(raw_click["p50_ms"]),
+            ratio(click["p50_ms"], raw_click["p50_ms"]),
+        ),
+        Row(
+            "  Slack click → decision p99 (signed POST)",
+            ms(click["p99_ms"]),
+            ms(raw_click["p99_ms"]),
+            click_ratio,
+            "≤ 1.5x and < 100 ms",
+            click_ratio is not None and click_ratio <= 1.5 and click["p99_ms"] < 100,
         ),
         Row(
             "3 Gate check vs query p50 (sequential)",

@@ -15,8 +15,10 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from bench.common import BUSINESS, REQUESTER, ROOT, SECURITY, TECH
 from bench.raw import RawEntityWorkflow
-from bench.stack import BenchStack
+from bench.stack import SLACK_SECRET, BenchStack
 from bench.stats import Measure, run_concurrent, run_sequential
+from integrations.slack_blocks import APPROVE_ACTION
+from tests.emulators.slack import block_actions_payload, form_body, sign_slack_request
 
 MANIFEST = ROOT / "examples" / "support-assistant.yaml"
 API = "/api/v1"
@@ -144,6 +146,30 @@ class Scenarios:
         )
         return str(expect(response, 200)["request"]["status"])
 
+    async def click(self, system_id: str, principal: str) -> None:
+        """A signed Approve click from `principal`'s DM, as Slack posts it."""
+        user = self.stack.slack_users[principal]
+        payload = block_actions_payload(
+            user, APPROVE_ACTION, self.requests[system_id], "1700000000.000100", f"D{user}"
+        )
+        body = form_body(payload)
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            **sign_slack_request(SLACK_SECRET, body),
+        }
+        response = await self.stack.http.post("/slack/interactions", content=body, headers=headers)
+        if response.status_code != 200:
+            raise RuntimeError(f"click on {system_id} → {response.status_code}: {response.text}")
+
+    async def clicked(self, system_id: str, principal: str) -> None:
+        """Check a click counted (Slack answers 200 even to a refused one)."""
+        response = await self.stack.http.get(
+            f"{API}/requests/{self.requests[system_id]}", headers=self.stack.auth(REQUESTER)
+        )
+        deciders = {d["principal"] for d in expect(response, 200)["decisions"]}
+        if principal not in deciders:
+            raise RuntimeError(f"the click by {principal} on {system_id} was not recorded")
+
     async def gate(self, system_id: str) -> None:
         """Read the production gate."""
         response = await self.stack.http.get(
@@ -221,6 +247,23 @@ class Scenarios:
         if status != "approved":
             raise RuntimeError(f"{system_id}: the closing decision left the request {status}")
 
+    async def clicks(self) -> None:
+        """Figure 2b: Slack click → decision through the signed endpoint, vs a raw update."""
+        first, count = self.sizes.promoted, self.sizes.promoted
+        systems = [f"bench-{first + i}" for i in range(count)]
+        await self.concurrent("threshold.promote.slack", lambda i: self.promote(systems[i]), count)
+        await asyncio.sleep(SETTLE_SECONDS)
+        await self.click(systems[0], TECH)  # warm the users.info cache for the clicker
+        await self.sequential(
+            "raw.update.sequential.clicks", lambda i: self.raw_update(i), self.sizes.samples
+        )
+        await self.sequential(
+            "slack.click.sequential", lambda i: self.click(systems[i], BUSINESS), count
+        )
+        for system_id in systems:
+            await self.clicked(system_id, BUSINESS)
+        await asyncio.sleep(SETTLE_SECONDS)
+
     async def gates(self) -> None:
         """Figure 3: gate through HTTP vs a raw query; plus the bare HTTP floor."""
         s, n = self.sizes.samples, self.sizes.starts
@@ -233,5 +276,6 @@ class Scenarios:
         await self.warm_up()
         await self.starts()
         await self.decisions()
+        await self.clicks()
         await self.gates()
         return self.results

@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 from fastapi import FastAPI
+from pydantic import SecretStr
 from sqlmodel import Session
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -28,24 +29,30 @@ from temporalio.worker import Worker
 from api.app import create_app
 from bench.common import POLICY, PRINCIPALS
 from bench.raw import RawEntityWorkflow
-from core.settings import Settings, TemporalSettings
+from core.settings import Settings, SlackSettings, TemporalSettings
 from core.temporal import venv_binary
 from db.engine import get_engine, init_db
 from db.tokens import issue_token
+from tests.emulators.slack import SlackEmulator
 from worker import build_worker, workflow_runner
 
 EXECUTOR_THREADS = 32
 
 
+SLACK_SECRET = "bench-signing-secret-0123456789abcdef"
+
+
 @dataclass
 class BenchStack:
-    """What the scenarios need: clients, settings, tokens and the raw worker's queue."""
+    """What the scenarios need: clients, settings, tokens, Slack ids and the raw worker's queue."""
 
     client: Client
     settings: Settings
     http: httpx.AsyncClient
     tokens: dict[str, str]
     raw_queue: str
+    slack: SlackEmulator
+    slack_users: dict[str, str]
 
     def auth(self, principal: str) -> dict[str, str]:
         """Bearer header for a principal."""
@@ -56,13 +63,18 @@ class BenchStack:
         return f"{self.settings.temporal.workflow_id_prefix}raw:{name}"
 
 
-def bench_settings(tmp: Path, address: str) -> Settings:
-    """Settings for one run: its own database, task queue and workflow id prefix."""
+def bench_settings(tmp: Path, address: str, slack: SlackEmulator) -> Settings:
+    """Settings for one run: its own database, task queue, id prefix, and the Slack emulator."""
     run = uuid.uuid4().hex
     return Settings(
         data_dir=tmp,
         database_url=f"sqlite:///{tmp}/bench.db",
         policy_file=POLICY,
+        slack=SlackSettings(
+            bot_token=SecretStr(slack.token),
+            signing_secret=SecretStr(SLACK_SECRET),
+            api_url=slack.base_url,
+        ),
         temporal=TemporalSettings(
             address=address, task_queue=f"bench-{run[:10]}", workflow_id_prefix=f"b{run[:8]}-"
         ),
@@ -117,12 +129,15 @@ async def start_dev_server(tmp: Path) -> WorkflowEnvironment:
 async def bench_stack(env: WorkflowEnvironment, tmp: Path) -> AsyncIterator[BenchStack]:
     """Threshold's worker + API and the raw worker, all on `env`'s server."""
     client = env.client
-    settings = bench_settings(tmp, client.service_client.config.target_host)
+    slack = SlackEmulator()
+    slack.start()
+    slack_users = {email: slack.add_user(email) for email in PRINCIPALS}
+    settings = bench_settings(tmp, client.service_client.config.target_host, slack)
     init_db(get_engine(settings.database_url))
     tokens = issue_tokens(settings)
     raw_queue = f"{settings.temporal.task_queue}-raw"
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    with ThreadPoolExecutor(max_workers=EXECUTOR_THREADS) as executor:
+    with slack, ThreadPoolExecutor(max_workers=EXECUTOR_THREADS) as executor:  # stops it
         worker = build_worker(client, settings, executor)
         raw_worker = Worker(
             client,
@@ -136,4 +151,4 @@ async def bench_stack(env: WorkflowEnvironment, tmp: Path) -> AsyncIterator[Benc
             serve_api(create_app(settings, client)) as base_url,
             httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as http,
         ):
-            yield BenchStack(client, settings, http, tokens, raw_queue)
+            yield BenchStack(client, settings, http, tokens, raw_queue, slack, slack_users)

@@ -2,45 +2,40 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
+from hashlib import sha256
 from typing import Any
 
-from pydantic_core import to_jsonable_python
+from pydantic_core import to_json
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from db.tables import AUDIT_ENTRIES, AuditEntryRow, as_utc
 from db.verify import PARALLEL_MIN_ENTRIES, VerifyReport, verify_ledger
-from domain.ledger import GENESIS, canonical, chain_hash
+from domain.ledger import GENESIS, canonical
 from workflows.models import AuditEvent
 
 AUDIT = "audit"
+_SEP = canonical(["", ""]).decode()
+_ZERO = timedelta(0)
 _KEY_CHUNK = 500
 
 
 def iso_utc(value: datetime) -> str:
     """Fixed-width ISO-8601 in UTC (microseconds always shown) so text order is time order."""
+    if value.utcoffset() == _ZERO:  # already UTC (any tzinfo object): prints +00:00 as is
+        return value.isoformat(timespec="microseconds")
     return as_utc(value).isoformat(timespec="microseconds")
 
 
-def _jsonable(value: Any) -> Any:
-    """What the JSON encoder cannot write itself (datetimes, models…), as pydantic dumps it."""
-    return to_jsonable_python(value, fallback=str)
-
-
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=_jsonable)
-
-
 def detail_json(detail: dict[str, Any]) -> str:
-    """Canonical JSON of an event's detail, the same before and after a Temporal round trip."""
-    return _CANONICAL.encode(detail)
+    """Compact JSON of an event's detail, the same before and after a Temporal round trip.
 
-
-def entry_hash(prev_hash: str, fields: Sequence[str]) -> str:
-    """The hash of an entry given the previous hash and its fields in ledger order."""
-    return chain_hash(prev_hash, canonical(fields))
+    Keys keep their order: the workflow builds each detail deterministically, and the chain
+    hashes the stored text, so verification never re-serialises.
+    """
+    return to_json(detail, fallback=str).decode()
 
 
 _ENTRY_COLUMNS = (
@@ -61,27 +56,43 @@ def append_events(session: Session, *, events: list[AuditEvent]) -> int:
     """Append new events to their systems' chains (known event keys are skipped); no commit.
 
     Hot path (every workflow batch goes through it): a handful of statements per batch, each
-    an `executemany` straight to the driver, so cost grows with entries, not with chains.
+    an `executemany` straight to the driver. Event keys are assumed new (a retried activity is
+    rare); the unique index on `event_key` says when they are not, and only then are the known
+    keys looked up and the rows rebuilt without them.
     """
     fresh = _first_of_each_key(events)
     if not fresh:
         return 0
     sql = _Sql(session)
     heads = sql.lock_heads(AUDIT, sorted({e.system_id for e in fresh}))
-    known = sql.known_keys([e.event_key for e in fresh])
+    rows, moved = _chain(fresh, heads, known=set())
+    try:
+        with sql.conn.begin_nested():
+            sql.insert_entries(rows)
+    except IntegrityError:
+        known = sql.known_keys([e.event_key for e in fresh])
+        rows, moved = _chain(fresh, heads, known=known)
+        if rows:
+            sql.insert_entries(rows)
+    if rows:
+        sql.move_heads(AUDIT, moved)
+    return len(rows)
+
+
+def _chain(
+    events: list[AuditEvent], heads: dict[str, tuple[int, str]], *, known: set[str]
+) -> tuple[list[tuple[Any, ...]], dict[str, tuple[int, str]]]:
+    """Rows for the events not `known`, chained onto `heads`; and each chain's new head."""
     rows: list[tuple[Any, ...]] = []
     moved: dict[str, tuple[int, str]] = {}
-    for event in fresh:
+    for event in events:
         if event.event_key in known:
             continue
         seq, prev = moved.get(event.system_id) or heads[event.system_id]
         row = _entry_row(event, seq=seq + 1, prev_hash=prev)
         moved[event.system_id] = (seq + 1, row[-1])
         rows.append(row)
-    if rows:
-        sql.insert_entries(rows)
-        sql.move_heads(AUDIT, moved)
-    return len(rows)
+    return rows, moved
 
 
 class _Sql:
@@ -155,19 +166,24 @@ def _first_of_each_key(events: list[AuditEvent]) -> list[AuditEvent]:
 
 
 def _entry_row(event: AuditEvent, *, seq: int, prev_hash: str) -> tuple[Any, ...]:
-    """The column values of one new entry (`_ENTRY_COLUMNS` order), hash last."""
+    """The column values of one new entry (`_ENTRY_COLUMNS` order), hash last.
+
+    The hash is `domain.ledger.chain_hash(prev, canonical(fields))`, written out inline on this
+    hot path exactly as `db.verify` recomputes it (the ledger tests hold the three together).
+    """
     at = iso_utc(event.at)
     detail = detail_json(event.detail)
-    request = event.request_id or ""
-    body = canonical((event.system_id, str(seq), at, event.actor, event.action, request, detail))
-    digest = chain_hash(prev_hash, body)
+    system, actor, action = event.system_id, event.actor, event.action
+    body = f"{prev_hash}{system}{_SEP}{seq}{_SEP}{at}{_SEP}{actor}{_SEP}{action}{_SEP}"
+    body += f"{event.request_id or ''}{_SEP}{detail}"
+    digest = sha256(body.encode()).hexdigest()
     return (
-        event.system_id,
+        system,
         seq,
         event.event_key,
         at,
-        event.actor,
-        event.action,
+        actor,
+        action,
         event.request_id,
         detail,
         prev_hash,

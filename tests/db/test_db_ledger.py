@@ -8,6 +8,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from db.ledger import append_events, detail_json, list_events, verify_chains
+from domain.ledger import GENESIS, canonical, chain_hash
 from tests.db.conftest import NOW, audit_event
 
 
@@ -130,7 +131,7 @@ def test_list_events_filters_by_system_and_time(engine: Engine) -> None:
         page = list_events(session, system_id=None, limit=3, offset=2)
     assert [e.seq for e in since] == [3, 4, 5]
     assert since[0].at == "2026-11-26T10:00:03.000000+00:00"
-    assert since[0].detail == '{"n":3,"text":"h\\u00e9llo","when":"2026-11-26T10:00:00Z"}'
+    assert since[0].detail == '{"n":3,"text":"héllo","when":"2026-11-26T10:00:00Z"}'
     assert len(page) == 3
 
 
@@ -155,3 +156,16 @@ def test_verification_split_across_processes_agrees_and_catches_tampering(engine
     assert report.first_broken is not None
     assert (report.first_broken.chain_id, report.first_broken.entry_id) == ("chain-6", edited)
     assert report.first_broken.problem == "hash mismatch: entry was edited"
+
+
+def test_stored_hash_follows_the_domain_hash_rule(engine: Engine) -> None:
+    """Each stored hash is `domain.ledger.chain_hash` over the previous hash and the fields."""
+    _append(engine, "alpha-one", range(1, 4))
+    with Session(engine) as session:
+        rows = list_events(session, system_id="alpha-one")
+    prev = GENESIS
+    for row in rows:
+        fields = [row.chain_id, str(row.seq), row.at, row.actor, row.action]
+        assert row.prev_hash == prev
+        assert row.hash == chain_hash(prev, canonical([*fields, row.request_id or "", row.detail]))
+        prev = row.hash
