@@ -15,11 +15,13 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.jira import ChangeTicketActivities
 from activities.ledger import LedgerActivities
 from activities.slack import SlackActivities
 from core.settings import Settings, get_settings
 from core.temporal import connect
 from db.engine import get_engine, init_db
+from integrations.jira_tracker import JiraTracker
 from integrations.slack import SlackMessenger
 from workflows.ai_system import AISystemWorkflow
 from workflows.approval import ApprovalWorkflow
@@ -48,12 +50,24 @@ def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecuto
         channel=settings.slack.approvals_channel,
         api_url=settings.api_url,
     )
+    tickets = ChangeTicketActivities(
+        jira_tracker(settings),
+        engine,
+        jira=settings.jira,
+        api_url=settings.api_url,
+        label_prefix=settings.temporal.workflow_id_prefix,
+    )
     return Worker(
         client,
         task_queue=settings.temporal.task_queue,
         workflows=WORKFLOWS,
         workflow_runner=workflow_runner(),
-        activities=[ledger.record_batch, slack.sync_slack_messages, slack.remind_slack_approvers],
+        activities=[
+            ledger.record_batch,
+            slack.sync_slack_messages,
+            slack.remind_slack_approvers,
+            tickets.sync_change_ticket,
+        ],
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
     )
@@ -64,6 +78,13 @@ def slack_messenger(settings: Settings) -> SlackMessenger | None:
     if settings.slack.bot_token is None:
         return None
     return SlackMessenger.from_settings(settings.slack)
+
+
+def jira_tracker(settings: Settings) -> JiraTracker | None:
+    """A Jira client when Jira is configured, else None (tickets go to the local tracker)."""
+    if not settings.jira.url:
+        return None
+    return JiraTracker.from_settings(settings.jira)
 
 
 def settings_from_env() -> Settings:

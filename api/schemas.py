@@ -103,3 +103,35 @@ class TokenIssued(TokenOut):
     """A newly issued token; `token` is shown once and never again."""
 
     token: str
+
+
+class TicketPublic(BaseModel):
+    """A change-request ticket (Jira issue or local tracker entry) for one approval request."""
+
+    model_config = ConfigDict(from_attributes=True)
+    key: str
+    request_id: str
+    system_id: str
+    kind: str
+    summary: str
+    status: str = Field(description="open, done or rejected")
+    tracker: str = Field(description="jira or local")
+    url: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class TicketComment(BaseModel):
+    """One comment or transition delivered to a ticket."""
+
+    model_config = ConfigDict(from_attributes=True)
+    event: str
+    body: str
+    at: datetime
+
+
+class TicketDetail(TicketPublic):
+    """A ticket with its description and everything delivered to it."""
+
+    description: str
+    comments: list[TicketComment] = Field(default_factory=list)

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from cli import approvals, audit, events, lifecycle, render, slack, systems, tokens
+from cli import approvals, audit, events, lifecycle, render, slack, systems, tickets, tokens
 from cli.client import DEFAULT_URL, OK, USAGE, CliError, Options
 
 INTERRUPTED = 130
@@ -94,6 +94,7 @@ app.add_typer(systems.app, name="systems")
 lifecycle.install(app)
 approvals.install(app)
 events.install(app)
+tickets.install(app)
 app.add_typer(audit.app, name="audit")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(slack.app, name="slack")

@@ -110,10 +110,11 @@ def requests_page(page: dict[str, Any]) -> None:
             r.get("requester"),
             joined(pending_roles(r)) if r.get("status") == "pending" else "",
             when(r.get("expires_at")) if r.get("status") == "pending" else "",
+            r.get("ticket"),
         )
         for r in page.get("items", [])
     ]
-    columns = ("id", "system", "kind", "status", "requester", "awaiting", "expires")
+    columns = ("id", "system", "kind", "status", "requester", "awaiting", "expires", "ticket")
     console.print(table(columns, rows))
     page_footer(page)
 

@@ -89,6 +89,7 @@ def request_detail(request: dict[str, Any]) -> None:
         ("status", request.get("status")),
         ("summary", request.get("summary")),
         ("requested by", request.get("requester")),
+        ("ticket", request.get("ticket")),
         ("opened", when(request.get("opened_at"))),
         ("awaiting", joined(awaiting)),
     ]

@@ -44,15 +44,31 @@ class SlackSettings(BaseModel):
 
 
 class JiraSettings(BaseModel):
-    """Jira connection (optional)."""
+    """Jira connection (optional; without `url` tickets go to the local tracker)."""
 
-    url: str | None = None
-    user: str | None = None
-    api_token: SecretStr | None = None
+    url: str | None = Field(default=None, description="e.g. https://acme.atlassian.net")
+    user: str | None = Field(
+        default=None, description="Cloud: account e-mail (basic auth); empty on Data Center"
+    )
+    api_token: SecretStr | None = Field(
+        default=None, description="Cloud API token, or a Data Center personal access token"
+    )
     project: str = "GOV"
     issue_type: str = "Task"
-    done_transition: str = "Done"
-    rejected_transition: str = "Won't Do"
+    done_transition: str = Field(default="Done", description="status an approved request reaches")
+    rejected_transition: str = Field(
+        default="Won't Do", description="status a rejected or expired request reaches"
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> JiraSettings:
+        if self.url and self.api_token is None:
+            raise ValueError(
+                "THRESHOLD_JIRA__URL is set but THRESHOLD_JIRA__API_TOKEN is not: set the API "
+                "token (Cloud, with THRESHOLD_JIRA__USER) or personal access token (Data Center), "
+                "or unset THRESHOLD_JIRA__URL to use the local tracker"
+            )
+        return self
 
 
 class Settings(BaseSettings):

@@ -1,4 +1,4 @@
-"""SQLModel tables: the projection (systems, requests), the audit ledger and API tokens."""
+"""SQLModel tables: the projection (systems, requests, tickets), the audit ledger and API tokens."""
 
 from __future__ import annotations
 
@@ -160,6 +160,40 @@ class SlackMessageRow(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class TicketRow(SQLModel, table=True):
+    """The change-request ticket of one approval request, in Jira or in the local tracker."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        UniqueConstraint("key", name="uq_tickets_key"),
+        UniqueConstraint("tracker", "number", name="uq_tickets_tracker_number"),
+    )
+
+    request_id: str = Field(primary_key=True)
+    key: str
+    tracker: str = Field(description="jira or local")
+    number: int | None = Field(default=None, description="THR-<number> in the local tracker")
+    system_id: str = Field(index=True)
+    kind: str
+    summary: str
+    description: str = Field(sa_type=Text)
+    status: str = Field(index=True, description="open, done or rejected")
+    url: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class TicketEventRow(SQLModel, table=True):
+    """One comment or transition delivered to a ticket, so a retry never repeats it."""
+
+    __tablename__ = "ticket_events"
+
+    request_id: str = Field(primary_key=True)
+    event: str = Field(primary_key=True)
+    body: str = Field(sa_type=Text)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 SYSTEMS: Table = SystemRow.__table__  # type: ignore[attr-defined]
 SYSTEM_CREDENTIALS: Table = SystemCredentialRow.__table__  # type: ignore[attr-defined]
 APPROVAL_REQUESTS: Table = RequestRow.__table__  # type: ignore[attr-defined]
@@ -167,6 +201,8 @@ AUDIT_ENTRIES: Table = AuditEntryRow.__table__  # type: ignore[attr-defined]
 CHAIN_HEADS: Table = ChainHeadRow.__table__  # type: ignore[attr-defined]
 API_TOKENS: Table = TokenRow.__table__  # type: ignore[attr-defined]
 SLACK_MESSAGES: Table = SlackMessageRow.__table__  # type: ignore[attr-defined]
+TICKETS: Table = TicketRow.__table__  # type: ignore[attr-defined]
+TICKET_EVENTS: Table = TicketEventRow.__table__  # type: ignore[attr-defined]
 TABLES = (
     SYSTEMS,
     SYSTEM_CREDENTIALS,
@@ -175,4 +211,6 @@ TABLES = (
     CHAIN_HEADS,
     API_TOKENS,
     SLACK_MESSAGES,
+    TICKETS,
+    TICKET_EVENTS,
 )

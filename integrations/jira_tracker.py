@@ -68,6 +68,14 @@ class ChangeTracker(Protocol):
         """Move an issue to status `name` (no-op when it is already there)."""
         ...
 
+    def has_comment(self, key: str, marker: str) -> bool:
+        """Whether a comment on the issue contains `marker`."""
+        ...
+
+    def browse_url(self, key: str) -> str:
+        """Where a person sees the issue."""
+        ...
+
 
 def _check_label(label: str) -> str:
     """Refuse labels Jira would reject or JQL would misread (spaces, quotes)."""
@@ -237,6 +245,17 @@ class JiraTracker:
         client = self._jira()
         with self._errors(f"comment on {key}"):
             client.add_comment(key, body)
+
+    def has_comment(self, key: str, marker: str) -> bool:
+        """Whether a comment on the issue contains `marker` (finds what a lost reply posted)."""
+        client = self._jira()
+        with self._errors(f"read the comments of {key}"):
+            found = client.comments(key)
+        return any(marker in str(comment.body) for comment in found)
+
+    def browse_url(self, key: str) -> str:
+        """Where a person sees the issue."""
+        return f"{self._server}/browse/{key}"
 
     def transition(self, key: str, name: str) -> None:
         """Move an issue to status `name`; no-op if it is there, clear error if unreachable."""

@@ -27,11 +27,18 @@ with workflow.unsafe.imports_passed_through():
         RequestClosed,
         SlackSyncInput,
         SlackSyncResult,
+        TicketSyncInput,
+        TicketSyncResult,
     )
     from workflows.recorder import Recorder, refusal
 
 NOTIFY_TIMEOUT = timedelta(seconds=60)
 NOTIFY_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=2), maximum_attempts=30)
+# A tracker outage delays the ticket, never loses it: retry until it is back.
+TICKET_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attempts=0)
+# How long the first Slack message waits for the ticket key before going out without it.
+TICKET_GRACE = timedelta(seconds=10)
+TICKETS_PATCH = "change-tickets"
 
 
 @workflow.defn
@@ -50,11 +57,16 @@ class ApprovalWorkflow:
         self._reminded = False
         self._slack_enabled = True
         self._reported: set[str] = set()
+        self._tickets = False
+        self._ticket_wanted = 0
+        self._ticket_synced = 0
 
     @workflow.run
     async def run(self, input: ApprovalWorkflowInput) -> ApprovalRequest:
         """Wait for decisions or deadlines, recording each change, then report the outcome."""
         self._changed()
+        self._tickets = workflow.patched(TICKETS_PATCH)
+        ticketing = asyncio.create_task(self._ticket_loop()) if self._tickets else None
         publisher = asyncio.create_task(self._notify_loop())
         while self._pending():
             deadline, on_deadline = self._next_deadline()
@@ -66,6 +78,8 @@ class ApprovalWorkflow:
         await self._rec.flush()
         parent = workflow.get_external_workflow_handle(self._parent)
         await parent.signal("request_closed", RequestClosed(request=self._request))
+        if ticketing is not None:
+            await ticketing
         await publisher
         await self._rec.flush()
         return self._request
@@ -119,7 +133,9 @@ class ApprovalWorkflow:
         self._event("threshold", "approval_expired", pending_roles=pending)
         self._changed()
 
-    def _changed(self) -> None:
+    def _changed(self, *, ticket: bool = True) -> None:
+        """The request changed: record it, tell Slack and (unless only its key came) the ticket."""
+        self._ticket_wanted += ticket
         self._version += 1
         self._rec.request = self._request
         self._rec.request_version = self._version
@@ -136,12 +152,22 @@ class ApprovalWorkflow:
 
     # ----- notifications -------------------------------------------------------------------
 
+    def _settled(self) -> bool:
+        """Closed, and the ticket shows it (so no key can arrive for Slack any more)."""
+        return not self._pending() and (not self._tickets or not self._ticket_behind())
+
+    def _ticket_behind(self) -> bool:
+        return self._ticket_synced < self._ticket_wanted
+
     async def _notify_loop(self) -> None:
         """Keep Slack in step with the request, off the decision path; ends after closing."""
-        while True:
+        if self._tickets:  # the first message shows the ticket key unless the tracker is slow
             await workflow.wait_condition(
-                lambda: self._publish or self._remind or not self._pending()
+                lambda: self._ticket_synced > 0 or not self._pending(),
+                timeout=TICKET_GRACE,
             )
+        while True:
+            await workflow.wait_condition(lambda: self._publish or self._remind or self._settled())
             if self._remind:
                 self._remind = False
                 await self._notify("remind_slack_approvers", self._request)
@@ -152,17 +178,42 @@ class ApprovalWorkflow:
                 if isinstance(result, SlackSyncResult):
                     self._after_sync(result)
             self._publish = self._publish and self._slack_enabled
-            if not self._pending() and not self._publish:
+            if self._settled() and not self._publish:
                 return
 
-    async def _notify(self, name: str, arg: object, result_type: type | None = None) -> object:
+    async def _ticket_loop(self) -> None:
+        """Keep the change ticket in step: open it, comment each event, transition on close."""
+        while True:
+            await workflow.wait_condition(self._ticket_behind)
+            wanted = self._ticket_wanted
+            result = await self._notify(
+                "sync_change_ticket",
+                TicketSyncInput(request=self._request),
+                TicketSyncResult,
+                retry_policy=TICKET_RETRY,
+            )
+            self._ticket_synced = wanted
+            if isinstance(result, TicketSyncResult) and result.key != self._request.ticket:
+                self._request = self._request.model_copy(update={"ticket": result.key})
+                self._event("threshold", "ticket_opened", ticket=result.key, tracker=result.tracker)
+                self._changed(ticket=False)
+            if not self._pending() and not self._ticket_behind():
+                return
+
+    async def _notify(
+        self,
+        name: str,
+        arg: object,
+        result_type: type | None = None,
+        retry_policy: RetryPolicy = NOTIFY_RETRY,
+    ) -> object:
         try:
             return await workflow.execute_activity(
                 name,
                 arg,
                 result_type=result_type,
                 start_to_close_timeout=NOTIFY_TIMEOUT,
-                retry_policy=NOTIFY_RETRY,
+                retry_policy=retry_policy,
             )
         except ActivityError as error:
             self._event("threshold", "notification_failed", activity=name, error=str(error.cause))

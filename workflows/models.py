@@ -191,3 +191,19 @@ class SlackSyncResult(Model):
     posted: int = 0
     updated: int = 0
     problems: list[str] = Field(default_factory=list)
+
+
+class TicketSyncInput(Model):
+    """Make the request's change ticket show this state (open it, comment, transition)."""
+
+    request: ApprovalRequest
+
+
+class TicketSyncResult(Model):
+    """The ticket's key and where it lives; counts of what this sync delivered."""
+
+    key: str
+    tracker: str = Field(description="jira or local")
+    url: str | None = None
+    comments: int = 0
+    transitioned: bool = False

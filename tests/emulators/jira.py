@@ -88,6 +88,7 @@ class JiraEmulator(LocalServer):
         self._lock = threading.RLock()
         self._calls: list[JiraCall] = []
         self._faults = FaultPlan()
+        self._lost = FaultPlan()
         self._routes: list[tuple[str, str, Handler]] = [
             ("GET", "serverInfo", self._server_info),
             ("GET", "myself", self._myself),
@@ -119,6 +120,12 @@ class JiraEmulator(LocalServer):
     ) -> None:
         """Answer the next `times` requests whose path starts with `path_prefix` with `status`."""
         self._faults.add(path_prefix, status, times, retry_after)
+
+    def lose_next_response(
+        self, method: str, path_prefix: str, status: int = 504, times: int = 1
+    ) -> None:
+        """Apply the next `times` matching requests, then answer `status` as if the reply was lost."""
+        self._lost.add(f"{method} {path_prefix}", status, times, None)
 
     def calls(self, path_prefix: str = "", method: str | None = None) -> list[JiraCall]:
         """Return recorded calls, optionally filtered by path prefix and HTTP method."""
@@ -158,7 +165,12 @@ class JiraEmulator(LocalServer):
             return self._unauthorized()
         if account is None and api["rest"] != "serverInfo":
             return self._unauthorized()
-        return self._route(request, api["rest"], account or "")
+        response = self._route(request, api["rest"], account or "")
+        if response.status < 400 and (
+            lost := self._lost.take(f"{request.method} {request.path}", prefix=True)
+        ):
+            return Response(lost.status, {"errorMessages": ["Gateway Timeout"], "errors": {}})
+        return response
 
     def _route(self, request: Request, rest: str, account: str) -> Response:
         """Run the handler whose method and path pattern match."""

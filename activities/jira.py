@@ -1,0 +1,169 @@
+"""Change-request tickets per approval request: in Jira when configured, else the local tracker.
+
+One activity, `sync_change_ticket`, makes the ticket match the request: it opens the ticket once
+(Jira: looked up by a deterministic label before creating), adds a comment for each decision,
+escalation and expiry not delivered yet (remembered in `ticket_events`), and transitions it when
+the request closes. Every step is idempotent, so Temporal may retry the whole call.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from core.settings import JiraSettings
+from db.tickets import (
+    TicketDraft,
+    add_jira_ticket,
+    get_ticket,
+    open_local_ticket,
+    remember_ticket_event,
+    set_ticket_status,
+    ticket_events,
+)
+from domain.approvals import ApprovalRequest
+from integrations.jira_tracker import ChangeTracker, TrackerPermanentError, TrackerTransientError
+from integrations.ticket_text import (
+    DONE,
+    closing_note,
+    closing_status,
+    ticket_description,
+    ticket_label,
+    ticket_notes,
+    ticket_summary,
+)
+from workflows.models import TicketSyncInput, TicketSyncResult
+
+CLOSED_EVENT = "closed"
+PERMANENT_ERROR_TYPE = "TrackerPermanentError"
+
+
+def retry_later(exc: TrackerTransientError) -> ApplicationError:
+    """A retryable failure; waits as long as Jira's Retry-After asks when it said."""
+    delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
+    return ApplicationError(str(exc), type="TrackerTransientError", next_retry_delay=delay)
+
+
+def marker(label: str, event: str) -> str:
+    """The tag ending each Jira comment, so a retry can tell the comment already landed."""
+    return f"(threshold {label}#{event})"
+
+
+class ChangeTicketActivities:
+    """Ticket activities over a Jira tracker, or the local tracker table when it is None."""
+
+    def __init__(
+        self,
+        tracker: ChangeTracker | None,
+        engine: Engine,
+        *,
+        jira: JiraSettings,
+        api_url: str,
+        label_prefix: str = "",
+    ) -> None:
+        self._jira = tracker
+        self._engine = engine
+        self._settings = jira
+        self._api_url = api_url
+        self._prefix = label_prefix
+
+    @activity.defn(name="sync_change_ticket")
+    def sync_change_ticket(self, job: TicketSyncInput) -> TicketSyncResult:
+        """Open the request's ticket if needed, add missing comments, transition when closed."""
+        if self._jira is None:
+            return self._sync_local(job.request)
+        try:
+            return self._sync_jira(self._jira, job.request)
+        except TrackerTransientError as exc:
+            activity.logger.warning("jira unavailable for %s: %s", job.request.id, exc)
+            raise retry_later(exc) from exc
+        except TrackerPermanentError as exc:
+            activity.logger.error("jira refused ticket for %s: %s", job.request.id, exc)
+            raise ApplicationError(str(exc), type=PERMANENT_ERROR_TYPE, non_retryable=True) from exc
+
+    def _draft(self, request: ApprovalRequest) -> TicketDraft:
+        return TicketDraft(
+            request_id=request.id,
+            system_id=request.system_id,
+            kind=request.kind.value,
+            summary=ticket_summary(request),
+            description=ticket_description(request, self._api_url),
+        )
+
+    # ----- local tracker -------------------------------------------------------------------
+
+    def _sync_local(self, request: ApprovalRequest) -> TicketSyncResult:
+        """The same ticket life in the local table: THR-<n>, comments as events, a status."""
+        ticket = open_local_ticket(self._engine, draft=self._draft(request))
+        result = TicketSyncResult(key=ticket.key, tracker=ticket.tracker)
+        with Session(self._engine) as session:
+            done = ticket_events(session, request_id=request.id)
+            fresh = [n for n in ticket_notes(request) if n.event not in done]
+            for note in fresh:
+                remember_ticket_event(
+                    session, request_id=request.id, event=note.event, body=note.body
+                )
+            status = closing_status(request)
+            closing = status is not None and CLOSED_EVENT not in done
+            if status is not None and closing:
+                remember_ticket_event(
+                    session, request_id=request.id, event=CLOSED_EVENT, body=closing_note(request)
+                )
+                set_ticket_status(session, request_id=request.id, status=status)
+            session.commit()
+        return result.model_copy(update={"comments": len(fresh), "transitioned": closing})
+
+    # ----- Jira ----------------------------------------------------------------------------
+
+    def _sync_jira(self, jira: ChangeTracker, request: ApprovalRequest) -> TicketSyncResult:
+        """Ensure the issue, post missing comments, transition once the request is closed."""
+        label = ticket_label(request.id, self._prefix)
+        key = self._ensure_issue(jira, request, label)
+        result = TicketSyncResult(key=key, tracker="jira", url=jira.browse_url(key))
+        with Session(self._engine) as session:
+            done = ticket_events(session, request_id=request.id)
+        retried = activity.info().attempt > 1
+        for note in ticket_notes(request):
+            if note.event in done:
+                continue
+            tag = marker(label, note.event)
+            if not (retried and jira.has_comment(key, tag)):
+                jira.comment(key, f"{note.body}\n\n{tag}")
+            self._remember(request.id, note.event, note.body)
+            result = result.model_copy(update={"comments": result.comments + 1})
+        status = closing_status(request)
+        if status is None or CLOSED_EVENT in done:
+            return result
+        name = (
+            self._settings.done_transition if status == DONE else self._settings.rejected_transition
+        )
+        jira.transition(key, name)
+        self._remember(
+            request.id, CLOSED_EVENT, f"{closing_note(request)}; moved to {name}", status
+        )
+        return result.model_copy(update={"transitioned": True})
+
+    def _ensure_issue(self, jira: ChangeTracker, request: ApprovalRequest, label: str) -> str:
+        """The issue key: remembered, else found by label, else created (and remembered)."""
+        with Session(self._engine) as session:
+            known = get_ticket(session, request_id=request.id)
+        if known is not None:
+            return known.key
+        draft = self._draft(request)
+        key = jira.ensure_issue(label, draft.summary, draft.description, labels=["threshold"])
+        with Session(self._engine) as session:
+            stored = add_jira_ticket(session, draft=draft, key=key, url=jira.browse_url(key))
+            session.commit()
+            return stored.key
+
+    def _remember(self, request_id: str, event: str, body: str, status: str | None = None) -> None:
+        """Record one delivered event (and the ticket's new status) right after it landed."""
+        with Session(self._engine) as session:
+            remember_ticket_event(session, request_id=request_id, event=event, body=body)
+            if status is not None:
+                set_ticket_status(session, request_id=request_id, status=status)
+            session.commit()
