@@ -8,6 +8,7 @@ from typing import Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.approvals import ApprovalRequest
+from domain.changes import ChangeAssessment
 from domain.policy import Role
 from workflows.models import SystemView
 
@@ -135,3 +136,28 @@ class TicketDetail(TicketPublic):
 
     description: str
     comments: list[TicketComment] = Field(default_factory=list)
+
+
+class EventOut(BaseModel):
+    """What one scope-change event did: `status` is its HTTP status (batches: per item)."""
+
+    status: int
+    id: str | None = None
+    source: str | None = None
+    subject: str | None = None
+    duplicate: bool = Field(default=False, description="Already applied once; not applied again.")
+    message: str
+    state: str | None = None
+    material: bool | None = None
+    request_id: str | None = Field(default=None, description="The open revalidation request.")
+    assessment: ChangeAssessment | None = None
+    problems: list[dict[str, str]] = Field(default_factory=list)
+    system: SystemView | None = None
+
+
+class BatchOut(BaseModel):
+    """Per-item results of a CloudEvents batch; a bad item applies nothing of itself."""
+
+    applied: int
+    failed: int
+    results: list[EventOut]

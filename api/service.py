@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 from typing import Any
 
@@ -18,12 +19,14 @@ from core.settings import Settings
 from db.projection import shared_credentials
 from domain.approvals import ApprovalRequest, DecisionCommand, RequestStatus
 from domain.errors import Conflict, GovernanceError, NotFound, Problem
+from domain.events import CredentialChange, ManifestDeclared, ScopeEvent, event_key
 from domain.lifecycle import GateResult
 from domain.manifest import AISystemManifest, Environment
 from workflows.ai_system import AISystemWorkflow
 from workflows.approval import ApprovalWorkflow
 from workflows.models import (
     AmendCommand,
+    ChangeCommand,
     CommandMeta,
     CommandResult,
     DecideCommand,
@@ -238,3 +241,55 @@ class GovernanceService:
             ):
                 return
             await asyncio.sleep(0.02)
+
+    # ----- scope-change events -------------------------------------------------------------
+
+    async def apply_event(self, event: ScopeEvent, principal: str) -> CommandResult:
+        """Apply one scope-change event; its `source#id` makes a re-sent event a no-op."""
+        workflow_id = system_workflow_id(event.subject, self.prefix)
+        try:
+            view = await self.client.get_workflow_handle(workflow_id).query(AISystemWorkflow.view)
+        except RPCError as exc:
+            raise self._rpc(exc, workflow_id) from None
+        if view is None:
+            raise NotFound(f"system {event.subject} not found")
+        ids = {c.id for c in view.manifest.credentials} | _event_credentials(event)
+        with Session(self.engine) as session:
+            shared = shared_credentials(session, credential_ids=sorted(ids))
+        meta = CommandMeta(command_id=event_command_id(event), principal=principal)
+        command = ChangeCommand(
+            meta=meta, event=event, policy=load_policy(self.settings), shared_credentials=shared
+        )
+        # A fresh update id per delivery: the workflow's own dedup (by event) then answers a
+        # re-sent event with `duplicate`, where Temporal would silently repeat the first answer.
+        result: CommandResult = await self._update(
+            workflow_id, AISystemWorkflow.apply_change, command, uuid.uuid4().hex
+        )
+        return result
+
+    async def gate_declared(self, system_id: str, environment: Environment) -> GateResult:
+        """The deploy gate for the system's declared scope (the repository's manifest)."""
+        workflow_id = system_workflow_id(system_id, self.prefix)
+        try:
+            result: GateResult = await self.client.get_workflow_handle(workflow_id).query(
+                AISystemWorkflow.gate_declared, environment
+            )
+        except RPCError as exc:
+            raise self._rpc(exc, workflow_id) from None
+        return result
+
+
+def event_command_id(event: ScopeEvent) -> str:
+    """The update id of an event: `event:<source>#<id>`, hashed when too long for an id."""
+    key = f"event:{event_key(event)}"
+    return key if len(key) <= 200 else "event:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+def _event_credentials(event: ScopeEvent) -> set[str]:
+    """Credential ids an event brings in (so sharing with other systems is checked)."""
+    change = event.change
+    if isinstance(change, CredentialChange) and change.credential is not None:
+        return {change.credential.id}
+    if isinstance(change, ManifestDeclared):
+        return {c.id for c in change.manifest.credentials}
+    return set()

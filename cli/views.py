@@ -131,7 +131,7 @@ def gate(result: dict[str, Any]) -> None:
     verdict = "ALLOWED" if allowed else "DENIED"
     say(
         f"{verdict}: {result.get('system_id')} → {result.get('environment')}"
-        f" (state: {result.get('state')})",
+        f" (state: {result.get('state')}, scope: {result.get('scope', 'approved')})",
         "bold green" if allowed else "bold red",
     )
     for reason in result.get("reasons", []):
@@ -160,3 +160,12 @@ def command_result(result: dict[str, Any]) -> None:
     request = system.get("pending_request")
     if request and request.get("status") == "pending":
         say(f"pending request {request.get('id')} awaits: {joined(pending_roles(request))}")
+
+
+def event_result(result: dict[str, Any]) -> None:
+    """What an event did: duplicate or applied, the message, and any open revalidation."""
+    prefix = "already applied (same source and id): " if result.get("duplicate") else ""
+    say(f"{prefix}{result.get('message', '')}")
+    say(f"{result.get('subject')}: {result.get('state')}", "bold")
+    if result.get("material") and result.get("request_id"):
+        say(f"revalidation {result.get('request_id')} must be approved before the declared scope")

@@ -42,11 +42,13 @@ class EventType(StrEnum):
     scope_changed = "dev.threshold.scope.changed"
     model_changed = "dev.threshold.model.changed"
     credential_changed = "dev.threshold.credential.changed"
+    manifest_declared = "dev.threshold.manifest.declared"
 
 
 SCOPE_CHANGED = EventType.scope_changed
 MODEL_CHANGED = EventType.model_changed
 CREDENTIAL_CHANGED = EventType.credential_changed
+MANIFEST_DECLARED = EventType.manifest_declared
 BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
 
 Item = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -56,6 +58,10 @@ class EventData(BaseModel):
     """Base for event payloads: unknown fields are refused, never silently dropped."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def problems(self) -> list[Problem]:
+        """Contradictions a valid shape can still hold (none by default)."""
+        return []
 
 
 # (event suffix, Capabilities field, how one item is named in messages)
@@ -125,10 +131,6 @@ class ModelChange(EventData):
     name: str = Field(min_length=1, description="Model name, e.g. claude-sonnet.")
     version: str = Field(min_length=1, description="Model version, e.g. 2026-09.")
 
-    def problems(self) -> list[Problem]:
-        """A model change has no cross-field rules."""
-        return []
-
 
 class CredentialAction(StrEnum):
     """What happened to a credential."""
@@ -183,11 +185,18 @@ class CredentialChange(EventData):
         return []
 
 
-Change = ScopeChange | ModelChange | CredentialChange
-_DATA_MODELS: dict[EventType, type[ScopeChange] | type[ModelChange] | type[CredentialChange]] = {
+class ManifestDeclared(EventData):
+    """`dev.threshold.manifest.declared`: the whole manifest as the deploying repository has it."""
+
+    manifest: AISystemManifest = Field(description="The complete manifest being deployed.")
+
+
+Change = ScopeChange | ModelChange | CredentialChange | ManifestDeclared
+_DATA_MODELS: dict[EventType, type[EventData]] = {
     EventType.scope_changed: ScopeChange,
     EventType.model_changed: ModelChange,
     EventType.credential_changed: CredentialChange,
+    EventType.manifest_declared: ManifestDeclared,
 }
 
 
@@ -241,11 +250,9 @@ def _check_source(value: Any) -> str | None:
 
 
 def _check_type(value: Any) -> str | None:
-    return (
-        None
-        if value in set(EventType)
-        else f"{value!r} is not supported: allowed: " + (_ALLOWED_TYPES)
-    )
+    if isinstance(value, str) and value in {kind.value for kind in EventType}:
+        return None
+    return f"{value!r} is not supported: allowed: {_ALLOWED_TYPES}"
 
 
 def _check_subject(value: Any) -> str | None:
@@ -354,6 +361,7 @@ def _parse_change(kind: EventType, data: dict[str, Any]) -> Change | list[Proble
         change = model.model_validate(data)
     except ValidationError as exc:
         return _data_problems(exc, model)
+    assert isinstance(change, ScopeChange | ModelChange | CredentialChange | ManifestDeclared)
     return change.problems() or change
 
 
@@ -416,6 +424,12 @@ def apply_event(manifest: AISystemManifest, event: ScopeEvent) -> AISystemManife
         updates = _scope_updates(manifest, change, what)
     elif isinstance(change, ModelChange):
         updates = {"model": ModelRef(**change.model_dump())}
+    elif isinstance(change, ManifestDeclared):
+        if change.manifest.id != manifest.id:
+            raise _refused_one(
+                what, "data.manifest.id", f"{change.manifest.id!r} is not {manifest.id!r}"
+            )
+        return change.manifest
     else:
         updates = {"credentials": _credentials_after(manifest, change, what)}
     return AISystemManifest.model_validate({**dict(manifest), **updates})

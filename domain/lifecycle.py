@@ -34,6 +34,24 @@ PRODUCTION_STATES = frozenset(
 CLOSED_STATES = frozenset({LifecycleState.contained, LifecycleState.retired})
 
 
+class Scope(StrEnum):
+    """Which scope a deploy carries: the approved one, or the one its repository declares."""
+
+    approved = "approved"
+    declared = "declared"
+
+
+class DeclaredScope(BaseModel):
+    """How the declared scope of a production system differs materially from the approved one."""
+
+    model_config = ConfigDict(frozen=True)
+    material: list[str] = Field(description="The material differences, in words.")
+    request_id: str | None = Field(default=None, description="The open revalidation request.")
+    roles: list[str] = Field(default_factory=list, description="Roles that must revalidate.")
+    suspend: bool = Field(default=False, description="Policy on_material_change is suspend.")
+    rejected: str = Field(default="", description="Why the last revalidation did not pass.")
+
+
 class GateResult(BaseModel):
     """May this system deploy to this environment now, and why."""
 
@@ -43,10 +61,18 @@ class GateResult(BaseModel):
     allowed: bool
     state: LifecycleState
     reasons: list[str] = Field(default_factory=list)
+    scope: Scope = Scope.approved
 
 
-def evaluate_gate(*, system_id: str, state: LifecycleState, environment: Environment) -> GateResult:
-    """Decide the deploy gate from lifecycle state alone (scope checks come on top)."""
+def evaluate_gate(
+    *,
+    system_id: str,
+    state: LifecycleState,
+    environment: Environment,
+    scope: Scope = Scope.approved,
+    declared: DeclaredScope | None = None,
+) -> GateResult:
+    """Decide the deploy gate from the lifecycle state and, in production, the declared scope."""
     reasons: list[str] = []
     if state is LifecycleState.retired:
         reasons.append("the system is retired")
@@ -58,8 +84,44 @@ def evaluate_gate(*, system_id: str, state: LifecycleState, environment: Environ
         else:
             reasons.append(f"not approved for production (state: {state.value}); request promotion")
     allowed = not reasons
+    if allowed and environment is Environment.production and declared and declared.material:
+        return _scope_gate(system_id, state, scope, declared)
     if allowed:
         reasons.append(f"{state.value}: {environment.value} deploys are allowed")
     return GateResult(
-        system_id=system_id, environment=environment, allowed=allowed, state=state, reasons=reasons
+        system_id=system_id,
+        environment=environment,
+        allowed=allowed,
+        state=state,
+        reasons=reasons,
+        scope=scope,
+    )
+
+
+def _scope_gate(
+    system_id: str, state: LifecycleState, scope: Scope, declared: DeclaredScope
+) -> GateResult:
+    """A production system whose declared scope has material changes not (yet) approved."""
+    what = "; ".join(declared.material)
+    request = declared.request_id
+    if request is not None:
+        roles = ", ".join(declared.roles) or "the required roles"
+        pending = f"declared scope awaits revalidation {request} by {roles}: {what}"
+    else:
+        pending = f"declared scope was not approved ({declared.rejected}); roll back: {what}"
+    if request is not None and declared.suspend:
+        reasons = [f"production is suspended until revalidation {request} is approved", pending]
+        allowed = False
+    elif scope is Scope.declared:
+        reasons, allowed = [pending], False
+    else:
+        reasons = [f"{state.value}: production deploys of the approved scope are allowed", pending]
+        allowed = True
+    return GateResult(
+        system_id=system_id,
+        environment=Environment.production,
+        allowed=allowed,
+        state=state,
+        reasons=reasons,
+        scope=scope,
     )

@@ -12,11 +12,12 @@ with workflow.unsafe.imports_passed_through():
     from domain.approvals import ApprovalRequest, RequestKind, RequestStatus
     from domain.classification import classify, classify_for_production
     from domain.errors import Conflict, GovernanceError, InvalidInput, NotFound, Problem
-    from domain.lifecycle import GateResult, LifecycleState, evaluate_gate
+    from domain.lifecycle import GateResult, LifecycleState, Scope, evaluate_gate
     from domain.manifest import AISystemManifest, Environment
-    from domain.policy import Policy, Role
+    from domain.policy import Policy
     from domain.requirements import GovernanceRequirements
     from workflows.approval import ApprovalWorkflow
+    from workflows.changes import ScopeChanges
     from workflows.models import (
         AmendCommand,
         ApprovalWorkflowInput,
@@ -33,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         id_prefix,
     )
     from workflows.recorder import Recorder, refusal
+    from workflows.scope import declared_scope, new_request, role_holders
 
 PROCESSED_KEEP = 500
 REGISTER_WINDOW = timedelta(seconds=30)
@@ -53,17 +55,11 @@ def registration_problems(
     ]
 
 
-def role_holders(manifest: AISystemManifest, policy: Policy, role: Role) -> list[str]:
-    """Who may fill a role on this system's requests."""
-    if role is Role.business_owner:
-        return [str(manifest.business_owner).lower()] if manifest.business_owner else []
-    if role is Role.technical_owner:
-        return [str(manifest.technical_owner).lower()] if manifest.technical_owner else []
-    return policy.members(role.value)
+__all__ = ["AISystemWorkflow", "registration_problems", "role_holders"]
 
 
 @workflow.defn
-class AISystemWorkflow:
+class AISystemWorkflow(ScopeChanges):
     """Registration → pilot → promotion → production → … → retirement, for one system."""
 
     @workflow.init
@@ -79,6 +75,7 @@ class AISystemWorkflow:
             self._rec.events = list(carried.outbox)
             self._rec.system = carried.view if carried.projection_pending else None
         self._finished = False
+        self._change_busy = False
 
     @workflow.run
     async def run(self, input: SystemWorkflowInput) -> SystemView | None:
@@ -137,9 +134,23 @@ class AISystemWorkflow:
 
     @workflow.query
     def gate(self, environment: Environment) -> GateResult:
-        """May the system deploy to `environment` now, and why."""
-        state = self._view.state if self._view else S.registered
-        return evaluate_gate(system_id=self._id, state=state, environment=environment)
+        """May the system deploy the approved scope to `environment` now, and why."""
+        return self._gate(environment, Scope.approved)
+
+    @workflow.query
+    def gate_declared(self, environment: Environment) -> GateResult:
+        """May the system deploy its declared scope (the repository's manifest) now, and why."""
+        return self._gate(environment, Scope.declared)
+
+    def _gate(self, environment: Environment, scope: Scope) -> GateResult:
+        view = self._view
+        return evaluate_gate(
+            system_id=self._id,
+            state=view.state if view else S.registered,
+            environment=environment,
+            scope=scope,
+            declared=declared_scope(view) if view else None,
+        )
 
     # ----- helpers -------------------------------------------------------------------------
 
@@ -156,6 +167,7 @@ class AISystemWorkflow:
             command_id=meta.command_id,
             system=self._current(),
             message=self._processed[meta.command_id],
+            duplicate=True,
         )
 
     def _commit(self, meta: CommandMeta, view: SystemView, message: str) -> CommandResult:
@@ -369,26 +381,16 @@ class AISystemWorkflow:
     def _new_request(
         self, view: SystemView, cmd: PromoteCommand, production: GovernanceRequirements
     ) -> ApprovalRequest:
-        now = workflow.now()
-        timings = cmd.policy.approvals
-        roles = production.required_roles
-        escalate_at = now + timedelta(hours=timings.escalate_after_hours)
-        remind_at = escalate_at - timedelta(hours=timings.remind_before_escalation_hours)
-        return ApprovalRequest(
-            id=f"{self._id}-{len(view.request_ids) + 1}",
-            system_id=self._id,
+        return new_request(
+            request_id=f"{self._id}-{len(view.request_ids) + 1}",
+            view=view,
+            policy=cmd.policy,
+            requester=cmd.meta.principal,
             kind=RequestKind.promotion,
+            roles=production.required_roles,
             summary=f"Promote {view.manifest.name} ({self._id}) to production",
-            requester=cmd.meta.principal.lower(),
-            required_roles=roles,
-            eligible={role: role_holders(view.manifest, cmd.policy, role) for role in roles},
-            risk_tier=production.risk_tier.value,
-            why=[t.reason for t in production.triggers],
-            fallback=cmd.policy.members(timings.fallback_group),
-            opened_at=now,
-            escalate_at=escalate_at,
-            expires_at=now + timedelta(hours=timings.expire_after_hours),
-            remind_at=remind_at if now < remind_at < escalate_at else None,
+            production=production,
+            now=workflow.now(),
         )
 
     @workflow.signal
@@ -400,6 +402,9 @@ class AISystemWorkflow:
             return
         meta = CommandMeta(command_id=f"closed:{request.id}", principal="threshold")
         if self._seen(meta):
+            return
+        if request.kind is RequestKind.revalidation:
+            self._revalidation_closed(meta, view, request)
             return
         if request.status is RequestStatus.approved:
             update = {"state": S.production, "approved_manifest": view.manifest, "last_reason": ""}

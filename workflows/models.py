@@ -8,6 +8,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.approvals import ApprovalRequest, DecisionCommand
+from domain.changes import ChangeAssessment
+from domain.events import ScopeEvent
 from domain.lifecycle import LifecycleState
 from domain.manifest import AISystemManifest
 from domain.policy import Policy
@@ -71,6 +73,15 @@ class PromoteCommand(Model):
     comment: str = ""
 
 
+class ChangeCommand(Model):
+    """A scope-change event for one system; `source#id` of the event is the command id."""
+
+    meta: CommandMeta
+    event: ScopeEvent
+    policy: Policy
+    shared_credentials: dict[str, list[str]] = Field(default_factory=dict)
+
+
 class RetireCommand(Model):
     """Retire a system for good."""
 
@@ -112,6 +123,13 @@ class SystemView(Model):
     updated_at: datetime
     version: int = 0
     last_reason: str = ""
+    change: ChangeAssessment | None = Field(
+        default=None,
+        description="In production: how the declared manifest differs from the approved one.",
+    )
+    change_rejected: str = Field(
+        default="", description="Why the declared scope's last revalidation did not pass."
+    )
 
 
 class CommandResult(Model):
@@ -120,6 +138,8 @@ class CommandResult(Model):
     command_id: str
     system: SystemView
     message: str
+    duplicate: bool = Field(default=False, description="Already applied; nothing was done again.")
+    assessment: ChangeAssessment | None = None
 
 
 class DecideResult(Model):

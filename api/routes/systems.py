@@ -13,7 +13,7 @@ from api.schemas import CommandOut, Page, PromotionIn, RetireIn, SystemSummary
 from api.service import command_meta
 from db.projection import list_systems
 from domain.errors import InvalidInput, Problem
-from domain.lifecycle import GateResult
+from domain.lifecycle import GateResult, Scope
 from domain.manifest import Environment, parse_manifest
 from workflows.models import SystemView
 
@@ -98,8 +98,14 @@ async def gate(
     service: ServiceDep,
     _: Reader,
     environment: Environment = Environment.production,
+    scope: Scope = Scope.approved,
 ) -> GateResult:
-    """May the system deploy to `environment` now? `allowed` plus the reasons."""
+    """May the system deploy to `environment` now? `allowed` plus the reasons.
+
+    `scope=declared` asks about the repository's manifest: denied while a material change
+    awaits revalidation or after it was rejected (the reasons say what to roll back)."""
+    if scope is Scope.declared:
+        return await service.gate_declared(system_id, environment)
     return await service.gate(system_id, environment)
 
 

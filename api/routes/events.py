@@ -1,0 +1,124 @@
+"""Scope-change events: CloudEvents 1.0 in structured JSON, one at a time or in a batch."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from api.auth import WRITERS, Principal
+from api.deps import ServiceDep, require
+from api.documents import MAX_BODY
+from api.errors import STATUS
+from api.schemas import BatchOut, EventOut
+from api.service import GovernanceService
+from domain.errors import GovernanceError, InvalidInput, Problem
+from domain.events import BATCH_CONTENT_TYPE, ScopeEvent, parse_batch, parse_cloudevent
+
+router = APIRouter(prefix="/events", tags=["events"])
+Writer = Annotated[Principal, Depends(require(WRITERS))]
+SINGLE_TYPES = frozenset({"application/cloudevents+json", "application/json"})
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+
+
+async def _body(request: Request) -> Any:
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise InvalidInput("body too large", [Problem("(body)", f"send at most {MAX_BODY} bytes")])
+    try:
+        return json.loads(body or b"null")
+    except ValueError as exc:
+        raise InvalidInput(
+            f"the body is not valid JSON: {exc}",
+            [Problem("(body)", "send a CloudEvent as a JSON object")],
+        ) from None
+
+
+def _applied(event: ScopeEvent, result: Any) -> EventOut:
+    view = result.system
+    pending = view.pending_request
+    assessment = result.assessment
+    return EventOut(
+        status=200,
+        id=event.id,
+        source=event.source,
+        subject=event.subject,
+        duplicate=result.duplicate,
+        message=result.message,
+        state=view.state.value,
+        material=assessment.material if assessment is not None else None,
+        request_id=pending.id if pending is not None else None,
+        assessment=assessment,
+        system=view,
+    )
+
+
+def _failed(raw: Any, error: GovernanceError) -> EventOut:
+    def text(name: str) -> str | None:
+        value = raw.get(name) if isinstance(raw, dict) else None
+        return value if isinstance(value, str) else None
+
+    return EventOut(
+        status=STATUS.get(error.code, 409),
+        id=text("id"),
+        source=text("source"),
+        subject=text("subject"),
+        message=error.message,
+        problems=[p.as_dict() for p in error.problems],
+    )
+
+
+async def _one(service: GovernanceService, raw: Any, parsed: Any, principal: str) -> EventOut:
+    if isinstance(parsed, InvalidInput):
+        return _failed(raw, parsed)
+    try:
+        return _applied(parsed, await service.apply_event(parsed, principal))
+    except GovernanceError as error:
+        return _failed(raw, error)
+
+
+@router.post(
+    "",
+    response_model=EventOut | BatchOut,
+    responses={415: {"description": "Not a structured-mode JSON CloudEvent or batch"}},
+)
+async def receive(request: Request, service: ServiceDep, principal: Writer) -> Any:
+    """Receive a CloudEvent (`application/cloudevents+json` or `application/json`) or a batch
+    (`application/cloudevents-batch+json`, one result per item); `source` + `id` deduplicate."""
+    media = _media_type(request)
+    if media == BATCH_CONTENT_TYPE:
+        items = await _body(request)
+        parsed = parse_batch(items)
+        results = [
+            await _one(service, raw, item, principal.email)
+            for raw, item in zip(items, parsed, strict=True)
+        ]
+        failed = sum(1 for r in results if r.status != 200)
+        return BatchOut(applied=len(results) - failed, failed=failed, results=results)
+    if media not in SINGLE_TYPES:
+        message = (
+            f"content type {media!r} is not accepted: send a structured-mode CloudEvent as "
+            f"application/cloudevents+json or application/json, or a batch as {BATCH_CONTENT_TYPE}"
+        )
+        return JSONResponse(
+            {
+                "error": {
+                    "message": message,
+                    "problems": [{"field": "content-type", "message": message}],
+                }
+            },
+            status_code=415,
+        )
+    raw = await _body(request)
+    if isinstance(raw, list):
+        raise InvalidInput(
+            "a JSON array is a batch",
+            [Problem("content-type", f"send a batch with Content-Type: {BATCH_CONTENT_TYPE}")],
+        )
+    event = parse_cloudevent(raw)
+    return _applied(event, await service.apply_event(event, principal.email))

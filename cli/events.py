@@ -1,0 +1,236 @@
+"""`threshold event scope-change|model-change` and `threshold deploy-check`, for deploy scripts.
+
+Each command sends one CloudEvent (`POST /api/v1/events`); `--source` and `--id` identify it,
+so a deploy step that is retried with the same `--id` is applied once.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from cli import render, views
+from cli.client import DENIED, OK, Api, CliError, Problem, connect, segment
+from cli.options import Environment, JsonOpt
+
+app = typer.Typer(
+    help="Tell Threshold what a deploy changes (CloudEvents); exit 0 accepted, 1 refused, "
+    "2 bad input.",
+    no_args_is_help=True,
+)
+
+EVENTS_TYPE = "application/cloudevents+json"
+SCOPE_CHANGED = "dev.threshold.scope.changed"
+MODEL_CHANGED = "dev.threshold.model.changed"
+MANIFEST_DECLARED = "dev.threshold.manifest.declared"
+
+
+class Autonomy(StrEnum):
+    """How far the system may act without a person."""
+
+    suggest_only = "suggest_only"
+    human_in_the_loop = "human_in_the_loop"
+    autonomous = "autonomous"
+
+
+class Classification(StrEnum):
+    """How sensitive the data is."""
+
+    public = "public"
+    internal = "internal"
+    confidential = "confidential"
+    regulated = "regulated"
+
+
+SourceOpt = Annotated[
+    str,
+    typer.Option(
+        "--source",
+        envvar="THRESHOLD_EVENT_SOURCE",
+        help="Who sends the event, e.g. your pipeline's URL (CloudEvents source).",
+    ),
+]
+EventIdOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--id",
+        help="Event id, unique per source (e.g. the deploy id); a re-sent id is applied once. "
+        "Default: a fresh uuid4.",
+        show_default=False,
+    ),
+]
+Items = Annotated[list[str] | None, typer.Option(show_default=False)]
+DEFAULT_SOURCE = "threshold-cli"
+
+
+def cloudevent(
+    kind: str, system_id: str, data: dict[str, Any], source: str, event_id: str | None
+) -> dict[str, Any]:
+    """A structured-mode CloudEvent 1.0 for one system."""
+    return {
+        "specversion": "1.0",
+        "type": kind,
+        "source": source,
+        "id": event_id or str(uuid.uuid4()),
+        "subject": system_id,
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "datacontenttype": "application/json",
+        "data": data,
+    }
+
+
+def send(api: Api, event: dict[str, Any]) -> Any:
+    """POST one event; refusals become `CliError`s with the API's exit code."""
+    body = json.dumps(event).encode()
+    return api.send_document("POST", "/events", body, EVENTS_TYPE, key=event["id"])
+
+
+def _lists(**items: list[str] | None) -> dict[str, list[str]]:
+    return {name: values for name, values in items.items() if values}
+
+
+@app.command("scope-change")
+def scope_change(
+    ctx: typer.Context,
+    system_id: Annotated[str, typer.Argument(help="The system id (the event's subject).")],
+    add_read: Items = None,
+    remove_read: Items = None,
+    add_write: Items = None,
+    remove_write: Items = None,
+    add_tool: Items = None,
+    remove_tool: Items = None,
+    add_decision: Items = None,
+    remove_decision: Items = None,
+    add_downstream: Items = None,
+    remove_downstream: Items = None,
+    autonomy: Annotated[Autonomy | None, typer.Option(show_default=False)] = None,
+    data_classification: Annotated[Classification | None, typer.Option(show_default=False)] = None,
+    customer_facing: Annotated[
+        bool | None,
+        typer.Option("--customer-facing/--not-customer-facing", show_default=False),
+    ] = None,
+    synthetic_only: Annotated[
+        bool | None, typer.Option("--synthetic-only/--real-data", show_default=False)
+    ] = None,
+    source: SourceOpt = DEFAULT_SOURCE,
+    event_id: EventIdOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Send a scope change: capabilities added or removed (each option repeatable), new values."""
+    data: dict[str, Any] = _lists(
+        add_read=add_read,
+        remove_read=remove_read,
+        add_write=add_write,
+        remove_write=remove_write,
+        add_tools=add_tool,
+        remove_tools=remove_tool,
+        add_automated_decisions=add_decision,
+        remove_automated_decisions=remove_decision,
+        add_downstream=add_downstream,
+        remove_downstream=remove_downstream,
+    )
+    values = {
+        "autonomy": autonomy.value if autonomy else None,
+        "data_classification": data_classification.value if data_classification else None,
+        "customer_facing": customer_facing,
+        "synthetic_data_only": synthetic_only,
+    }
+    data |= {name: value for name, value in values.items() if value is not None}
+    if not data:
+        raise CliError(
+            "nothing to send", [Problem("options", "give at least one change, e.g. --add-write")]
+        )
+    event = cloudevent(SCOPE_CHANGED, system_id, data, source, event_id)
+    _report(send(connect(ctx), event), as_json)
+
+
+@app.command("model-change")
+def model_change(
+    ctx: typer.Context,
+    system_id: Annotated[str, typer.Argument(help="The system id (the event's subject).")],
+    provider: Annotated[str, typer.Option(help="Model provider, e.g. anthropic.")],
+    name: Annotated[str, typer.Option(help="Model name.")],
+    version: Annotated[str, typer.Option(help="Model version.")],
+    source: SourceOpt = DEFAULT_SOURCE,
+    event_id: EventIdOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Send a model change: the system now runs this provider, model and version."""
+    data = {"provider": provider, "name": name, "version": version}
+    event = cloudevent(MODEL_CHANGED, system_id, data, source, event_id)
+    _report(send(connect(ctx), event), as_json)
+
+
+def _report(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        render.echo_json(result)
+        return
+    views.event_result(result)
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """The manifest file as data (YAML or JSON); bad files are input errors (exit 2)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise CliError(
+            f"{path} is not valid YAML or JSON: {exc}", [Problem(str(path), "fix the syntax")]
+        ) from None
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+        raise CliError(
+            f"{path} does not hold a manifest",
+            [Problem("id", "write a mapping of manifest fields with the system id")],
+        )
+    return dict(json.loads(json.dumps(data, default=str)))
+
+
+def deploy_check(
+    ctx: typer.Context,
+    manifest: Annotated[
+        Path,
+        typer.Option(
+            "--manifest",
+            "-f",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="The manifest in the repository being deployed.",
+        ),
+    ],
+    environment: Annotated[
+        Environment, typer.Option("--environment", "-e", help="Where the deploy goes.")
+    ] = Environment.production,
+    source: SourceOpt = DEFAULT_SOURCE,
+    event_id: EventIdOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Declare the repository's manifest and check it: exit 0 only when its scope is approved,
+    1 when it awaits approval (or was refused), 2 on bad input or an unknown system."""
+    data = read_manifest(manifest)
+    system_id = data["id"]
+    api = connect(ctx)
+    event = cloudevent(MANIFEST_DECLARED, system_id, {"manifest": data}, source, event_id)
+    declared = send(api, event)
+    path = f"/systems/{segment(system_id)}/gate"
+    gate = api.get(path, {"environment": environment.value, "scope": "declared"})
+    if as_json:
+        render.echo_json({"event": declared, "gate": gate})
+    else:
+        views.event_result(declared)
+        views.gate(gate)
+    raise typer.Exit(OK if gate.get("allowed") is True else DENIED)
+
+
+def install(root: typer.Typer) -> None:
+    """Add `event` and `deploy-check`."""
+    root.add_typer(app, name="event")
+    root.command("deploy-check")(deploy_check)

@@ -1,0 +1,326 @@
+"""Scope-change events on `AISystemWorkflow`: the `apply_change` update and revalidation outcomes.
+
+A pilot system takes the change and has its requirements recomputed. A production system keeps
+its approved manifest in force and tracks the declared one: a material difference opens (or
+folds into) one revalidation request; an immaterial one is recorded and takes effect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from temporalio import workflow
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from domain.approvals import ApprovalRequest, RequestKind, RequestStatus
+    from domain.changes import ChangeAssessment, scope_diff
+    from domain.classification import classify, classify_for_production
+    from domain.errors import Conflict, GovernanceError, InvalidInput, Problem
+    from domain.events import apply_event, event_key
+    from domain.lifecycle import CLOSED_STATES, PRODUCTION_STATES, LifecycleState
+    from domain.manifest import AISystemManifest
+    from workflows.approval import ApprovalWorkflow
+    from workflows.models import (
+        ApprovalWorkflowInput,
+        ChangeCommand,
+        CommandMeta,
+        CommandResult,
+        SystemView,
+        approval_workflow_id,
+        id_prefix,
+    )
+    from workflows.recorder import Recorder, refusal
+    from workflows.scope import (
+        WITHDRAWN_VERSION,
+        assess_declared,
+        covers,
+        missing_holders,
+        new_request,
+        withdrawn,
+    )
+
+S = LifecycleState
+
+
+def _outcome_seen(child: asyncio.Future[Any]) -> None:
+    """Consume a child's outcome: the system learns it from `request_closed`, not from here."""
+    if not child.cancelled():
+        child.exception()
+
+
+class ScopeChanges:
+    """The scope-change half of `AISystemWorkflow` (mixed in; state lives on the workflow)."""
+
+    if TYPE_CHECKING:
+        _id: str
+        _view: SystemView | None
+        _rec: Recorder
+        _change_busy: bool
+        _processed: dict[str, str]
+
+        def _seen(self, meta: CommandMeta) -> bool: ...
+        def _current(self) -> SystemView: ...
+        def _replay(self, meta: CommandMeta) -> CommandResult: ...
+        def _commit(self, meta: CommandMeta, view: SystemView, message: str) -> CommandResult: ...
+        def _event(
+            self, actor: str, action: str, request_id: str | None = None, **detail: object
+        ) -> None: ...
+        @staticmethod
+        def _check(check: object) -> None: ...
+
+    @workflow.update
+    async def apply_change(self, cmd: ChangeCommand) -> CommandResult:
+        """Apply one scope-change event (a re-sent event is acknowledged, not applied again)."""
+        await workflow.wait_condition(lambda: not self._change_busy and self._rec.request is None)
+        if self._seen(cmd.meta):
+            return self._replay(cmd.meta)
+        self._change_busy = True
+        try:
+            view = self._current()
+            proposed = apply_event(view.manifest, cmd.event)
+            if proposed == view.manifest:
+                return self._unchanged(cmd.meta, view)
+            if view.state is S.pilot:
+                return self._pilot_change(cmd, view, proposed)
+            return await self._production_change(cmd, view, proposed)
+        except GovernanceError as error:  # the state moved since validation
+            raise refusal(error) from None
+        finally:
+            self._change_busy = False
+
+    @apply_change.validator
+    def _validate_change(self, cmd: ChangeCommand) -> None:
+        def check() -> None:
+            if self._seen(cmd.meta):
+                return
+            view = self._current()
+            if cmd.event.subject != self._id:
+                raise InvalidInput(
+                    f"event subject {cmd.event.subject!r} is not system {self._id!r}",
+                    [Problem("subject", f"set subject to {self._id!r}")],
+                )
+            if view.state is S.promotion_pending or view.state in CLOSED_STATES:
+                pending = f" (request {view.pending_request.id})" if view.pending_request else ""
+                raise Conflict(
+                    f"system {self._id} is {view.state.value}{pending}; it takes scope changes "
+                    "in pilot or production only"
+                )
+            proposed = apply_event(view.manifest, cmd.event)
+            if view.state in PRODUCTION_STATES:
+                assessment = assess_declared(view, proposed, cmd.policy)
+                owners = view.approved_manifest or view.manifest
+                missing = missing_holders(owners, cmd.policy, assessment.revalidate_roles)
+                if assessment.material and missing:
+                    raise Conflict(
+                        f"cannot revalidate {self._id}: no one holds "
+                        + ", ".join(r.value for r in assessment.revalidate_roles),
+                        [Problem(field, message) for field, message in missing],
+                    )
+
+        self._check(check)
+
+    def _unchanged(self, meta: CommandMeta, view: SystemView) -> CommandResult:
+        """The event declares what is already declared: acknowledge it, change nothing."""
+        message = f"no change to the declared scope of {self._id}"
+        self._processed[meta.command_id] = message
+        return CommandResult(
+            command_id=meta.command_id, system=view, message=message, assessment=view.change
+        )
+
+    # ----- pilot ---------------------------------------------------------------------------
+
+    def _pilot_change(
+        self, cmd: ChangeCommand, view: SystemView, proposed: AISystemManifest
+    ) -> CommandResult:
+        """A pilot takes the change at once; say when production governance now applies."""
+        now = workflow.now()
+        shared = cmd.shared_credentials
+        requirements = classify(proposed, cmd.policy, now=now, shared_credentials=shared)
+        production = classify_for_production(
+            proposed, cmd.policy, now=now, shared_credentials=shared
+        )
+        changes = scope_diff(view.manifest, proposed)
+        update: dict[str, Any] = {
+            "manifest": proposed,
+            "requirements": requirements,
+            "production_requirements": production,
+        }
+        self._event(
+            cmd.meta.principal,
+            "scope_changed",
+            event=event_key(cmd.event),
+            changes=changes,
+            applies=requirements.applies,
+            manifest=proposed.model_dump(mode="json"),
+        )
+        message = f"{self._id} (pilot) changed: " + ("; ".join(changes) or "no change")
+        if requirements.applies and not view.requirements.applies:
+            why = ", ".join(t.reason for t in requirements.triggers)
+            notice = f"production governance now applies ({why}); promote it before real use"
+            self._event(
+                "threshold",
+                "production_governance_applies",
+                triggers=[t.code for t in requirements.triggers],
+                risk_tier=requirements.risk_tier.value,
+            )
+            update["last_reason"] = notice
+            message += f"; {notice}"
+        return self._commit(cmd.meta, view.model_copy(update=update), message)
+
+    # ----- production ----------------------------------------------------------------------
+
+    async def _production_change(
+        self, cmd: ChangeCommand, view: SystemView, proposed: AISystemManifest
+    ) -> CommandResult:
+        """Assess against the approved manifest: record, revalidate, or fold into the open request."""
+        now = workflow.now()
+        assessment = assess_declared(view, proposed, cmd.policy)
+        shared = cmd.shared_credentials
+        update: dict[str, Any] = {
+            "manifest": proposed,
+            "requirements": classify(proposed, cmd.policy, now=now, shared_credentials=shared),
+            "production_requirements": classify_for_production(
+                proposed, cmd.policy, now=now, shared_credentials=shared
+            ),
+            "change": assessment if assessment.material else None,
+            "change_rejected": "",
+        }
+        pending = view.pending_request
+        open_request = pending if pending and pending.kind is RequestKind.revalidation else None
+        self._event(
+            cmd.meta.principal,
+            "scope_change_assessed",
+            event=event_key(cmd.event),
+            material=assessment.material,
+            changes=[r.message for r in assessment.reasons],
+            recorded=[r.message for r in assessment.recorded_only],
+            roles=[r.value for r in assessment.revalidate_roles],
+            outcome=assessment.action,
+            manifest=proposed.model_dump(mode="json"),
+        )
+        if not assessment.material:
+            update |= {"state": S.production, "approved_manifest": proposed}
+            message = assessment.summary
+            if open_request is not None:
+                update["pending_request"] = None
+                message += f"; revalidation {open_request.id} withdrawn"
+            result = self._commit(cmd.meta, view.model_copy(update=update), message)
+            await self._withdraw(open_request, None)
+            return result.model_copy(update={"assessment": assessment})
+        if open_request is not None and covers(open_request, assessment):
+            update["state"] = S.revalidation_pending
+            message = f"{assessment.summary}; already awaiting revalidation {open_request.id}"
+            result = self._commit(cmd.meta, view.model_copy(update=update), message)
+            return result.model_copy(update={"assessment": assessment})
+        return await self._open_revalidation(cmd, view, assessment, update, open_request)
+
+    async def _open_revalidation(
+        self,
+        cmd: ChangeCommand,
+        view: SystemView,
+        assessment: ChangeAssessment,
+        update: dict[str, Any],
+        replaces: ApprovalRequest | None,
+    ) -> CommandResult:
+        """Open one revalidation request for the whole declared change (folding an open one)."""
+        request = new_request(
+            request_id=f"{self._id}-{len(view.request_ids) + 1}",
+            view=view,
+            policy=cmd.policy,
+            requester=cmd.meta.principal,
+            kind=RequestKind.revalidation,
+            roles=assessment.revalidate_roles,
+            summary=f"Revalidate {view.manifest.name} ({self._id}): {assessment.summary}",
+            production=update["production_requirements"],
+            now=workflow.now(),
+            change=[reason.message for reason in assessment.reasons],
+        )
+        prefix = id_prefix(workflow.info().workflow_id, self._id)
+        child = await workflow.start_child_workflow(
+            ApprovalWorkflow.run,
+            ApprovalWorkflowInput(request=request, parent_workflow_id=workflow.info().workflow_id),
+            id=approval_workflow_id(request.id, prefix),
+            parent_close_policy=ParentClosePolicy.ABANDON,
+        )
+        child.add_done_callback(_outcome_seen)  # a folded request ends cancelled, by design
+        view = self._current()
+        update |= {
+            "state": S.revalidation_pending,
+            "pending_request": request,
+            "request_ids": [*view.request_ids, request.id],
+        }
+        if replaces is not None:
+            self._event("threshold", "revalidation_folded", replaces.id, into=request.id)
+        self._event(
+            cmd.meta.principal,
+            "revalidation_requested",
+            request.id,
+            required_roles=[r.value for r in request.required_roles],
+            changes=request.change,
+            outcome=assessment.action,
+        )
+        roles = ", ".join(r.value for r in request.required_roles)
+        kept = (
+            "production is suspended until then"
+            if assessment.action == "suspend"
+            else "the approved scope stays in force"
+        )
+        message = f"{assessment.summary}; revalidation {request.id} awaits {roles}; {kept}"
+        if replaces is not None:
+            message += f" (folds {replaces.id})"
+        result = self._commit(cmd.meta, view.model_copy(update=update), message)
+        await self._withdraw(replaces, request.id)
+        return result.model_copy(update={"assessment": assessment})
+
+    async def _withdraw(self, request: ApprovalRequest | None, successor: str | None) -> None:
+        """Close an open revalidation as withdrawn: record it and cancel its workflow."""
+        if request is None:
+            return
+        self._rec.request = withdrawn(request, workflow.now(), successor)
+        self._rec.request_version = WITHDRAWN_VERSION
+        self._event("threshold", "revalidation_withdrawn", request.id, into=successor)
+        prefix = id_prefix(workflow.info().workflow_id, self._id)
+        handle = workflow.get_external_workflow_handle(approval_workflow_id(request.id, prefix))
+        try:
+            await handle.cancel()
+        except Exception as error:  # it may have closed meanwhile; its signal is then ignored
+            self._event("threshold", "withdraw_failed", request.id, error=str(error))
+
+    def _revalidation_closed(
+        self, meta: CommandMeta, view: SystemView, request: ApprovalRequest
+    ) -> None:
+        """Approved: the declared scope becomes the approved one. Otherwise say what to roll back."""
+        base: dict[str, Any] = {"state": S.production, "pending_request": None}
+        if request.status is RequestStatus.approved:
+            update = base | {
+                "approved_manifest": view.manifest,
+                "change": None,
+                "change_rejected": "",
+                "last_reason": "",
+            }
+            message = f"{request.id} approved: the declared scope of {self._id} is approved"
+            self._event(
+                "threshold",
+                "revalidation_approved",
+                request.id,
+                changes=request.change,
+                approvers=[d.principal for d in request.decisions if d.approve],
+            )
+        else:
+            rollback = [r.message for r in view.change.reasons] if view.change else request.change
+            why = f"{request.id} {request.status.value}: {request.reason}"
+            update = base | {
+                "change_rejected": why,
+                "last_reason": f"{why}; roll back: " + "; ".join(rollback),
+            }
+            message = f"{why}; the approved scope stays in force; roll back: " + "; ".join(rollback)
+            self._event(
+                "threshold",
+                f"revalidation_{request.status.value}",
+                request.id,
+                reason=request.reason,
+                rollback=rollback,
+            )
+        self._commit(meta, view.model_copy(update=update), message)

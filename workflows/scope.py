@@ -1,0 +1,120 @@
+"""Scope-change helpers for `AISystemWorkflow`: assessment against the approved scope, gate input.
+
+Pure functions over the workflow's models; the workflow calls them and does the effects.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from domain.approvals import ApprovalRequest, RequestKind, RequestStatus
+from domain.changes import ChangeAssessment, assess_change
+from domain.lifecycle import DeclaredScope
+from domain.manifest import AISystemManifest, Environment
+from domain.policy import Policy, Role
+from domain.requirements import GovernanceRequirements
+from workflows.models import SystemView
+
+WITHDRAWN_VERSION = 1_000_000
+"""Projection version of a request the system withdrew; above any its own workflow writes."""
+
+
+def role_holders(manifest: AISystemManifest, policy: Policy, role: Role) -> list[str]:
+    """Who may fill a role on this system's requests."""
+    if role is Role.business_owner:
+        return [str(manifest.business_owner).lower()] if manifest.business_owner else []
+    if role is Role.technical_owner:
+        return [str(manifest.technical_owner).lower()] if manifest.technical_owner else []
+    return policy.members(role.value)
+
+
+def assess_declared(
+    view: SystemView, proposed: AISystemManifest, policy: Policy
+) -> ChangeAssessment:
+    """Assess a production system's proposed manifest against its approved one.
+
+    The approved manifest is read as approved *for production*, so a repository that
+    declares `environment: production` for an approved system is no change.
+    """
+    approved = view.approved_manifest or view.manifest
+    in_force = approved.model_copy(update={"environment": Environment.production})
+    return assess_change(in_force, proposed, policy)
+
+
+def declared_scope(view: SystemView) -> DeclaredScope | None:
+    """What the gate needs about material changes not (yet) approved, or None."""
+    change = view.change
+    if change is None or not change.material:
+        return None
+    pending = view.pending_request
+    open_id = pending.id if pending and pending.kind is RequestKind.revalidation else None
+    return DeclaredScope(
+        material=[reason.message for reason in change.reasons],
+        request_id=open_id,
+        roles=[role.value for role in change.revalidate_roles],
+        suspend=change.action == "suspend",
+        rejected=view.change_rejected,
+    )
+
+
+def covers(request: ApprovalRequest, assessment: ChangeAssessment) -> bool:
+    """True when an open revalidation already asks for exactly these changes and roles."""
+    return request.change == [r.message for r in assessment.reasons] and set(
+        request.required_roles
+    ) == set(assessment.revalidate_roles)
+
+
+def missing_holders(
+    manifest: AISystemManifest, policy: Policy, roles: list[Role]
+) -> list[tuple[str, str]]:
+    """(field, message) for each required role no one holds."""
+    return [
+        (f"policy.role_groups.{role.value}", f"no one holds role {role.value}: add members")
+        for role in roles
+        if not role_holders(manifest, policy, role)
+    ]
+
+
+def withdrawn(request: ApprovalRequest, now: datetime, successor: str | None) -> ApprovalRequest:
+    """The request closed as withdrawn (folded into `successor`, or no longer needed)."""
+    reason = f"folded into {successor}" if successor else "the change no longer needs approval"
+    return request.model_copy(
+        update={"status": RequestStatus.withdrawn, "closed_at": now, "reason": reason}
+    )
+
+
+def new_request(
+    *,
+    request_id: str,
+    view: SystemView,
+    policy: Policy,
+    requester: str,
+    kind: RequestKind,
+    roles: list[Role],
+    summary: str,
+    production: GovernanceRequirements,
+    now: datetime,
+    change: list[str] | None = None,
+) -> ApprovalRequest:
+    """An approval request with the policy's timings and each role's holders."""
+    timings = policy.approvals
+    owners = view.approved_manifest or view.manifest
+    escalate_at = now + timedelta(hours=timings.escalate_after_hours)
+    remind_at = escalate_at - timedelta(hours=timings.remind_before_escalation_hours)
+    return ApprovalRequest(
+        id=request_id,
+        system_id=view.system_id,
+        kind=kind,
+        summary=summary,
+        requester=requester.lower(),
+        required_roles=roles,
+        eligible={role: role_holders(owners, policy, role) for role in roles},
+        risk_tier=production.risk_tier.value,
+        why=[t.reason for t in production.triggers],
+        fallback=policy.members(timings.fallback_group),
+        opened_at=now,
+        escalate_at=escalate_at,
+        expires_at=now + timedelta(hours=timings.expire_after_hours),
+        remind_at=remind_at if now < remind_at < escalate_at else None,
+        change=change or [],
+    )
