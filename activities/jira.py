@@ -16,7 +16,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from core.settings import JiraSettings
+from db.tables import TicketRow
 from db.tickets import (
+    LOCAL,
     TicketDraft,
     add_jira_ticket,
     get_ticket,
@@ -74,10 +76,12 @@ class ChangeTicketActivities:
     @activity.defn(name="sync_change_ticket")
     def sync_change_ticket(self, job: TicketSyncInput) -> TicketSyncResult:
         """Open the request's ticket if needed, add missing comments, transition when closed."""
-        if self._jira is None:
-            return self._sync_local(job.request)
+        with Session(self._engine) as session:
+            known = get_ticket(session, request_id=job.request.id)
+        if self._jira is None or (known is not None and known.tracker == LOCAL):
+            return self._sync_local(job.request)  # a request keeps the tracker it started in
         try:
-            return self._sync_jira(self._jira, job.request)
+            return self._sync_jira(self._jira, job.request, known)
         except TrackerTransientError as exc:
             activity.logger.warning("jira unavailable for %s: %s", job.request.id, exc)
             raise retry_later(exc) from exc
@@ -119,10 +123,12 @@ class ChangeTicketActivities:
 
     # ----- Jira ----------------------------------------------------------------------------
 
-    def _sync_jira(self, jira: ChangeTracker, request: ApprovalRequest) -> TicketSyncResult:
+    def _sync_jira(
+        self, jira: ChangeTracker, request: ApprovalRequest, known: TicketRow | None
+    ) -> TicketSyncResult:
         """Ensure the issue, post missing comments, transition once the request is closed."""
         label = ticket_label(request.id, self._prefix)
-        key = self._ensure_issue(jira, request, label)
+        key = known.key if known is not None else self._create_issue(jira, request, label)
         result = TicketSyncResult(key=key, tracker="jira", url=jira.browse_url(key))
         with Session(self._engine) as session:
             done = ticket_events(session, request_id=request.id)
@@ -147,12 +153,8 @@ class ChangeTicketActivities:
         )
         return result.model_copy(update={"transitioned": True})
 
-    def _ensure_issue(self, jira: ChangeTracker, request: ApprovalRequest, label: str) -> str:
-        """The issue key: remembered, else found by label, else created (and remembered)."""
-        with Session(self._engine) as session:
-            known = get_ticket(session, request_id=request.id)
-        if known is not None:
-            return known.key
+    def _create_issue(self, jira: ChangeTracker, request: ApprovalRequest, label: str) -> str:
+        """The issue found by its label, else created; remembered either way."""
         draft = self._draft(request)
         key = jira.ensure_issue(label, draft.summary, draft.description, labels=["threshold"])
         with Session(self._engine) as session:

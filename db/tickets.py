@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, func, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -13,6 +13,7 @@ LOCAL_PREFIX = "THR"
 LOCAL = "local"
 JIRA = "jira"
 ALLOCATION_ATTEMPTS = 5
+ALLOCATION_LOCK = 0x7448525449434B54  # PostgreSQL advisory lock key held while numbering
 
 
 class TicketDraft(BaseModel):
@@ -56,9 +57,13 @@ def add_jira_ticket(session: Session, *, draft: TicketDraft, key: str, url: str)
 
 
 def open_local_ticket(engine: Engine, *, draft: TicketDraft) -> TicketRow:
-    """Give the request a THR-<n> ticket once; concurrent openers never share a number."""
+    """Give the request a THR-<n> ticket once; concurrent openers take turns for a number."""
     for _ in range(ALLOCATION_ATTEMPTS):
         with Session(engine) as session:
+            if session.get_bind().dialect.name == "postgresql":  # SQLite: BEGIN IMMEDIATE
+                session.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": ALLOCATION_LOCK}
+                )
             existing = get_ticket(session, request_id=draft.request_id)
             if existing is not None:
                 return existing

@@ -14,6 +14,7 @@ from datetime import datetime
 from domain.approvals import ApprovalRequest, Decision, RequestStatus
 
 LABEL_LIMIT = 255
+LABEL = re.compile(r"[A-Za-z0-9._-]{1,255}")
 UNSAFE_LABEL_CHARS = re.compile(r"[^A-Za-z0-9._-]")
 SUMMARY_PREFIX = "[Threshold]"
 DONE, REJECTED, OPEN = "done", "rejected", "open"

@@ -282,6 +282,12 @@ async def test_without_jira_tickets_go_to_the_local_tracker(
     async with running_stack(dev_env.client, settings) as stack:
         first = await register_and_request(stack)
         assert await ticket_of(stack, first) == "THR-1"
+
+        async def projected() -> bool:
+            page = (await stack.call("GET", "/requests?system=support-assistant", REQUESTER)).json()
+            return bool(page["items"][0].get("ticket") == "THR-1")
+
+        assert await eventually(projected)  # the projection (list, dashboard) has the key too
         await approve_all(stack, first)
 
         async def done() -> bool:
