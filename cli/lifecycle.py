@@ -8,7 +8,7 @@ import typer
 
 from cli import render, views
 from cli.client import DENIED, OK, connect, segment
-from cli.options import CommentOpt, Environment, JsonOpt, KeyOpt
+from cli.options import CommentOpt, Environment, GateScope, JsonOpt, KeyOpt
 
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (recorded in the audit ledger).")]
 
@@ -44,11 +44,17 @@ def gate(
     environment: Annotated[
         Environment, typer.Option("--environment", "-e", help="Where the deploy goes.")
     ] = Environment.production,
+    scope: Annotated[
+        GateScope,
+        typer.Option(
+            "--scope", help="approved: what is approved; declared: the repository's manifest."
+        ),
+    ] = GateScope.approved,
     as_json: JsonOpt = False,
 ) -> None:
     """May the system deploy now? Exit 0 allowed, 1 denied, 2 error or unknown system."""
     path = f"/systems/{segment(system_id)}/gate"
-    result = connect(ctx).get(path, {"environment": environment.value})
+    result = connect(ctx).get(path, {"environment": environment.value, "scope": scope.value})
     if as_json:
         render.echo_json(result)
     else:

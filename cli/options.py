@@ -15,6 +15,13 @@ class Environment(StrEnum):
     pilot = "pilot"
 
 
+class GateScope(StrEnum):
+    """Which scope the gate is asked about."""
+
+    approved = "approved"
+    declared = "declared"
+
+
 class TokenRole(StrEnum):
     """What an API token may do."""
 
