@@ -161,6 +161,13 @@ def escalate(request: ApprovalRequest) -> ApprovalRequest:
     return request.model_copy(update={"escalated": True})
 
 
+def withdraw(request: ApprovalRequest, now: datetime, reason: str) -> ApprovalRequest:
+    """Close an undecided request as withdrawn (superseded or no longer needed)."""
+    return request.model_copy(
+        update={"status": RequestStatus.withdrawn, "closed_at": now, "reason": reason}
+    )
+
+
 def expire(request: ApprovalRequest, now: datetime) -> ApprovalRequest:
     """Close an undecided request as expired."""
     return request.model_copy(

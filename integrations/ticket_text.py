@@ -119,6 +119,9 @@ def ticket_notes(request: ApprovalRequest) -> list[TicketNote]:
         waiting = ", ".join(r.value for r in request.pending_roles) or "no role"
         body = f"*Expired*: not decided by {_at(request.expires_at)} (still needed: {waiting})."
         notes.append(TicketNote("expired", request.closed_at or request.expires_at, body))
+    if request.status is RequestStatus.withdrawn:
+        body = f"*Withdrawn*: {request.reason or 'closed without a decision'}."
+        notes.append(TicketNote("withdrawn", request.closed_at or request.opened_at, body))
     return sorted(notes, key=lambda note: note.at)
 
 

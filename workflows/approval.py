@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
         choose_role,
         escalate,
         expire,
+        withdraw,
     )
     from domain.errors import GovernanceError
     from workflows.models import (
@@ -39,6 +40,7 @@ TICKET_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attemp
 # How long the first Slack message waits for the ticket key before going out without it.
 TICKET_GRACE = timedelta(seconds=10)
 TICKETS_PATCH = "change-tickets"
+WITHDRAWN_REASON = "withdrawn without a decision (superseded by a newer request)"
 
 
 @workflow.defn
@@ -68,11 +70,11 @@ class ApprovalWorkflow:
         self._tickets = workflow.patched(TICKETS_PATCH)
         ticketing = asyncio.create_task(self._ticket_loop()) if self._tickets else None
         publisher = asyncio.create_task(self._notify_loop())
-        while self._pending():
-            deadline, on_deadline = self._next_deadline()
-            await self._wait_until(deadline)
-            if self._pending() and workflow.now() >= deadline:
-                on_deadline()
+        try:
+            await self._until_settled()
+        except asyncio.CancelledError:  # withdrawn by its system (e.g. folded into a newer one)
+            await self._withdrawn(ticketing, publisher)
+            raise
         await self._rec.flush()
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._rec.flush()
@@ -83,6 +85,25 @@ class ApprovalWorkflow:
         await publisher
         await self._rec.flush()
         return self._request
+
+    async def _until_settled(self) -> None:
+        """Wait for decisions or deadlines until the request is no longer pending."""
+        while self._pending():
+            deadline, on_deadline = self._next_deadline()
+            await self._wait_until(deadline)
+            if self._pending() and workflow.now() >= deadline:
+                on_deadline()
+
+    async def _withdrawn(self, *loops: asyncio.Task[None] | None) -> None:
+        """Cancelled while pending: close the ticket and the Slack messages, then end."""
+        if not self._pending() or not self._tickets:
+            return
+        self._request = withdraw(self._request, workflow.now(), WITHDRAWN_REASON)
+        self._changed()
+        for loop in loops:
+            if loop is not None:
+                await loop
+        await self._rec.flush()
 
     def _pending(self) -> bool:
         return self._request.status is RequestStatus.pending

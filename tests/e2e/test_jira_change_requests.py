@@ -20,6 +20,7 @@ from cli.main import app as cli_app
 from core.settings import JiraSettings, SlackSettings
 from integrations.ticket_text import ticket_label
 from tests.e2e.test_promotion_tour import eventually, register_and_request
+from tests.e2e.test_scope_changes import cloudevent, in_production, send
 from tests.emulators.jira import JiraCall, JiraEmulator
 from tests.emulators.slack import SlackEmulator
 from tests.harness import BUSINESS, REQUESTER, SECURITY, TECH, Stack, make_settings, running_stack
@@ -129,10 +130,13 @@ async def test_promotion_opens_one_issue_and_approval_moves_it_to_done(
     )  # create, comments, move
     assert {authorization(c) for c in jira.calls()} == {expected_auth(jira)}
 
-    listed = (await stack.call("GET", "/tickets", REQUESTER)).json()
-    assert [(t["key"], t["tracker"], t["status"]) for t in listed["items"]] == [
-        (key, "jira", "done")
-    ]
+    async def listed_done() -> dict[str, Any] | None:
+        page: dict[str, Any] = (await stack.call("GET", "/tickets", REQUESTER)).json()
+        return page if page["items"] and page["items"][0]["status"] == "done" else None
+
+    listed = await eventually(listed_done)  # recorded just after Jira moved the issue
+    assert listed, (await stack.call("GET", "/tickets", REQUESTER)).json()
+    assert [(t["key"], t["tracker"]) for t in listed["items"]] == [(key, "jira")]
     assert listed["items"][0]["url"] == f"{jira.url}/browse/{key}"
     assert (await request_json(stack, request_id))["ticket"] == key
 
@@ -155,8 +159,13 @@ async def test_rejection_comments_the_reason_and_moves_the_issue_to_rejected(
     assert await issue_reaches(jira, key, "Won't Do", comments=1)
     assert "rejected" in jira.issue(key).comments[0].body
     assert "no DPIA on file" in jira.issue(key).comments[0].body
-    ticket = (await stack.call("GET", f"/tickets/{key}", REQUESTER)).json()
-    assert ticket["status"] == "rejected"
+
+    async def recorded() -> dict[str, Any] | None:
+        ticket: dict[str, Any] = (await stack.call("GET", f"/tickets/{key}", REQUESTER)).json()
+        return ticket if ticket["status"] == "rejected" else None
+
+    ticket = await eventually(recorded)  # recorded just after Jira moved the issue
+    assert ticket, f"ticket {key} never recorded as rejected"
     assert [c["event"] for c in ticket["comments"]] == ["decision-1", "closed"]
 
 
@@ -313,3 +322,28 @@ async def test_without_jira_tickets_go_to_the_local_tracker(
         assert "THR-1" in table.stdout and "done" in table.stdout
         shown = await threshold(stack, monkeypatch, "requests", "show", first)
         assert "THR-1" in shown.stdout
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("jira", ["Cloud"], indirect=True)
+async def test_revalidation_gets_an_issue_and_a_folded_one_is_closed(
+    stack: Stack, jira: JiraEmulator
+) -> None:
+    """A material change opens an issue with the change; when a second change folds it, it is withdrawn."""
+    await in_production(stack)
+    first = (await send(stack, cloudevent({"add_write": ["crm.accounts"]}))).json()
+    first_key = await ticket_of(stack, first["request_id"])
+    assert first_key == "GOV-2"  # GOV-1 is the promotion
+    assert "new write access: crm.accounts" in str(jira.issue(first_key).description)
+    assert "revalidation" in str(jira.issue(first_key).description)
+
+    second = (await send(stack, cloudevent({"data_classification": "regulated"}))).json()
+    assert second["request_id"] != first["request_id"]
+    second_key = await ticket_of(stack, second["request_id"])
+    assert second_key == "GOV-3"
+    assert await issue_reaches(jira, first_key, "Won't Do", comments=1)
+    assert "Withdrawn" in jira.issue(first_key).comments[0].body
+    description = str(jira.issue(second_key).description)
+    assert "crm.accounts" in description and "regulated" in description and "privacy" in description
+    assert jira.issue(second_key).status == "To Do"
+    assert jira.issue("GOV-1").status == "Done"
