@@ -212,6 +212,7 @@ class ApprovalWorkflow:
                 TicketSyncInput(request=self._request),
                 TicketSyncResult,
                 retry_policy=TICKET_RETRY,
+                report_once=True,
             )
             self._ticket_synced = wanted
             if isinstance(result, TicketSyncResult) and result.key != self._request.ticket:
@@ -227,7 +228,9 @@ class ApprovalWorkflow:
         arg: object,
         result_type: type | None = None,
         retry_policy: RetryPolicy = NOTIFY_RETRY,
+        report_once: bool = False,
     ) -> object:
+        """Run a notification activity; a failure is audited (once per message if asked)."""
         try:
             return await workflow.execute_activity(
                 name,
@@ -237,6 +240,11 @@ class ApprovalWorkflow:
                 retry_policy=retry_policy,
             )
         except ActivityError as error:
+            problem = f"{name}: {error.cause}"
+            if report_once and problem in self._reported:
+                return None
+            if report_once:
+                self._reported.add(problem)
             self._event("threshold", "notification_failed", activity=name, error=str(error.cause))
             return None
 

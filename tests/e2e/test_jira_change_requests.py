@@ -210,7 +210,7 @@ async def test_lost_replies_are_retried_without_duplicate_issue_or_comment(
 async def test_wrong_credentials_are_reported_and_decisions_still_count(
     dev_env: WorkflowEnvironment, jira: JiraEmulator, database_url: str, tmp_path: Path
 ) -> None:
-    """A rejected Jira token fails the ticket at once with a fix-it message in the audit ledger."""
+    """A rejected Jira token fails the ticket at once, audited once with a fix-it message; decisions still count."""
     settings = make_settings(database_url, tmp_path)
     settings.jira = JiraSettings(url=jira.url, user=jira.user, api_token=SecretStr("wrong"))
     async with running_stack(dev_env.client, settings) as stack:
@@ -224,6 +224,13 @@ async def test_wrong_credentials_are_reported_and_decisions_still_count(
         assert failures and "THRESHOLD_JIRA__API_TOKEN" in str(failures[0]["detail"])
         await approve_all(stack, request_id)
         assert (await request_json(stack, request_id))["status"] == "approved"
+
+        async def tried_after_each_change() -> bool:
+            return len(jira.calls("/rest/api/2/serverInfo")) >= 4  # opened + three decisions
+
+        assert await eventually(tried_after_each_change)
+        await asyncio.sleep(0.5)
+        assert len(await reported()) == 1  # the same problem is audited once per request
         assert jira.store.issues == {}
 
 
