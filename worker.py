@@ -49,6 +49,7 @@ def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecuto
         engine,
         channel=settings.slack.approvals_channel,
         api_url=settings.api_url,
+        jira=(settings.jira.url, settings.jira.project) if settings.jira.url else None,
     )
     tickets = ChangeTicketActivities(
         jira_tracker(settings),

@@ -32,12 +32,17 @@ def retry_later(exc: SlackRateLimited) -> ApplicationError:
     return ApplicationError(str(exc), type="SlackRateLimited", next_retry_delay=delay)
 
 
-def request_links(api_url: str, request: ApprovalRequest) -> dict[str, str]:
-    """Where a person can see the request outside Slack."""
-    return {
+def request_links(
+    api_url: str, request: ApprovalRequest, jira: tuple[str, str] | None = None
+) -> dict[str, str]:
+    """Where a person can see the request outside Slack; `jira` is (url, project)."""
+    links = {
         "dashboard": f"{api_url}/requests/{request.id}",
         "API": f"{api_url}/api/v1/requests/{request.id}",
     }
+    if jira and request.ticket and request.ticket.startswith(f"{jira[1]}-"):
+        links[f"Jira {request.ticket}"] = f"{jira[0].rstrip('/')}/browse/{request.ticket}"
+    return links
 
 
 class SlackActivities:
@@ -50,11 +55,13 @@ class SlackActivities:
         *,
         channel: str | None,
         api_url: str,
+        jira: tuple[str, str] | None = None,
     ) -> None:
         self._slack = messenger
         self._engine = engine
         self._channel = channel
         self._api_url = api_url
+        self._jira = jira
 
     @activity.defn(name="sync_slack_messages")
     def sync_slack_messages(self, job: SlackSyncInput) -> SlackSyncResult:
@@ -63,7 +70,7 @@ class SlackActivities:
             return SlackSyncResult(enabled=False)
         request = job.request
         text = headline(request)
-        blocks = approval_blocks(request, request_links(self._api_url, request))
+        blocks = approval_blocks(request, request_links(self._api_url, request, self._jira))
         with Session(self._engine) as session:
             known = slack_messages(session, request_id=request.id)
         result = SlackSyncResult(enabled=True)

@@ -57,8 +57,8 @@ def _facts(request: ApprovalRequest, links: dict[str, str]) -> str:
     if request.waived:
         facts.append("*Gaps waived by exceptions:* " + "; ".join(request.waived))
     refs = [f"<{url}|{name}>" for name, url in links.items()]
-    if request.ticket:
-        refs.append(f"Jira {request.ticket}")
+    if request.ticket and not any(request.ticket in name for name in links):
+        refs.append(f"ticket {request.ticket}")
     if refs:
         facts.append("*Links:* " + " · ".join(refs))
     return "\n".join(facts)

@@ -253,7 +253,8 @@ async def test_slack_message_shows_the_jira_key(
 
             async def shown_everywhere() -> bool:
                 posted = [m for u in users for m in slack.messages(slack.dm_channel(u))]
-                return len(posted) == 3 and all(f"Jira {key}" in str(m["blocks"]) for m in posted)
+                link = f"<{jira.url}/browse/{key}|Jira {key}>"
+                return len(posted) == 3 and all(link in str(m["blocks"]) for m in posted)
 
             assert await eventually(shown_everywhere)
             assert len(slack.calls("chat.postMessage")) == 3

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from activities.slack import request_links
 from domain.approvals import Decision, RequestStatus
 from domain.policy import Role
+from integrations.slack_blocks import approval_blocks
 from integrations.ticket_text import (
     LABEL,
     closing_status,
@@ -65,3 +67,15 @@ def test_notes_follow_decisions_escalation_and_expiry_in_time_order() -> None:
     assert "business_owner" not in notes[1].body.split("from")[1].split(";")[0]
     assert closing_status(request) == "rejected"
     assert closing_status(approval_request("s1-3", "s1")) is None
+
+
+def test_slack_message_names_the_ticket_and_links_jira_issues() -> None:
+    """A local ticket is named in the Slack message; a Jira issue of the project is a link."""
+    local = approval_request("s1-1", "s1").model_copy(update={"ticket": "THR-1"})
+    text = str(approval_blocks(local, request_links("http://threshold", local, None)))
+    assert "ticket THR-1" in text and "Jira" not in text
+    jira = ("https://acme.atlassian.net/", "GOV")
+    issue = approval_request("s1-2", "s1").model_copy(update={"ticket": "GOV-2"})
+    text = str(approval_blocks(issue, request_links("http://threshold", issue, jira)))
+    assert "<https://acme.atlassian.net/browse/GOV-2|Jira GOV-2>" in text
+    assert "ticket GOV-2" not in text
