@@ -99,6 +99,14 @@ async def wait_for_temporal(settings: Settings, process: subprocess.Popen[bytes]
     raise RuntimeError(f"Temporal did not answer at {settings.temporal.address} within 60s")
 
 
+def tickets_target(settings: Settings) -> str:
+    """Where change-request tickets go: Jira, or the local tracker."""
+    jira = settings.jira
+    if jira.url:
+        return f"Jira {jira.url} project {jira.project}"
+    return "local tracker (threshold tickets); set THRESHOLD_JIRA__URL for Jira"
+
+
 def banner(settings: Settings, token_path: Path) -> str:
     """What `up` prints once everything is listening."""
     ui = (
@@ -113,6 +121,7 @@ def banner(settings: Settings, token_path: Path) -> str:
             f"  Temporal   {settings.temporal.address}   namespace {settings.temporal.namespace}",
             f"  Temporal UI {ui}",
             f"  Database   {settings.database_url}",
+            f"  Tickets    {tickets_target(settings)}",
             f"  Admin token in {token_path} (mode 0600): export THRESHOLD_TOKEN=$(cat {token_path})",
             "  Issue tokens: threshold tokens issue --principal you@example.com --role approver",
             "Press Ctrl-C to stop.",
