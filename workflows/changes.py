@@ -31,14 +31,12 @@ with workflow.unsafe.imports_passed_through():
         approval_workflow_id,
         id_prefix,
     )
-    from workflows.recorder import Recorder, refusal
+    from workflows.recorder import refusal
     from workflows.scope import (
-        WITHDRAWN_VERSION,
         assess_declared,
         covers,
         missing_holders,
         new_request,
-        withdrawn,
     )
 
 S = LifecycleState
@@ -56,7 +54,6 @@ class ScopeChanges:
     if TYPE_CHECKING:
         _id: str
         _view: SystemView | None
-        _rec: Recorder
         _change_busy: bool
         _processed: dict[str, str]
 
@@ -73,7 +70,7 @@ class ScopeChanges:
     @workflow.update
     async def apply_change(self, cmd: ChangeCommand) -> CommandResult:
         """Apply one scope-change event (a re-sent event is acknowledged, not applied again)."""
-        await workflow.wait_condition(lambda: not self._change_busy and self._rec.request is None)
+        await workflow.wait_condition(lambda: not self._change_busy)
         if self._seen(cmd.meta):
             return self._replay(cmd.meta)
         self._change_busy = True
@@ -275,11 +272,9 @@ class ScopeChanges:
         return result.model_copy(update={"assessment": assessment})
 
     async def _withdraw(self, request: ApprovalRequest | None, successor: str | None) -> None:
-        """Close an open revalidation as withdrawn: record it and cancel its workflow."""
+        """Withdraw an open revalidation: cancel its workflow, which closes it as withdrawn."""
         if request is None:
             return
-        self._rec.request = withdrawn(request, workflow.now(), successor)
-        self._rec.request_version = WITHDRAWN_VERSION
         self._event("threshold", "revalidation_withdrawn", request.id, into=successor)
         prefix = id_prefix(workflow.info().workflow_id, self._id)
         handle = workflow.get_external_workflow_handle(approval_workflow_id(request.id, prefix))

@@ -7,16 +7,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from domain.approvals import ApprovalRequest, RequestKind, RequestStatus
+from domain.approvals import ApprovalRequest, RequestKind
 from domain.changes import ChangeAssessment, assess_change
 from domain.lifecycle import DeclaredScope
 from domain.manifest import AISystemManifest, Environment
 from domain.policy import Policy, Role
 from domain.requirements import GovernanceRequirements
 from workflows.models import SystemView
-
-WITHDRAWN_VERSION = 1_000_000
-"""Projection version of a request the system withdrew; above any its own workflow writes."""
 
 
 def role_holders(manifest: AISystemManifest, policy: Policy, role: Role) -> list[str]:
@@ -73,14 +70,6 @@ def missing_holders(
         for role in roles
         if not role_holders(manifest, policy, role)
     ]
-
-
-def withdrawn(request: ApprovalRequest, now: datetime, successor: str | None) -> ApprovalRequest:
-    """The request closed as withdrawn (folded into `successor`, or no longer needed)."""
-    reason = f"folded into {successor}" if successor else "the change no longer needs approval"
-    return request.model_copy(
-        update={"status": RequestStatus.withdrawn, "closed_at": now, "reason": reason}
-    )
 
 
 def new_request(
