@@ -1,12 +1,14 @@
 """Record workflow histories for the replay tests: run the tour on a dev server, save each history.
 
 Run: .venv/bin/python -m tests.histories.record   (rewrites tests/histories/*.json)
+Only the scope-change tour: .venv/bin/python -m tests.histories.record scope
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.temporal import venv_binary
 from tests.e2e.test_promotion_tour import register_and_request
+from tests.e2e.test_scope_changes import MODEL, cloudevent, in_production, send
 from tests.harness import BUSINESS, REQUESTER, SECURITY, TECH, make_settings, running_stack
 
 OUT = Path(__file__).resolve().parent
@@ -54,6 +57,62 @@ async def record() -> None:
     await env.shutdown()
 
 
+async def record_scope_changes() -> None:
+    """A production system takes scope changes (re-sent, folded, immaterial, approved,
+    rejected) and retires; save its history and the folded request's."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=str(venv_binary("temporal-test-server")),
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = make_settings(f"sqlite:///{tmp}/r.db", Path(tmp), workflow_id_prefix="")
+        async with running_stack(env.client, settings) as stack:
+            await in_production(stack)
+            write = cloudevent({"add_write": ["crm.accounts"]})
+            folded = (await send(stack, write)).json()["request_id"]
+            await send(stack, write)  # re-sent: acknowledged, not applied again
+            tool = (await send(stack, cloudevent({"add_tools": ["send_email"]}))).json()
+            version = {"provider": "anthropic", "name": "claude-sonnet", "version": "2026-11"}
+            await send(stack, cloudevent(version, MODEL))
+            for who in (TECH, SECURITY):
+                await stack.call(
+                    "POST",
+                    f"/requests/{tool['request_id']}/decisions",
+                    who,
+                    json={"approve": True},
+                )
+            more = (await send(stack, cloudevent({"autonomy": "autonomous"}))).json()
+            await stack.call(
+                "POST",
+                f"/requests/{more['request_id']}/decisions",
+                SECURITY,
+                json={"approve": False, "comment": "not without a human"},
+            )
+            await send(stack, cloudevent({"autonomy": "human_in_the_loop"}))
+            await stack.call(
+                "POST",
+                "/systems/support-assistant/retire",
+                "admin@threshold.local",
+                json={"reason": "recorded for replay"},
+            )
+            await asyncio.sleep(1)
+            saved = {
+                "ai-system:support-assistant": "ai-system--scope-changes",
+                f"approval:{folded}": "approval--scope-changes-folded",
+            }
+            for workflow_id, name in saved.items():
+                history = await env.client.get_workflow_handle(workflow_id).fetch_history()
+                (OUT / f"{name}.json").write_text(history.to_json())
+                print("recorded", name, len(history.events), "events")
+    await env.shutdown()
+
+
+async def record_all() -> None:
+    """Both tours."""
+    await record()
+    await record_scope_changes()
+
+
 if __name__ == "__main__":
-    asyncio.run(record())
+    asyncio.run(record_scope_changes() if sys.argv[1:] == ["scope"] else record_all())
     os._exit(0)
