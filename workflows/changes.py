@@ -79,6 +79,7 @@ class ScopeChanges:
             proposed = apply_event(view.manifest, cmd.event)
             if proposed == view.manifest:
                 return self._unchanged(cmd.meta, view)
+            self._check_open(view)
             if view.state is S.pilot:
                 return self._pilot_change(cmd, view, proposed)
             return await self._production_change(cmd, view, proposed)
@@ -98,13 +99,12 @@ class ScopeChanges:
                     f"event subject {cmd.event.subject!r} is not system {self._id!r}",
                     [Problem("subject", f"set subject to {self._id!r}")],
                 )
-            if view.state is S.promotion_pending or view.state in CLOSED_STATES:
-                pending = f" (request {view.pending_request.id})" if view.pending_request else ""
-                raise Conflict(
-                    f"system {self._id} is {view.state.value}{pending}; it takes scope changes "
-                    "in pilot or production only"
-                )
+            if view.state in CLOSED_STATES:
+                self._check_open(view)
             proposed = apply_event(view.manifest, cmd.event)
+            if proposed == view.manifest:
+                return  # acknowledged as no change, in any open state
+            self._check_open(view)
             if view.state in PRODUCTION_STATES:
                 assessment = assess_declared(view, proposed, cmd.policy)
                 owners = view.approved_manifest or view.manifest
@@ -117,6 +117,17 @@ class ScopeChanges:
                     )
 
         self._check(check)
+
+    def _check_open(self, view: SystemView) -> None:
+        """Changes apply in pilot and production; a pending promotion or a closed system refuses."""
+        if view.state is S.pilot or view.state in PRODUCTION_STATES:
+            return
+        pending = view.pending_request
+        wait = f" (decide request {pending.id} first)" if pending else ""
+        raise Conflict(
+            f"system {self._id} is {view.state.value}; it takes scope changes in pilot or "
+            f"production only{wait}"
+        )
 
     def _unchanged(self, meta: CommandMeta, view: SystemView) -> CommandResult:
         """The event declares what is already declared: acknowledge it, change nothing."""

@@ -324,6 +324,25 @@ async def test_pilot_change_flags_production_governance(
         assert "write_access" in [t["code"] for t in system["requirements"]["triggers"]]
 
 
+async def test_pending_promotion_refuses_changes_but_acknowledges_no_change(
+    dev_env: WorkflowEnvironment, database_url: str, tmp_path: Path
+) -> None:
+    """While promotion awaits approval a change is refused (409) and changes nothing; the
+    manifest under review declared again is acknowledged as no change."""
+    async with running_stack(dev_env.client, make_settings(database_url, tmp_path)) as stack:
+        request_id = await register_and_request(stack)
+        refused = await send(stack, cloudevent({"add_write": ["crm.accounts"]}))
+        assert refused.status_code == 409, refused.text
+        assert f"decide request {request_id} first" in refused.json()["error"]["message"]
+        same = cloudevent({"manifest": manifest(SYSTEM)}, kind="dev.threshold.manifest.declared")
+        unchanged = await send(stack, same)
+        assert unchanged.status_code == 200, unchanged.text
+        assert unchanged.json()["message"] == f"no change to the declared scope of {SYSTEM}"
+        shown = (await stack.call("GET", f"/systems/{SYSTEM}", REQUESTER)).json()
+        assert shown["state"] == "promotion_pending"
+        assert shown["manifest"]["capabilities"]["write_targets"] == []
+
+
 class AppBridge(httpx.BaseTransport):
     """A synchronous transport for the CLI (run in a thread) onto the stack's ASGI client."""
 
