@@ -10,6 +10,7 @@ import contextlib
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -27,6 +28,7 @@ from workflows.ai_system import AISystemWorkflow
 from workflows.approval import ApprovalWorkflow
 
 WORKFLOWS = [AISystemWorkflow, ApprovalWorkflow]
+SHUTDOWN_GRACE = timedelta(seconds=10)  # in-flight activities finish before a stop cancels them
 # Pure, deterministic modules shared with the sandbox instead of re-imported per workflow run.
 PASSTHROUGH = ("domain", "email_validator", "idna")
 
@@ -71,6 +73,7 @@ def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecuto
         ],
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
+        graceful_shutdown_timeout=SHUTDOWN_GRACE,
     )
 
 

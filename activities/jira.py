@@ -15,6 +15,7 @@ from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.shield import shielded
 from core.settings import JiraSettings
 from db.tables import TicketRow
 from db.tickets import (
@@ -74,6 +75,7 @@ class ChangeTicketActivities:
         self._prefix = label_prefix
 
     @activity.defn(name="sync_change_ticket")
+    @shielded
     def sync_change_ticket(self, job: TicketSyncInput) -> TicketSyncResult:
         """Open the request's ticket if needed, add missing comments, transition when closed."""
         with Session(self._engine) as session:

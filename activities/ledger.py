@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from temporalio import activity
 
+from activities.shield import shielded
 from db.projection import commit_batch
 from workflows.models import RecordBatch
 
@@ -16,6 +17,7 @@ class LedgerActivities:
         self._engine = engine
 
     @activity.defn(name="record_batch")
+    @shielded
     def record_batch(self, batch: RecordBatch) -> int:
         """Apply one batch of records in a single transaction; returns events written."""
         commit_batch(self._engine, batch=batch)

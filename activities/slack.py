@@ -9,6 +9,7 @@ from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.shield import shielded
 from db.outbound import remember_slack_message, slack_messages
 from db.tables import SlackMessageRow
 from domain.approvals import ApprovalRequest
@@ -64,6 +65,7 @@ class SlackActivities:
         self._jira = jira
 
     @activity.defn(name="sync_slack_messages")
+    @shielded
     def sync_slack_messages(self, job: SlackSyncInput) -> SlackSyncResult:
         """Post the request to every target not yet reached and update the others in place."""
         if self._slack is None:
@@ -124,6 +126,7 @@ class SlackActivities:
         return self._slack.open_dm(self._slack.lookup_user_id(target))
 
     @activity.defn(name="remind_slack_approvers")
+    @shielded
     def remind_slack_approvers(self, request: ApprovalRequest) -> int:
         """Direct-message each person a pending role waits for; returns reminders sent."""
         if self._slack is None:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.approvals import ApprovalRequest
 from domain.changes import ChangeAssessment
 from domain.policy import Role
-from workflows.models import SystemView
+from workflows.models import CommandResult, SystemView
 
 T = TypeVar("T")
 
@@ -55,6 +55,20 @@ class CommandOut(BaseModel):
     command_id: str
     message: str
     system: SystemView
+    duplicate: bool = Field(
+        default=False,
+        description="Already applied under this Idempotency-Key: this is the first answer again.",
+    )
+
+    @classmethod
+    def of(cls, result: CommandResult) -> CommandOut:
+        """The response for a command's result."""
+        return cls(
+            command_id=result.command_id,
+            message=result.message,
+            system=result.system,
+            duplicate=result.duplicate,
+        )
 
 
 class DecisionOut(BaseModel):

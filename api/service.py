@@ -9,18 +9,23 @@ from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from core.policy import load_policy
 from core.settings import Settings
 from db.projection import shared_credentials
+from db.tables import utcnow
 from domain.approvals import ApprovalRequest, DecisionCommand, RequestStatus
 from domain.errors import Conflict, GovernanceError, NotFound, Problem
 from domain.events import CredentialChange, ManifestDeclared, ScopeEvent, event_key
-from domain.lifecycle import GateResult
+from domain.lifecycle import GateResult, LifecycleState
 from domain.manifest import AISystemManifest, Environment
 from workflows.ai_system import AISystemWorkflow
 from workflows.approval import ApprovalWorkflow
@@ -39,6 +44,7 @@ from workflows.models import (
     approval_workflow_id,
     system_workflow_id,
 )
+from workflows.registration import check_registration, registered_view
 
 
 def command_meta(principal: str, idempotency_key: str | None) -> CommandMeta:
@@ -97,38 +103,58 @@ class GovernanceService:
         return exc
 
     async def register(self, manifest: AISystemManifest, meta: CommandMeta) -> CommandResult:
-        """Register a system: update-with-start on its lifecycle workflow."""
-        workflow_id = system_workflow_id(manifest.id, self.prefix)
-        start = WithStartWorkflowOperation(
-            AISystemWorkflow.run,
-            SystemWorkflowInput(
-                system_id=manifest.id, max_history_events=self.settings.temporal.max_history_events
-            ),
-            id=workflow_id,
-            task_queue=self.settings.temporal.task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-        )
+        """Register a system: check it here, then one workflow start carries the registration.
+
+        A start is Temporal's cheapest write; the answer is computed by the same pure function
+        the workflow runs. When the id is taken (a repeat, a conflict, a retired system) the
+        register update on the running workflow decides, exactly as before.
+        """
+        now = utcnow()
+        policy = load_policy(self.settings)
+        check_registration(manifest.id, manifest, policy, now)
         command = RegisterCommand(
             meta=meta,
             manifest=manifest,
-            policy=load_policy(self.settings),
+            policy=policy,
             shared_credentials=self._shared(manifest),
+            at=now,
         )
+        workflow_id = system_workflow_id(manifest.id, self.prefix)
         try:
-            result: CommandResult = await self.client.execute_update_with_start_workflow(
-                AISystemWorkflow.register,
-                command,
-                start_workflow_operation=start,
-                id=meta.command_id,
+            await self.client.start_workflow(
+                AISystemWorkflow.run,
+                SystemWorkflowInput(
+                    system_id=manifest.id,
+                    max_history_events=self.settings.temporal.max_history_events,
+                    registration=command,
+                ),
+                id=workflow_id,
+                task_queue=self.settings.temporal.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
             )
-        except WorkflowUpdateFailedError as exc:
-            raise self._refused(exc) from None
-        except RPCError as exc:
-            if exc.status == RPCStatusCode.ALREADY_EXISTS:
-                raise Conflict(f"system id {manifest.id} was retired; choose a new id") from None
-            raise
-        return result
+        except WorkflowAlreadyStartedError:
+            return await self._register_existing(workflow_id, command)
+        view, message = registered_view(command, now)
+        return CommandResult(command_id=meta.command_id, system=view, message=message)
+
+    async def _register_existing(self, workflow_id: str, command: RegisterCommand) -> CommandResult:
+        """The id is taken: a repeat of this command, another registration, or a retired system."""
+        retired = Conflict(f"system id {command.manifest.id} was retired; choose a new id")
+        handle = self.client.get_workflow_handle(workflow_id)
+        if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+            view: SystemView | None = await handle.query(AISystemWorkflow.view)
+            if view is not None and view.state is not LifecycleState.retired:
+                try:
+                    result: CommandResult = await self._update(
+                        workflow_id, AISystemWorkflow.register, command, command.meta.command_id
+                    )
+                except (NotFound, Conflict) as closed:  # retired and closed in between
+                    if "closed" not in closed.message and "not found" not in closed.message:
+                        raise
+                    raise retired from None
+                return result
+        raise retired
 
     async def amend(self, manifest: AISystemManifest, meta: CommandMeta) -> CommandResult:
         """Replace a pilot system's manifest."""

@@ -26,7 +26,7 @@ from bench.report import environment, print_report, write_json
 from bench.scenarios import FULL, QUICK, Scenarios
 from bench.stack import EXECUTOR_THREADS, bench_stack, start_dev_server
 
-console = Console()
+console = Console(width=120)
 
 
 def progress_bar() -> Progress:

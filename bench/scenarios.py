@@ -24,6 +24,7 @@ MANIFEST = ROOT / "examples" / "support-assistant.yaml"
 API = "/api/v1"
 JSON = {"Content-Type": "application/json"}
 SETTLE_SECONDS = 1.5  # let the outbox activities of the previous phase drain
+CLICK_THINK = 0.25  # seconds between clicks, raw and Threshold alike: people click, not loops
 
 
 @dataclass(frozen=True)
@@ -84,9 +85,9 @@ class Scenarios:
         measure = await run_concurrent(op, count, self.sizes.concurrency, self.progress, name)
         return self.keep(name, measure)
 
-    async def sequential(self, name: str, op: Any, count: int) -> Measure:
+    async def sequential(self, name: str, op: Any, count: int, think: float = 0.0) -> Measure:
         """A sequential phase, recorded."""
-        return self.keep(name, await run_sequential(op, count, self.progress, name))
+        return self.keep(name, await run_sequential(op, count, self.progress, name, think))
 
     # ----- raw Temporal ------------------------------------------------------------------
 
@@ -255,10 +256,13 @@ class Scenarios:
         await asyncio.sleep(SETTLE_SECONDS)
         await self.click(systems[0], TECH)  # warm the users.info cache for the clicker
         await self.sequential(
-            "raw.update.sequential.clicks", lambda i: self.raw_update(i), self.sizes.samples
+            "raw.update.sequential.clicks", self.raw_update, self.sizes.samples, CLICK_THINK
         )
         await self.sequential(
-            "slack.click.sequential", lambda i: self.click(systems[i], BUSINESS), count
+            "slack.click.sequential",
+            lambda i: self.click(systems[i], BUSINESS),
+            count,
+            CLICK_THINK,
         )
         for system_id in systems:
             await self.clicked(system_id, BUSINESS)

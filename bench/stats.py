@@ -81,6 +81,23 @@ async def run_concurrent(
     return Measure(count=count, concurrency=lanes, seconds=seconds, latencies_ms=latencies)
 
 
-async def run_sequential(op: Operation, count: int, progress: Progress, label: str) -> Measure:
-    """Call `op` one at a time: latency without queueing."""
-    return await run_concurrent(op, count, 1, progress, label)
+async def run_sequential(
+    op: Operation, count: int, progress: Progress, label: str, think: float = 0.0
+) -> Measure:
+    """Call `op` one at a time: latency without queueing.
+
+    `think` seconds pass between calls (untimed, not counted in `seconds`): a person's pace,
+    so each call meets a system that has finished the follow-up work of the previous one.
+    """
+    if not think:
+        return await run_concurrent(op, count, 1, progress, label)
+    task = progress.add_task(label, total=count)
+    latencies: list[float] = []
+    for index in range(count):
+        began = perf_counter()
+        await op(index)
+        latencies.append((perf_counter() - began) * 1000)
+        progress.advance(task)
+        await asyncio.sleep(think)
+    seconds = sum(latencies) / 1000
+    return Measure(count=count, concurrency=1, seconds=seconds, latencies_ms=latencies)

@@ -33,5 +33,21 @@ def fresh_schema() -> Iterator[str]:
     try:
         yield f"{PG_DSN.replace('postgresql://', 'postgresql+psycopg://')}?options=-csearch_path%3D{schema}"
     finally:
-        with psycopg.connect(PG_DSN, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        drop_schema(schema)
+
+
+def drop_schema(schema: str) -> None:
+    """Drop a test schema; a connection a test left inside a transaction is ended, not waited on."""
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        conn.execute("SET lock_timeout = '5s'")
+        for _ in range(3):
+            try:
+                conn.execute(f"DROP SCHEMA {schema} CASCADE")
+                return
+            except psycopg.errors.LockNotAvailable:
+                conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    " AND state = 'idle in transaction'"
+                )
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")

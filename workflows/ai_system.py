@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -11,7 +11,7 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from domain.approvals import ApprovalRequest, RequestKind, RequestStatus
     from domain.classification import classify, classify_for_production
-    from domain.errors import Conflict, GovernanceError, InvalidInput, NotFound, Problem
+    from domain.errors import Conflict, GovernanceError, NotFound, Problem
     from domain.lifecycle import GateResult, LifecycleState, Scope, evaluate_gate
     from domain.manifest import AISystemManifest, Environment
     from domain.policy import Policy
@@ -34,25 +34,12 @@ with workflow.unsafe.imports_passed_through():
         id_prefix,
     )
     from workflows.recorder import Recorder, refusal
+    from workflows.registration import check_registration, registered_view, registration_problems
     from workflows.scope import declared_scope, new_request, role_holders
 
 PROCESSED_KEEP = 500
 REGISTER_WINDOW = timedelta(seconds=30)
 S = LifecycleState
-
-
-def registration_problems(
-    manifest: AISystemManifest, policy: Policy, now: datetime
-) -> list[Problem]:
-    """Owners are required up front once production governance applies."""
-    requirements = classify(manifest, policy, now=now)
-    if not requirements.applies:
-        return []
-    return [
-        Problem(gap.field, f"missing: {gap.message}")
-        for gap in requirements.gaps
-        if gap.code in {"no_business_owner", "no_technical_owner"}
-    ]
 
 
 __all__ = ["AISystemWorkflow", "registration_problems", "role_holders"]
@@ -76,6 +63,8 @@ class AISystemWorkflow(ScopeChanges):
             self._rec.system = carried.view if carried.projection_pending else None
         self._finished = False
         self._change_busy = False
+        if input.registration is not None and carried is None:
+            self._register_on_start(input.registration)
 
     @workflow.run
     async def run(self, input: SystemWorkflowInput) -> SystemView | None:
@@ -195,29 +184,17 @@ class AISystemWorkflow(ScopeChanges):
 
     # ----- register / amend ----------------------------------------------------------------
 
-    @workflow.update
-    def register(self, cmd: RegisterCommand) -> CommandResult:
-        """Register the system and start its pilot."""
-        if self._seen(cmd.meta):
-            return self._replay(cmd.meta)
-        now = workflow.now()
+    def _register_on_start(self, cmd: RegisterCommand) -> None:
+        """Registration carried by the start (the API checked it and answered already)."""
+        view, message = registered_view(cmd, cmd.at or workflow.now())
         self._policy = cmd.policy
-        requirements = classify(
-            cmd.manifest, cmd.policy, now=now, shared_credentials=cmd.shared_credentials
-        )
-        production = classify_for_production(
-            cmd.manifest, cmd.policy, now=now, shared_credentials=cmd.shared_credentials
-        )
-        view = SystemView(
-            system_id=self._id,
-            state=S.pilot,
-            manifest=cmd.manifest,
-            requirements=requirements,
-            production_requirements=production,
-            registered_at=now,
-            updated_at=now,
-        )
-        actor = cmd.meta.principal
+        self._view = view
+        self._rec.system = view
+        self._processed[cmd.meta.command_id] = message
+        self._record_registration(cmd, view)
+
+    def _record_registration(self, cmd: RegisterCommand, view: SystemView) -> None:
+        actor, requirements = cmd.meta.principal, view.requirements
         self._event(actor, "registered", manifest=cmd.manifest.model_dump(mode="json"))
         self._event(
             actor,
@@ -225,7 +202,16 @@ class AISystemWorkflow(ScopeChanges):
             applies=requirements.applies,
             risk_tier=requirements.risk_tier.value,
         )
-        return self._commit(cmd.meta, view, f"registered {self._id}; it is in pilot")
+
+    @workflow.update
+    def register(self, cmd: RegisterCommand) -> CommandResult:
+        """Register the system and start its pilot (the update path: repeats and conflicts)."""
+        if self._seen(cmd.meta):
+            return self._replay(cmd.meta)
+        view, message = registered_view(cmd, workflow.now())
+        self._policy = cmd.policy
+        self._record_registration(cmd, view)
+        return self._commit(cmd.meta, view.model_copy(update={"version": 0}), message)
 
     @register.validator
     def _validate_register(self, cmd: RegisterCommand) -> None:
@@ -239,22 +225,7 @@ class AISystemWorkflow(ScopeChanges):
         self._check(check)
 
     def _check_manifest(self, manifest: AISystemManifest, policy: Policy) -> None:
-        if manifest.id != self._id:
-            raise InvalidInput(
-                f"manifest id {manifest.id!r} does not match system {self._id!r}",
-                [Problem("id", f"use {self._id!r} or register a new system")],
-            )
-        problems = registration_problems(manifest, policy, workflow.now())
-        if problems:
-            why = ", ".join(
-                t.reason for t in classify(manifest, policy, now=workflow.now()).triggers
-            )
-            fields = " and ".join(p.field for p in problems)
-            raise InvalidInput(
-                f"cannot register {manifest.id} without {fields}: production governance applies "
-                f"({why})",
-                problems,
-            )
+        check_registration(self._id, manifest, policy, workflow.now())
 
     @workflow.update
     def amend(self, cmd: AmendCommand) -> CommandResult:

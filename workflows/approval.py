@@ -117,18 +117,22 @@ class ApprovalWorkflow:
         return request.expires_at, self._on_expiry
 
     async def _wait_until(self, deadline: datetime) -> None:
-        """Flush records as they come while waiting for a decision or the deadline."""
-        while self._pending():
-            remaining = (deadline - workflow.now()).total_seconds()
-            if remaining <= 0:
-                return
-            try:
+        """Flush records as they come while waiting for a decision or the deadline.
+
+        One durable timer per deadline (not one per wait), so a decision costs no timer churn.
+        """
+        remaining = (deadline - workflow.now()).total_seconds()
+        if remaining <= 0:
+            return
+        timer = asyncio.create_task(asyncio.sleep(remaining))
+        try:
+            while self._pending() and not timer.done():
                 await workflow.wait_condition(
-                    lambda: self._rec.pending or not self._pending(), timeout=remaining
+                    lambda: self._rec.pending or not self._pending() or timer.done()
                 )
-            except TimeoutError:
-                return
-            await self._rec.flush()
+                await self._rec.flush()
+        finally:
+            timer.cancel()
 
     def _on_reminder(self) -> None:
         self._reminded = True

@@ -53,6 +53,9 @@ class RegisterCommand(Model):
     manifest: AISystemManifest
     policy: Policy
     shared_credentials: dict[str, list[str]] = Field(default_factory=dict)
+    at: datetime | None = Field(
+        default=None, description="When the API accepted it: the registration time (start path)."
+    )
 
 
 class AmendCommand(Model):
@@ -165,6 +168,9 @@ class SystemWorkflowInput(Model):
     system_id: str
     carried: SystemCarried | None = None
     max_history_events: int = 10_000
+    registration: RegisterCommand | None = Field(
+        default=None, description="Register on start (the fast path: one start, no update)."
+    )
 
 
 class SystemCarried(Model):

@@ -30,7 +30,7 @@ async def register_system(
     """Register a system from its manifest (JSON, or YAML with Content-Type: application/yaml)."""
     manifest = parse_manifest(await read_document(request))
     result = await service.register(manifest, command_meta(principal.email, key))
-    return CommandOut(command_id=result.command_id, message=result.message, system=result.system)
+    return CommandOut.of(result)
 
 
 @router.put("/{system_id}/manifest", response_model=CommandOut)
@@ -49,7 +49,7 @@ async def amend_system(
             [Problem("id", f"set id: {system_id}")],
         )
     result = await service.amend(manifest, command_meta(principal.email, key))
-    return CommandOut(command_id=result.command_id, message=result.message, system=result.system)
+    return CommandOut.of(result)
 
 
 @router.get("", response_model=Page[SystemSummary])
@@ -89,7 +89,7 @@ async def request_promotion(
     result = await service.request_promotion(
         system_id, command_meta(principal.email, key), body.comment
     )
-    return CommandOut(command_id=result.command_id, message=result.message, system=result.system)
+    return CommandOut.of(result)
 
 
 @router.get("/{system_id}/gate", response_model=GateResult)
@@ -119,4 +119,4 @@ async def retire(
 ) -> CommandOut:
     """Retire a system: every gate closes for good."""
     result = await service.retire(system_id, command_meta(principal.email, key), body.reason)
-    return CommandOut(command_id=result.command_id, message=result.message, system=result.system)
+    return CommandOut.of(result)
