@@ -11,11 +11,12 @@ from fastapi.responses import JSONResponse
 from api.auth import WRITERS, Principal
 from api.deps import ServiceDep, require
 from api.documents import MAX_BODY
-from api.errors import STATUS
+from api.errors import STATUS, error_body
 from api.schemas import BatchOut, EventOut
 from api.service import GovernanceService
 from domain.errors import GovernanceError, InvalidInput, Problem
 from domain.events import BATCH_CONTENT_TYPE, ScopeEvent, parse_batch, parse_cloudevent
+from workflows.models import CommandResult
 
 router = APIRouter(prefix="/events", tags=["events"])
 Writer = Annotated[Principal, Depends(require(WRITERS))]
@@ -39,7 +40,7 @@ async def _body(request: Request) -> Any:
         ) from None
 
 
-def _applied(event: ScopeEvent, result: Any) -> EventOut:
+def _applied(event: ScopeEvent, result: CommandResult) -> EventOut:
     view = result.system
     pending = view.pending_request
     assessment = result.assessment
@@ -73,7 +74,9 @@ def _failed(raw: Any, error: GovernanceError) -> EventOut:
     )
 
 
-async def _one(service: GovernanceService, raw: Any, parsed: Any, principal: str) -> EventOut:
+async def _one(
+    service: GovernanceService, raw: Any, parsed: ScopeEvent | InvalidInput, principal: str
+) -> EventOut:
     if isinstance(parsed, InvalidInput):
         return _failed(raw, parsed)
     try:
@@ -105,14 +108,9 @@ async def receive(request: Request, service: ServiceDep, principal: Writer) -> A
             f"content type {media!r} is not accepted: send a structured-mode CloudEvent as "
             f"application/cloudevents+json or application/json, or a batch as {BATCH_CONTENT_TYPE}"
         )
+        fix = f"set Content-Type to application/cloudevents+json or {BATCH_CONTENT_TYPE}"
         return JSONResponse(
-            {
-                "error": {
-                    "message": message,
-                    "problems": [{"field": "content-type", "message": message}],
-                }
-            },
-            status_code=415,
+            error_body(message, [{"field": "content-type", "message": fix}]), status_code=415
         )
     raw = await _body(request)
     if isinstance(raw, list):

@@ -259,6 +259,14 @@ async def test_malformed_single_event_names_the_field(
         assert plain.json()["error"]["problems"][0]["field"] == "data.remove_write[0]"
         viewer = await send(stack, cloudevent({"add_write": ["x"]}), who="viewer@example.com")
         assert viewer.status_code == 403
+        array = await send(stack, [cloudevent({"add_write": ["x"]})])  # type: ignore[arg-type]
+        assert array.status_code == 422
+        assert array.json()["error"]["problems"][0]["field"] == "content-type"
+        binary = await stack.call(
+            "POST", "/events", REQUESTER, content=b"x", headers={"Content-Type": "text/plain"}
+        )
+        assert binary.status_code == 415
+        assert binary.json()["error"]["problems"][0]["field"] == "content-type"
 
 
 async def test_changes_while_pending_fold_into_one_request(
