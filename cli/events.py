@@ -30,6 +30,7 @@ EVENTS_TYPE = "application/cloudevents+json"
 SCOPE_CHANGED = "dev.threshold.scope.changed"
 MODEL_CHANGED = "dev.threshold.model.changed"
 MANIFEST_DECLARED = "dev.threshold.manifest.declared"
+CREDENTIAL_CHANGED = "dev.threshold.credential.changed"
 
 
 class Autonomy(StrEnum):
@@ -38,6 +39,14 @@ class Autonomy(StrEnum):
     suggest_only = "suggest_only"
     human_in_the_loop = "human_in_the_loop"
     autonomous = "autonomous"
+
+
+class CredentialAction(StrEnum):
+    """What happened to a credential."""
+
+    added = "added"
+    rotated = "rotated"
+    removed = "removed"
 
 
 class Classification(StrEnum):
@@ -168,6 +177,38 @@ def model_change(
     _report(send(connect(ctx), event), as_json)
 
 
+@app.command("credential-change")
+def credential_change(
+    ctx: typer.Context,
+    system_id: Annotated[str, typer.Argument(help="The system id (the event's subject).")],
+    action: Annotated[CredentialAction, typer.Option(help="added, rotated or removed.")],
+    credential: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="YAML/JSON file with the whole credential (added, rotated): id, kind, "
+            "environment, owner, scopes, expires_at, vault_ref (never the secret).",
+            show_default=False,
+        ),
+    ] = None,
+    credential_id: Annotated[
+        str | None, typer.Option(help="The credential to remove.", show_default=False)
+    ] = None,
+    source: SourceOpt = DEFAULT_SOURCE,
+    event_id: EventIdOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Send a credential change: one bound (added), replaced (rotated) or unbound (removed)."""
+    data: dict[str, Any] = {"action": action.value}
+    if credential is not None:
+        data["credential"] = read_mapping(credential, "a credential", "id")
+    if credential_id is not None:
+        data["credential_id"] = credential_id
+    event = cloudevent(CREDENTIAL_CHANGED, system_id, data, source, event_id)
+    _report(send(connect(ctx), event), as_json)
+
+
 def _report(result: dict[str, Any], as_json: bool) -> None:
     if as_json:
         render.echo_json(result)
@@ -177,6 +218,11 @@ def _report(result: dict[str, Any], as_json: bool) -> None:
 
 def read_manifest(path: Path) -> dict[str, Any]:
     """The manifest file as data (YAML or JSON); bad files are input errors (exit 2)."""
+    return read_mapping(path, "a manifest", "id")
+
+
+def read_mapping(path: Path, what: str, key: str) -> dict[str, Any]:
+    """A YAML or JSON file holding a mapping with a string `key`; bad files exit 2."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -185,10 +231,10 @@ def read_manifest(path: Path) -> dict[str, Any]:
         raise CliError(
             f"{path} is not valid YAML or JSON: {exc}", [Problem(str(path), "fix the syntax")]
         ) from None
-    if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+    if not isinstance(data, dict) or not isinstance(data.get(key), str):
         raise CliError(
-            f"{path} does not hold a manifest",
-            [Problem("id", "write a mapping of manifest fields with the system id")],
+            f"{path} does not hold {what}",
+            [Problem(key, f"write a mapping of fields with its {key}")],
         )
     return dict(json.loads(json.dumps(data, default=str)))
 

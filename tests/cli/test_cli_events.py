@@ -149,3 +149,23 @@ def test_gate_asks_about_the_declared_scope(api, cli):
     assert result.exit_code == 1
     assert api.requests[0].url.params["scope"] == "declared"
     assert "scope: declared" in result.stdout
+
+
+def test_credential_change_sends_the_whole_credential(api, cli, tmp_path):
+    """A rotated credential is read from its file and sent whole; removal sends only its id."""
+    api.reply("POST", "/events", 200, APPLIED | {"material": False})
+    path = tmp_path / "credential.yaml"
+    path.write_text(
+        "id: support-assistant-crm-reader\nkind: service_account\nenvironment: production\n"
+        "vault_ref: vault://kv/prod/support-assistant/crm-reader-v2\n"
+    )
+    args = ("event", "credential-change", "support-assistant")
+    rotated = cli(*args, "--action", "rotated", "--credential", str(path))
+    assert rotated.exit_code == 0, rotated.output
+    removed = cli(*args, "--action", "removed", "--credential-id", "support-assistant-crm-reader")
+    assert removed.exit_code == 0, removed.output
+    first, second = (json.loads(r.content) for r in api.requests)
+    assert first["type"] == "dev.threshold.credential.changed"
+    assert first["data"]["action"] == "rotated"
+    assert first["data"]["credential"]["vault_ref"].endswith("crm-reader-v2")
+    assert second["data"] == {"action": "removed", "credential_id": "support-assistant-crm-reader"}
