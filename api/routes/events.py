@@ -15,12 +15,36 @@ from api.errors import STATUS, error_body
 from api.schemas import BatchOut, EventOut
 from api.service import GovernanceService
 from domain.errors import GovernanceError, InvalidInput, Problem
-from domain.events import BATCH_CONTENT_TYPE, ScopeEvent, parse_batch, parse_cloudevent
+from domain.events import (
+    BATCH_CONTENT_TYPE,
+    EventType,
+    ScopeEvent,
+    parse_batch,
+    parse_cloudevent,
+)
 from workflows.models import CommandResult
 
 router = APIRouter(prefix="/events", tags=["events"])
 Writer = Annotated[Principal, Depends(require(WRITERS))]
 SINGLE_TYPES = frozenset({"application/cloudevents+json", "application/json"})
+_EVENT_SCHEMA = {
+    "type": "object",
+    "required": ["specversion", "id", "source", "type", "subject", "data"],
+    "properties": {
+        "specversion": {"const": "1.0"},
+        "id": {"type": "string", "description": "Unique per source; makes delivery idempotent."},
+        "source": {"type": "string", "description": "URI-reference naming the sender."},
+        "type": {"enum": [kind.value for kind in EventType]},
+        "subject": {"type": "string", "description": "The system id."},
+        "time": {"type": "string", "format": "date-time"},
+        "data": {"type": "object", "description": "The change; its fields depend on type."},
+    },
+}
+REQUEST_CONTENT = {
+    "application/cloudevents+json": {"schema": _EVENT_SCHEMA},
+    "application/json": {"schema": _EVENT_SCHEMA},
+    BATCH_CONTENT_TYPE: {"schema": {"type": "array", "items": _EVENT_SCHEMA}},
+}
 
 
 def _media_type(request: Request) -> str:
@@ -89,6 +113,7 @@ async def _one(
     "",
     response_model=EventOut | BatchOut,
     responses={415: {"description": "Not a structured-mode JSON CloudEvent or batch"}},
+    openapi_extra={"requestBody": {"required": True, "content": REQUEST_CONTENT}},
 )
 async def receive(request: Request, service: ServiceDep, principal: Writer) -> Any:
     """Receive a CloudEvent (`application/cloudevents+json` or `application/json`) or a batch
