@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -187,10 +188,11 @@ class ApprovalWorkflow:
     async def _notify_loop(self) -> None:
         """Keep Slack in step with the request, off the decision path; ends after closing."""
         if self._tickets:  # the first message shows the ticket key unless the tracker is slow
-            await workflow.wait_condition(
-                lambda: self._ticket_synced > 0 or not self._pending(),
-                timeout=TICKET_GRACE,
-            )
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: self._ticket_synced > 0 or not self._pending(),
+                    timeout=TICKET_GRACE,
+                )
         while True:
             await workflow.wait_condition(lambda: self._publish or self._remind or self._settled())
             if self._remind:

@@ -11,10 +11,19 @@ import pytest
 from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
-from core.settings import JiraSettings
+from core.settings import JiraSettings, SlackSettings
 from tests.e2e.test_promotion_tour import eventually, register_and_request
 from tests.emulators.jira import JiraEmulator
-from tests.harness import BUSINESS, REQUESTER, Stack, make_settings, running_stack
+from tests.emulators.slack import SlackEmulator
+from tests.harness import (
+    BUSINESS,
+    REQUESTER,
+    SECURITY,
+    TECH,
+    Stack,
+    make_settings,
+    running_stack,
+)
 
 EVENTS = ["decision-1", "escalated", "expired", "closed"]
 
@@ -81,3 +90,39 @@ async def test_jira_issue_records_escalation_and_expiry(
         bodies = [c.body for c in jira.issue("GOV-1").comments]
         assert len(bodies) == 3
         assert "approved" in bodies[0] and "Escalated" in bodies[1] and "Expired" in bodies[2]
+
+
+async def test_slack_goes_out_without_the_key_when_jira_is_slow_and_gains_it_later(
+    ts_env: WorkflowEnvironment, jira: JiraEmulator, tmp_path: Path
+) -> None:
+    """With Jira down past the 10 s grace, Slack posts without the key, then edits the key in."""
+    settings = make_settings(f"sqlite:///{tmp_path}/t.db", tmp_path)
+    settings.jira = JiraSettings(url=jira.url, user=jira.user, api_token=SecretStr(jira.api_token))
+    with SlackEmulator() as slack:
+        users = [slack.add_user(email) for email in (BUSINESS, TECH, SECURITY)]
+        settings.slack = SlackSettings(
+            bot_token=SecretStr(slack.token),
+            signing_secret=SecretStr("s3cr3t-signing"),
+            api_url=slack.base_url,
+        )
+        jira.fail_next("/rest/api/2/", status=503, times=5)
+        async with running_stack(ts_env.client, settings) as stack:
+            request_id = await register_and_request(stack)
+            await ts_env.sleep(timedelta(seconds=15))
+
+            def messages() -> list[dict[str, Any]]:
+                return [m for u in users for m in slack.messages(slack.dm_channel(u))]
+
+            async def posted() -> bool:
+                return len(messages()) == 3
+
+            assert await eventually(posted)
+            await ts_env.sleep(timedelta(minutes=2))
+
+            async def keyed() -> bool:
+                return all("GOV-1" in str(m["blocks"]) for m in messages())
+
+            assert await eventually(keyed, timeout=20)
+            assert len(slack.calls("chat.postMessage")) == 3
+            request = (await stack.call("GET", f"/requests/{request_id}", REQUESTER)).json()
+            assert request["ticket"] == "GOV-1" and request["status"] == "pending"
