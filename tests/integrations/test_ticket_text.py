@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+from pydantic import ValidationError
+
 from activities.slack import request_links
+from core.settings import JiraSettings
 from domain.approvals import Decision, RequestStatus
 from domain.policy import Role
 from integrations.slack_blocks import approval_blocks
@@ -79,3 +83,11 @@ def test_slack_message_names_the_ticket_and_links_jira_issues() -> None:
     text = str(approval_blocks(issue, request_links("http://threshold", issue, jira)))
     assert "<https://acme.atlassian.net/browse/GOV-2|Jira GOV-2>" in text
     assert "ticket GOV-2" not in text
+
+
+def test_jira_url_without_a_token_is_refused_naming_both_settings() -> None:
+    """Configuring a Jira URL but no token fails at start-up with the variables to set."""
+    with pytest.raises(ValidationError) as refused:
+        JiraSettings(url="https://acme.atlassian.net")
+    assert "THRESHOLD_JIRA__API_TOKEN" in str(refused.value)
+    assert JiraSettings().url is None  # no Jira at all: the local tracker
