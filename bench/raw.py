@@ -37,6 +37,11 @@ class RawEntityWorkflow:
         return {"name": self._name, "touches": self._touches, "stopped": self._stopped}
 
     @workflow.signal
+    def ping(self, value: int) -> None:
+        """A trivial signal (counted like an update, answered by nothing)."""
+        self._touches += 1
+
+    @workflow.signal
     def stop(self) -> None:
         """Let the workflow finish."""
         self._stopped = True

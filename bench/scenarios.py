@@ -36,10 +36,14 @@ class Sizes:
     samples: int  # sequential latency samples (S)
     concurrency: int = 32
     warmup: int = 8
+    event_systems: int = 100  # pilot systems the scope-change events land on
+    events: int = 1_000  # scope-change events sent concurrently (spread over event_systems)
 
 
 FULL = Sizes(starts=400, promoted=200, samples=200)
-QUICK = Sizes(starts=100, promoted=50, samples=100)
+QUICK = Sizes(starts=100, promoted=50, samples=100, event_systems=50, events=400)
+EVENT_SOURCE = "/bench/deploy"
+CLOUDEVENT_JSON = {"Content-Type": "application/cloudevents+json"}
 
 
 def manifest_bodies(prefix: str, count: int) -> list[bytes]:
@@ -171,6 +175,45 @@ class Scenarios:
         if principal not in deciders:
             raise RuntimeError(f"the click by {principal} on {system_id} was not recorded")
 
+    def scope_event(self, index: int) -> dict[str, Any]:
+        """The `index`-th deploy: one new read target on one of the event systems."""
+        return {
+            "specversion": "1.0",
+            "type": "dev.threshold.scope.changed",
+            "source": EVENT_SOURCE,
+            "id": f"deploy-{index}",
+            "subject": f"bench-ev-{index % self.sizes.event_systems}",
+            "data": {"add_read": [f"source-{index}"]},
+        }
+
+    async def send_event(self, index: int, *, expect_duplicate: bool = False) -> None:
+        """POST one scope-change event; check it was applied (or recognised as a repeat)."""
+        headers = {**CLOUDEVENT_JSON, **self.stack.auth(REQUESTER)}
+        response = await self.stack.http.post(
+            f"{API}/events", json=self.scope_event(index), headers=headers
+        )
+        body = expect(response, 200)
+        if bool(body.get("duplicate")) != expect_duplicate:
+            raise RuntimeError(f"event deploy-{index}: duplicate={body.get('duplicate')}")
+
+    async def raw_signal(self, index: int) -> None:
+        """One trivial signal to an existing raw entity."""
+        handle = self.stack.client.get_workflow_handle(self.stack.raw_id(f"e{index % 100}"))
+        await handle.signal(RawEntityWorkflow.ping, index)
+
+    async def events_applied_once(self) -> None:
+        """Every event's read target is on its system, and each system holds exactly its own."""
+        sizes = self.sizes
+        for n in range(sizes.event_systems):
+            response = await self.stack.http.get(
+                f"{API}/systems/bench-ev-{n}", headers=self.stack.auth(REQUESTER)
+            )
+            targets = expect(response, 200)["manifest"]["capabilities"]["read_targets"]
+            added = {t for t in targets if t.startswith("source-")}
+            wanted = {f"source-{i}" for i in range(n, sizes.events, sizes.event_systems)}
+            if added != wanted or len(targets) != len(set(targets)):
+                raise RuntimeError(f"bench-ev-{n}: read targets {targets} != {sorted(wanted)}")
+
     async def gate(self, system_id: str) -> None:
         """Read the production gate."""
         response = await self.stack.http.get(
@@ -268,6 +311,23 @@ class Scenarios:
             await self.clicked(system_id, BUSINESS)
         await asyncio.sleep(SETTLE_SECONDS)
 
+    async def scope_events(self) -> None:
+        """Figure 5: scope-change events/s through HTTP vs raw updates and signals (c=32)."""
+        n = self.sizes.events
+        bodies = manifest_bodies("bench-ev-", self.sizes.event_systems)
+        for body in bodies:
+            await self.register(body)
+        await asyncio.sleep(SETTLE_SECONDS)
+        await self.concurrent("raw.update.events", lambda i: self.raw_update(i % 100), n)
+        await self.concurrent("raw.signal.events", self.raw_signal, n)
+        await asyncio.sleep(SETTLE_SECONDS)
+        await self.concurrent("threshold.event.concurrent", self.send_event, n)
+        await self.events_applied_once()
+        resend = lambda i: self.send_event(i, expect_duplicate=True)  # noqa: E731
+        await self.concurrent("threshold.event.resent", resend, n)
+        await self.events_applied_once()
+        await asyncio.sleep(SETTLE_SECONDS)
+
     async def gates(self) -> None:
         """Figure 3: gate through HTTP vs a raw query; plus the bare HTTP floor."""
         s, n = self.sizes.samples, self.sizes.starts
@@ -281,5 +341,6 @@ class Scenarios:
         await self.starts()
         await self.decisions()
         await self.clicks()
+        await self.scope_events()
         await self.gates()
         return self.results
