@@ -209,7 +209,8 @@ class ScopeChanges:
             manifest=proposed.model_dump(mode="json"),
         )
         if not assessment.material:
-            update |= {"state": S.production, "approved_manifest": proposed}
+            settled = S.production if view.state is S.revalidation_pending else view.state
+            update |= {"state": settled, "approved_manifest": proposed}
             message = assessment.summary
             if open_request is not None:
                 update["pending_request"] = None

@@ -297,7 +297,13 @@ async def test_changes_while_pending_fold_into_one_request(
             listed = await stack.call("GET", f"/requests?system={SYSTEM}&status=pending", REQUESTER)
             return [r["id"] for r in listed.json()["items"]] == [second["request_id"]]
 
-        assert await eventually(one_pending)
+        async def first_withdrawn() -> bool:
+            shown = await stack.call("GET", f"/requests/{first['request_id']}", REQUESTER)
+            return bool(shown.json()["status"] == "withdrawn")
+
+        assert await eventually(first_withdrawn)
+        # The withdrawn row lands once its ticket and Slack messages are closed too.
+        assert await eventually(one_pending, timeout=30)
         stack.token("pat.privacy@example.com", "approver")
         for who in (TECH, SECURITY, "pat.privacy@example.com"):
             assert (await decide(stack, second["request_id"], who)).status_code == 200
