@@ -21,6 +21,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from core.policy import load_policy
 from core.settings import Settings
 from db.projection import shared_credentials
+from db.queries import system_credential_ids
 from db.tables import utcnow
 from domain.approvals import ApprovalRequest, DecisionCommand, RequestStatus
 from domain.errors import Conflict, GovernanceError, NotFound, Problem
@@ -271,16 +272,15 @@ class GovernanceService:
     # ----- scope-change events -------------------------------------------------------------
 
     async def apply_event(self, event: ScopeEvent, principal: str) -> CommandResult:
-        """Apply one scope-change event; its `source#id` makes a re-sent event a no-op."""
+        """Apply one scope-change event; its `source#id` makes a re-sent event a no-op.
+
+        One database read (the system's credentials, for the sharing check, from the
+        projection) and one update: an unknown system is the update's not-found.
+        """
         workflow_id = system_workflow_id(event.subject, self.prefix)
-        try:
-            view = await self.client.get_workflow_handle(workflow_id).query(AISystemWorkflow.view)
-        except RPCError as exc:
-            raise self._rpc(exc, workflow_id) from None
-        if view is None:
-            raise NotFound(f"system {event.subject} not found")
-        ids = {c.id for c in view.manifest.credentials} | _event_credentials(event)
         with Session(self.engine) as session:
+            ids = set(system_credential_ids(session, system_id=event.subject))
+            ids |= _event_credentials(event)
             shared = shared_credentials(session, credential_ids=sorted(ids))
         meta = CommandMeta(command_id=event_command_id(event), principal=principal)
         command = ChangeCommand(

@@ -145,6 +145,13 @@ def list_requests(
     return [ApprovalRequest.model_validate_json(t) for t in texts], int(total)
 
 
+def system_credential_ids(session: Session, *, system_id: str) -> list[str]:
+    """The credential ids a system's projected manifest declares."""
+    column = SYSTEM_CREDENTIALS.c
+    query = select(column.credential_id).where(column.system_id == system_id)
+    return sorted(session.execute(query).scalars())
+
+
 def shared_credentials(session: Session, *, credential_ids: list[str]) -> dict[str, list[str]]:
     """For each credential id in use, the systems (not retired) that declare it."""
     if not credential_ids:
