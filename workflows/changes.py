@@ -276,7 +276,8 @@ class ScopeChanges:
             if assessment.action == "suspend"
             else "the approved scope stays in force"
         )
-        message = f"{assessment.summary}; revalidation {request.id} awaits {roles}; {kept}"
+        what = "; ".join(request.change)
+        message = f"material change ({what}): revalidation {request.id} awaits {roles}; {kept}"
         if replaces is not None:
             message += f" (folds {replaces.id})"
         result = self._commit(cmd.meta, view.model_copy(update=update), message)

@@ -129,6 +129,10 @@ async def test_material_change_keeps_approved_scope_until_revalidated(
         assert body["material"] is True
         assert body["state"] == "revalidation_pending"
         assert body["assessment"]["revalidate_roles"] == ["technical_owner", "security"]
+        assert body["message"] == (
+            "material change (new write access: crm.accounts; new tool: send_email): revalidation "
+            f"{body['request_id']} awaits technical_owner, security; the approved scope stays in force"
+        )
         request_id = body["request_id"]
         request = (await stack.call("GET", f"/requests/{request_id}", REQUESTER)).json()
         assert request["kind"] == "revalidation"
