@@ -101,6 +101,7 @@ class ApprovalWorkflow:
             return
         self._request = withdraw(self._request, workflow.now(), WITHDRAWN_REASON)
         self._changed()
+        await self._rec.flush()  # the withdrawn row lands now, not after Slack and the ticket
         for loop in loops:
             if loop is not None:
                 await loop
