@@ -89,6 +89,13 @@ class GovernanceService:
         except RPCError as exc:
             raise self._rpc(exc, workflow_id) from None
 
+    async def _query(self, workflow_id: str, query: Any, *args: Any) -> Any:
+        """Ask a workflow; a missing one becomes a clear `NotFound`."""
+        try:
+            return await self.client.get_workflow_handle(workflow_id).query(query, *args)
+        except RPCError as exc:
+            raise self._rpc(exc, workflow_id) from None
+
     @staticmethod
     def _refused(exc: WorkflowUpdateFailedError) -> Exception:
         return governance_error(exc) or exc
@@ -219,10 +226,7 @@ class GovernanceService:
     async def view(self, system_id: str) -> SystemView:
         """The system's live state from its workflow."""
         workflow_id = system_workflow_id(system_id, self.prefix)
-        try:
-            view = await self.client.get_workflow_handle(workflow_id).query(AISystemWorkflow.view)
-        except RPCError as exc:
-            raise self._rpc(exc, workflow_id) from None
+        view: SystemView | None = await self._query(workflow_id, AISystemWorkflow.view)
         if view is None:
             raise NotFound(f"system {system_id} not found")
         if view.pending_request is not None:
@@ -233,23 +237,13 @@ class GovernanceService:
     async def request(self, request_id: str) -> ApprovalRequest:
         """An approval request's live state from its workflow."""
         workflow_id = approval_workflow_id(request_id, self.prefix)
-        try:
-            result: ApprovalRequest = await self.client.get_workflow_handle(workflow_id).query(
-                ApprovalWorkflow.request
-            )
-        except RPCError as exc:
-            raise self._rpc(exc, workflow_id) from None
+        result: ApprovalRequest = await self._query(workflow_id, ApprovalWorkflow.request)
         return result
 
     async def gate(self, system_id: str, environment: Environment) -> GateResult:
         """The deploy gate for one environment."""
         workflow_id = system_workflow_id(system_id, self.prefix)
-        try:
-            result: GateResult = await self.client.get_workflow_handle(workflow_id).query(
-                AISystemWorkflow.gate, environment
-            )
-        except RPCError as exc:
-            raise self._rpc(exc, workflow_id) from None
+        result: GateResult = await self._query(workflow_id, AISystemWorkflow.gate, environment)
         return result
 
     async def settled(self, request: ApprovalRequest, timeout: float = 5.0) -> None:
@@ -296,12 +290,9 @@ class GovernanceService:
     async def gate_declared(self, system_id: str, environment: Environment) -> GateResult:
         """The deploy gate for the system's declared scope (the repository's manifest)."""
         workflow_id = system_workflow_id(system_id, self.prefix)
-        try:
-            result: GateResult = await self.client.get_workflow_handle(workflow_id).query(
-                AISystemWorkflow.gate_declared, environment
-            )
-        except RPCError as exc:
-            raise self._rpc(exc, workflow_id) from None
+        result: GateResult = await self._query(
+            workflow_id, AISystemWorkflow.gate_declared, environment
+        )
         return result
 
 
