@@ -147,22 +147,22 @@ class GovernanceService:
         return CommandResult(command_id=meta.command_id, system=view, message=message)
 
     async def _register_existing(self, workflow_id: str, command: RegisterCommand) -> CommandResult:
-        """The id is taken: a repeat of this command, another registration, or a retired system."""
-        retired = Conflict(f"system id {command.manifest.id} was retired; choose a new id")
+        """The id is taken: a repeat of this command (its first answer), another one, or retired."""
         handle = self.client.get_workflow_handle(workflow_id)
         if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
             view: SystemView | None = await handle.query(AISystemWorkflow.view)
             if view is not None and view.state is not LifecycleState.retired:
                 try:
-                    result: CommandResult = await self._update(
-                        workflow_id, AISystemWorkflow.register, command, command.meta.command_id
+                    result: CommandResult = await handle.execute_update(
+                        AISystemWorkflow.register, command, id=command.meta.command_id
                     )
-                except (NotFound, Conflict) as closed:  # retired and closed in between
-                    if "closed" not in closed.message and "not found" not in closed.message:
+                    return result
+                except WorkflowUpdateFailedError as exc:
+                    raise self._refused(exc) from None
+                except RPCError as exc:  # closed since the describe: retired meanwhile
+                    if exc.status != RPCStatusCode.NOT_FOUND:
                         raise
-                    raise retired from None
-                return result
-        raise retired
+        raise Conflict(f"system id {command.manifest.id} was retired; choose a new id")
 
     async def amend(self, manifest: AISystemManifest, meta: CommandMeta) -> CommandResult:
         """Replace a pilot system's manifest."""

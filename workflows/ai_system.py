@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 from temporalio.workflow import ParentClosePolicy
@@ -38,7 +36,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.scope import declared_scope, new_request, role_holders
 
 PROCESSED_KEEP = 500
-REGISTER_WINDOW = timedelta(seconds=30)
 S = LifecycleState
 
 
@@ -64,13 +61,17 @@ class AISystemWorkflow(ScopeChanges):
         self._finished = False
         self._change_busy = False
         if input.registration is not None and carried is None:
-            self._register_on_start(input.registration)
+            self._register(input.registration)
 
     @workflow.run
     async def run(self, input: SystemWorkflowInput) -> SystemView | None:
         """Drain the outbox as commands arrive; continue as new when history grows."""
         if self._view is None:
-            await self._await_registration()
+            raise ApplicationError(
+                f"system {self._id} was started without a registration",
+                type="not_registered",
+                non_retryable=True,
+            )
         while True:
             await workflow.wait_condition(
                 lambda: self._rec.pending or self._finished or self._history_full()
@@ -82,15 +83,6 @@ class AISystemWorkflow(ScopeChanges):
                     await self._rec.flush()
                     return self._view
                 workflow.continue_as_new(self._carry())  # unwritten events travel along
-
-    async def _await_registration(self) -> None:
-        """A start whose registration was refused fails, so the id stays free."""
-        try:
-            await workflow.wait_condition(lambda: self._view is not None, timeout=REGISTER_WINDOW)
-        except TimeoutError:
-            raise ApplicationError(
-                f"system {self._id} was never registered", type="not_registered", non_retryable=True
-            ) from None
 
     def _history_full(self) -> bool:
         info = workflow.info()
@@ -184,16 +176,13 @@ class AISystemWorkflow(ScopeChanges):
 
     # ----- register / amend ----------------------------------------------------------------
 
-    def _register_on_start(self, cmd: RegisterCommand) -> None:
-        """Registration carried by the start (the API checked it and answered already)."""
+    def _register(self, cmd: RegisterCommand) -> None:
+        """The registration the start carries (the API checked it and answered already)."""
         view, message = registered_view(cmd, cmd.at or workflow.now())
         self._policy = cmd.policy
         self._view = view
         self._rec.system = view
         self._processed[cmd.meta.command_id] = message
-        self._record_registration(cmd, view)
-
-    def _record_registration(self, cmd: RegisterCommand, view: SystemView) -> None:
         actor, requirements = cmd.meta.principal, view.requirements
         self._event(actor, "registered", manifest=cmd.manifest.model_dump(mode="json"))
         self._event(
@@ -205,24 +194,13 @@ class AISystemWorkflow(ScopeChanges):
 
     @workflow.update
     def register(self, cmd: RegisterCommand) -> CommandResult:
-        """Register the system and start its pilot (the update path: repeats and conflicts)."""
-        if self._seen(cmd.meta):
-            return self._replay(cmd.meta)
-        view, message = registered_view(cmd, workflow.now())
-        self._policy = cmd.policy
-        self._record_registration(cmd, view)
-        return self._commit(cmd.meta, view.model_copy(update={"version": 0}), message)
+        """A registration for a running system: the first answer again, if it is a repeat."""
+        return self._replay(cmd.meta)
 
     @register.validator
     def _validate_register(self, cmd: RegisterCommand) -> None:
-        def check() -> None:
-            if self._seen(cmd.meta):
-                return
-            if self._view is not None:
-                raise Conflict(f"system {self._id} is already registered; amend it instead")
-            self._check_manifest(cmd.manifest, cmd.policy)
-
-        self._check(check)
+        if not self._seen(cmd.meta):
+            raise refusal(Conflict(f"system {self._id} is already registered; amend it instead"))
 
     def _check_manifest(self, manifest: AISystemManifest, policy: Policy) -> None:
         check_registration(self._id, manifest, policy, workflow.now())
