@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from hashlib import sha256
 from typing import Any
 
 from pydantic_core import to_json
@@ -13,11 +12,10 @@ from sqlmodel import Session
 
 from db.tables import AUDIT_ENTRIES, AuditEntryRow, as_utc
 from db.verify import PARALLEL_MIN_ENTRIES, VerifyReport, verify_ledger
-from domain.ledger import GENESIS, canonical
+from domain.ledger import GENESIS, entry_hash
 from workflows.models import AuditEvent
 
 AUDIT = "audit"
-_SEP = canonical(["", ""]).decode()
 _ZERO = timedelta(0)
 _KEY_CHUNK = 500
 
@@ -166,17 +164,11 @@ def _first_of_each_key(events: list[AuditEvent]) -> list[AuditEvent]:
 
 
 def _entry_row(event: AuditEvent, *, seq: int, prev_hash: str) -> tuple[Any, ...]:
-    """The column values of one new entry (`_ENTRY_COLUMNS` order), hash last.
-
-    The hash is `domain.ledger.chain_hash(prev, canonical(fields))`, written out inline on this
-    hot path exactly as `db.verify` recomputes it (the ledger tests hold the three together).
-    """
+    """The column values of one new entry (`_ENTRY_COLUMNS` order), hash last."""
     at = iso_utc(event.at)
     detail = detail_json(event.detail)
     system, actor, action = event.system_id, event.actor, event.action
-    body = f"{prev_hash}{system}{_SEP}{seq}{_SEP}{at}{_SEP}{actor}{_SEP}{action}{_SEP}"
-    body += f"{event.request_id or ''}{_SEP}{detail}"
-    digest = sha256(body.encode()).hexdigest()
+    digest = entry_hash(prev_hash, system, seq, at, actor, action, event.request_id or "", detail)
     return (
         system,
         seq,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 import os
 from collections.abc import Iterator
@@ -16,10 +15,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine
 
-from domain.ledger import GENESIS, canonical
+from domain.ledger import GENESIS, entry_hash
 
 BATCH_ROWS = 20_000
-SEP = canonical(["", ""]).decode()
 SQLITE_MMAP_BYTES = 1 << 30
 
 
@@ -187,7 +185,6 @@ def _snapshot(engine: Engine) -> Iterator[Any]:
 
 def _scan(rows: Iterator[Any], heads: Heads) -> tuple[int, set[str], Found | None]:
     """The hot loop: check sequence, links and hashes of rows ordered by chain and seq."""
-    sha256, s = hashlib.sha256, SEP
     seen: set[str] = set()
     entries = 0
     chain: str | None = None
@@ -200,10 +197,8 @@ def _scan(rows: Iterator[Any], heads: Heads) -> tuple[int, set[str], Found | Non
                     return entries, seen, (chain, expected - 1, problem)
             seen.add(chain_id)
             chain, expected, prev = chain_id, 1, GENESIS
-        body = (
-            f"{prev}{chain_id}{s}{seq}{s}{at}{s}{actor}{s}{action}{s}{request_id or ''}{s}{detail}"
-        )
-        if seq != expected or prev_hash != prev or sha256(body.encode()).hexdigest() != stored:
+        digest = entry_hash(prev, chain_id, seq, at, actor, action, request_id or "", detail)
+        if seq != expected or prev_hash != prev or digest != stored:
             return entries, seen, (chain_id, seq, _entry_problem(seq, expected, prev_hash, prev))
         prev = stored
         expected += 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.ledger import GENESIS, canonical, chain_hash
+from domain.ledger import GENESIS, canonical, chain_hash, entry_hash
 
 FIELDS = ["1", "2026-11-26T10:00:00+00:00", "promotion_requested", "support-assistant", "rick"]
 
@@ -35,3 +35,10 @@ def test_field_boundaries_are_part_of_the_hash() -> None:
     assert chain_hash(GENESIS, canonical(["ab", "c"])) != chain_hash(
         GENESIS, canonical(["a", "bc"])
     )
+
+
+def test_entry_hash_is_chain_hash_over_the_canonical_fields() -> None:
+    """The one-pass hash the ledger uses is exactly chain_hash over canonical(fields)."""
+    fields = ("sys-a", "7", "2026-11-26T10:00:00.000000+00:00", "a@b.c", "approved", "", "{}")
+    digest = entry_hash(GENESIS, fields[0], 7, *fields[2:])
+    assert digest == chain_hash(GENESIS, canonical(fields))
