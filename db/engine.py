@@ -16,6 +16,11 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 MIGRATION_LOCK = 0x7448524553484F4C  # PostgreSQL advisory lock key held while migrating
 
 
+def placeholder(dialect: str) -> str:
+    """The DBAPI parameter mark for SQL sent straight to the driver (psycopg `%s`, sqlite `?`)."""
+    return "%s" if dialect == "postgresql" else "?"
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine tuned for the URL's database (SQLite or PostgreSQL)."""
     parsed = make_url(url)

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from db.engine import placeholder
 from db.tables import AUDIT_ENTRIES, AuditEntryRow, as_utc
 from db.verify import PARALLEL_MIN_ENTRIES, VerifyReport, verify_ledger
 from domain.ledger import GENESIS, entry_hash
@@ -99,7 +100,7 @@ class _Sql:
     def __init__(self, session: Session) -> None:
         self.conn = session.connection()
         self.postgres = self.conn.dialect.name == "postgresql"
-        self.mark = "%s" if self.postgres else "?"
+        self.mark = placeholder(self.conn.dialect.name)
 
     def marks(self, count: int) -> str:
         """`count` placeholders, comma-separated."""

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine
 
+from db.engine import get_engine, placeholder
 from domain.ledger import GENESIS, entry_hash
 
 BATCH_ROWS = 20_000
@@ -89,10 +90,9 @@ def _partition(engine: Engine, ledger: str, *, workers: int, parallel_from: int)
     """Chain-id ranges holding about equal numbers of entries (one range when small)."""
     with engine.connect() as conn:
         heads = conn.exec_driver_sql(
-            "SELECT chain_id, seq FROM chain_heads WHERE ledger = "
-            + ("%(l)s" if engine.dialect.name == "postgresql" else ":l")
-            + " ORDER BY chain_id",
-            {"l": ledger},
+            f"SELECT chain_id, seq FROM chain_heads WHERE ledger = {placeholder(engine.dialect.name)}"
+            " ORDER BY chain_id",
+            (ledger,),
         ).all()
     total = sum(int(seq) for _, seq in heads)
     if workers < 2 or total < parallel_from:
@@ -117,8 +117,6 @@ def _process_pool() -> ProcessPoolExecutor:
 
 def _verify_range(url: str, ledger: str, bounds: Bounds) -> RangeResult:
     """Verify one range of chains in a worker process (its own connection and snapshot)."""
-    from db.engine import get_engine
-
     return _verify_one(get_engine(url), ledger, bounds)
 
 
@@ -138,7 +136,7 @@ def _range_sql(column: str, mark: str, bounds: Bounds, *, exact: bool) -> tuple[
 def _verify_one(engine: Engine, ledger: str, bounds: Bounds, *, exact: bool = False) -> RangeResult:
     """Verify the chains in `bounds` from one consistent snapshot (heads and entries together)."""
     dialect = engine.dialect.name
-    mark = "%s" if dialect == "postgresql" else "?"
+    mark = placeholder(dialect)
     where, params = _range_sql("chain_id", mark, bounds, exact=exact)
     with _snapshot(engine) as dbapi:
         cursor = dbapi.cursor()
