@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +18,15 @@ import yaml
 from cli import render, views
 from cli.client import DENIED, OK, Api, CliError, Problem, connect, segment
 from cli.options import Environment, JsonOpt
+from domain.events import (
+    CREDENTIAL_CHANGED,
+    MANIFEST_DECLARED,
+    MODEL_CHANGED,
+    SCOPE_CHANGED,
+    CredentialAction,
+)
+from domain.manifest import Autonomy
+from domain.manifest import DataClassification as Classification
 
 app = typer.Typer(
     help="Tell Threshold what a deploy changes (CloudEvents); exit 0 accepted, 1 refused, "
@@ -27,37 +35,6 @@ app = typer.Typer(
 )
 
 EVENTS_TYPE = "application/cloudevents+json"
-SCOPE_CHANGED = "dev.threshold.scope.changed"
-MODEL_CHANGED = "dev.threshold.model.changed"
-MANIFEST_DECLARED = "dev.threshold.manifest.declared"
-CREDENTIAL_CHANGED = "dev.threshold.credential.changed"
-
-
-class Autonomy(StrEnum):
-    """How far the system may act without a person."""
-
-    suggest_only = "suggest_only"
-    human_in_the_loop = "human_in_the_loop"
-    autonomous = "autonomous"
-
-
-class CredentialAction(StrEnum):
-    """What happened to a credential."""
-
-    added = "added"
-    rotated = "rotated"
-    removed = "removed"
-
-
-class Classification(StrEnum):
-    """How sensitive the data is."""
-
-    public = "public"
-    internal = "internal"
-    confidential = "confidential"
-    regulated = "regulated"
-
-
 SourceOpt = Annotated[
     str,
     typer.Option(

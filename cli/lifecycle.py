@@ -8,7 +8,8 @@ import typer
 
 from cli import render, views
 from cli.client import DENIED, OK, connect, segment
-from cli.options import CommentOpt, Environment, GateScope, JsonOpt, KeyOpt
+from cli.options import CommentOpt, Environment, JsonOpt, KeyOpt
+from domain.lifecycle import Scope
 
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (recorded in the audit ledger).")]
 
@@ -45,11 +46,11 @@ def gate(
         Environment, typer.Option("--environment", "-e", help="Where the deploy goes.")
     ] = Environment.production,
     scope: Annotated[
-        GateScope,
+        Scope,
         typer.Option(
             "--scope", help="approved: what is approved; declared: the repository's manifest."
         ),
-    ] = GateScope.approved,
+    ] = Scope.approved,
     as_json: JsonOpt = False,
 ) -> None:
     """May the system deploy now? Exit 0 allowed, 1 denied, 2 error or unknown system."""

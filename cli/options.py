@@ -7,19 +7,7 @@ from typing import Annotated
 
 import typer
 
-
-class Environment(StrEnum):
-    """Where a deploy goes."""
-
-    production = "production"
-    pilot = "pilot"
-
-
-class GateScope(StrEnum):
-    """Which scope the gate is asked about."""
-
-    approved = "approved"
-    declared = "declared"
+from domain.manifest import Environment as Environment
 
 
 class TokenRole(StrEnum):
