@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
-from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from domain.approvals import ApprovalRequest, RequestKind, RequestStatus
@@ -14,11 +13,9 @@ with workflow.unsafe.imports_passed_through():
     from domain.manifest import AISystemManifest, Environment
     from domain.policy import Policy
     from domain.requirements import GovernanceRequirements
-    from workflows.approval import ApprovalWorkflow
     from workflows.changes import ScopeChanges
     from workflows.models import (
         AmendCommand,
-        ApprovalWorkflowInput,
         CommandMeta,
         CommandResult,
         PromoteCommand,
@@ -28,8 +25,6 @@ with workflow.unsafe.imports_passed_through():
         SystemCarried,
         SystemView,
         SystemWorkflowInput,
-        approval_workflow_id,
-        id_prefix,
     )
     from workflows.recorder import Recorder, refusal
     from workflows.registration import check_registration, registered_view, registration_problems
@@ -267,12 +262,7 @@ class AISystemWorkflow(ScopeChanges):
             view.manifest, cmd.policy, now=workflow.now(), shared_credentials=cmd.shared_credentials
         )
         request = self._new_request(view, cmd, production)
-        await workflow.start_child_workflow(
-            ApprovalWorkflow.run,
-            ApprovalWorkflowInput(request=request, parent_workflow_id=workflow.info().workflow_id),
-            id=approval_workflow_id(request.id, id_prefix(workflow.info().workflow_id, self._id)),
-            parent_close_policy=ParentClosePolicy.ABANDON,
-        )
+        await self._start_approval(request)
         view = self._current().model_copy(
             update={
                 "state": S.promotion_pending,

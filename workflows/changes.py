@@ -246,13 +246,7 @@ class ScopeChanges:
             now=workflow.now(),
             change=[reason.message for reason in assessment.reasons],
         )
-        prefix = id_prefix(workflow.info().workflow_id, self._id)
-        child = await workflow.start_child_workflow(
-            ApprovalWorkflow.run,
-            ApprovalWorkflowInput(request=request, parent_workflow_id=workflow.info().workflow_id),
-            id=approval_workflow_id(request.id, prefix),
-            parent_close_policy=ParentClosePolicy.ABANDON,
-        )
+        child = await self._start_approval(request)
         child.add_done_callback(_outcome_seen)  # a folded request ends cancelled, by design
         view = self._current()
         update |= {
@@ -284,13 +278,27 @@ class ScopeChanges:
         await self._withdraw(replaces, request.id)
         return result.model_copy(update={"assessment": assessment})
 
+    def _approval_id(self, request_id: str) -> str:
+        """The workflow id of one of this system's approval requests."""
+        return approval_workflow_id(request_id, id_prefix(workflow.info().workflow_id, self._id))
+
+    async def _start_approval(
+        self, request: ApprovalRequest
+    ) -> workflow.ChildWorkflowHandle[Any, ApprovalRequest]:
+        """Start a request's approval workflow; it outlives this run and reports back by id."""
+        return await workflow.start_child_workflow(
+            ApprovalWorkflow.run,
+            ApprovalWorkflowInput(request=request, parent_workflow_id=workflow.info().workflow_id),
+            id=self._approval_id(request.id),
+            parent_close_policy=ParentClosePolicy.ABANDON,
+        )
+
     async def _withdraw(self, request: ApprovalRequest | None, successor: str | None) -> None:
         """Withdraw an open revalidation: cancel its workflow, which closes it as withdrawn."""
         if request is None:
             return
         self._event("threshold", "revalidation_withdrawn", request.id, into=successor)
-        prefix = id_prefix(workflow.info().workflow_id, self._id)
-        handle = workflow.get_external_workflow_handle(approval_workflow_id(request.id, prefix))
+        handle = workflow.get_external_workflow_handle(self._approval_id(request.id))
         try:
             await handle.cancel()
         except Exception as error:  # it may have closed meanwhile; its signal is then ignored
