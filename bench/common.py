@@ -1,14 +1,10 @@
-"""Names every benchmark shares: the repository root and the principals that act."""
+"""Names every benchmark shares: the tests' people and repository root, and the bench's roles."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from tests.harness import BUSINESS, REQUESTER, ROOT, SECURITY, TECH
 
-ROOT = Path(__file__).resolve().parents[1]
+__all__ = ["BUSINESS", "POLICY", "PRINCIPALS", "REQUESTER", "ROOT", "SECURITY", "TECH"]
+
 POLICY = ROOT / "policy.yaml"
-
-BUSINESS = "dana.business@example.com"
-TECH = "tom.tech@example.com"
-SECURITY = "sam.security@example.com"
-REQUESTER = "rita.requester@example.com"
 PRINCIPALS = {BUSINESS: "approver", TECH: "approver", SECURITY: "approver", REQUESTER: "emitter"}
