@@ -59,9 +59,17 @@ class Measure:
 
 
 async def run_concurrent(
-    op: Operation, count: int, concurrency: int, progress: Progress, label: str
+    op: Operation,
+    count: int,
+    concurrency: int,
+    progress: Progress,
+    label: str,
+    think: float = 0.0,
 ) -> Measure:
-    """Call `op(0..count-1)` from `concurrency` lanes sharing one queue of indexes."""
+    """Call `op(0..count-1)` from `concurrency` lanes sharing one queue of indexes.
+
+    `think` seconds pass after each call in a lane (untimed, and taken out of `seconds`).
+    """
     task = progress.add_task(label, total=count)
     indexes = iter(range(count))
     latencies: list[float] = []
@@ -72,11 +80,13 @@ async def run_concurrent(
             await op(index)
             latencies.append((perf_counter() - began) * 1000)
             progress.advance(task)
+            if think:
+                await asyncio.sleep(think)
 
     lanes = max(1, min(concurrency, count))
     began = perf_counter()
     await asyncio.gather(*(lane() for _ in range(lanes)))
-    seconds = perf_counter() - began
+    seconds = perf_counter() - began - think * count / lanes
     progress.update(task, description=f"{label} [dim]{count / seconds:,.0f}/s[/dim]")
     return Measure(count=count, concurrency=lanes, seconds=seconds, latencies_ms=latencies)
 
@@ -86,18 +96,7 @@ async def run_sequential(
 ) -> Measure:
     """Call `op` one at a time: latency without queueing.
 
-    `think` seconds pass between calls (untimed, not counted in `seconds`): a person's pace,
-    so each call meets a system that has finished the follow-up work of the previous one.
+    With `think`, a person's pace: each call meets a system that has finished the follow-up
+    work of the previous one.
     """
-    if not think:
-        return await run_concurrent(op, count, 1, progress, label)
-    task = progress.add_task(label, total=count)
-    latencies: list[float] = []
-    for index in range(count):
-        began = perf_counter()
-        await op(index)
-        latencies.append((perf_counter() - began) * 1000)
-        progress.advance(task)
-        await asyncio.sleep(think)
-    seconds = sum(latencies) / 1000
-    return Measure(count=count, concurrency=1, seconds=seconds, latencies_ms=latencies)
+    return await run_concurrent(op, count, 1, progress, label, think)
