@@ -11,6 +11,7 @@ import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -42,8 +43,13 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 log = logging.getLogger("threshold.worker")
 
 
-def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecutor) -> Worker:
-    """A worker with every workflow and activity, wired to the configured database."""
+def build_worker(
+    client: Client, settings: Settings, executor: ThreadPoolExecutor, **options: Any
+) -> Worker:
+    """A worker with every workflow and activity, wired to the configured database.
+
+    `options` go to `Worker` (tests pass `max_cached_workflows=0` to replay every task).
+    """
     engine = get_engine(settings.database_url)
     ledger = LedgerActivities(engine)
     slack = SlackActivities(
@@ -69,11 +75,14 @@ def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecuto
             ledger.record_batch,
             slack.sync_slack_messages,
             slack.remind_slack_approvers,
+            slack.notify_people,
             tickets.sync_change_ticket,
+            tickets.sync_governance_ticket,
         ],
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
         graceful_shutdown_timeout=SHUTDOWN_GRACE,
+        **options,
     )
 
 

@@ -8,7 +8,7 @@ the request closes. Every step is idempotent, so Temporal may retry the whole ca
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -39,7 +39,7 @@ from integrations.ticket_text import (
     ticket_notes,
     ticket_summary,
 )
-from workflows.models import TicketSyncInput, TicketSyncResult
+from workflows.models import GovernanceTicketInput, TicketSyncInput, TicketSyncResult
 
 CLOSED_EVENT = "closed"
 PERMANENT_ERROR_TYPE = "TrackerPermanentError"
@@ -90,6 +90,72 @@ class ChangeTicketActivities:
         except TrackerPermanentError as exc:
             activity.logger.error("jira refused ticket for %s: %s", job.request.id, exc)
             raise ApplicationError(str(exc), type=PERMANENT_ERROR_TYPE, non_retryable=True) from exc
+
+    @activity.defn(name="sync_governance_ticket")
+    @shielded
+    def sync_governance_ticket(self, job: GovernanceTicketInput) -> TicketSyncResult:
+        """A ticket that is not an approval request's: open once, comment, close when asked."""
+        draft = TicketDraft(
+            request_id=job.ticket_id,
+            system_id=job.system_id,
+            kind=job.kind,
+            summary=f"[Threshold] {job.summary}",
+            description=job.description,
+        )
+        with Session(self._engine) as session:
+            known = get_ticket(session, request_id=job.ticket_id)
+        try:
+            if self._jira is None or (known is not None and known.tracker == LOCAL):
+                key = open_local_ticket(self._engine, draft=draft).key
+                result = TicketSyncResult(key=key, tracker=LOCAL)
+            else:
+                key = known.key if known is not None else self._create(self._jira, draft, job)
+                result = TicketSyncResult(key=key, tracker="jira", url=self._jira.browse_url(key))
+            return self._deliver(job, result)
+        except TrackerTransientError as exc:
+            activity.logger.warning("jira unavailable for %s: %s", job.ticket_id, exc)
+            raise retry_later(exc) from exc
+        except TrackerPermanentError as exc:
+            activity.logger.error("jira refused ticket %s: %s", job.ticket_id, exc)
+            raise ApplicationError(str(exc), type=PERMANENT_ERROR_TYPE, non_retryable=True) from exc
+
+    def _create(self, jira: ChangeTracker, draft: TicketDraft, job: GovernanceTicketInput) -> str:
+        """Create (or find by label) the Jira issue of a governance ticket, with its due date."""
+        label = ticket_label(job.ticket_id, self._prefix)
+        key = jira.ensure_issue(
+            label,
+            draft.summary,
+            draft.description,
+            due=date.fromisoformat(job.due) if job.due else None,
+            labels=["threshold", job.kind.replace("_", "-")],
+        )
+        with Session(self._engine) as session:
+            stored = add_jira_ticket(session, draft=draft, key=key, url=jira.browse_url(key))
+            session.commit()
+            return stored.key
+
+    def _deliver(self, job: GovernanceTicketInput, result: TicketSyncResult) -> TicketSyncResult:
+        """Post the comments not delivered yet, then close (done) when the job says so."""
+        label = ticket_label(job.ticket_id, self._prefix)
+        jira = self._jira if result.tracker == "jira" else None
+        with Session(self._engine) as session:
+            done = ticket_events(session, request_id=job.ticket_id)
+        retried = activity.info().attempt > 1
+        for event, body in job.notes:
+            if event in done:
+                continue
+            if jira is not None:
+                tag = marker(label, event)
+                if not (retried and jira.has_comment(result.key, tag)):
+                    jira.comment(result.key, f"{body}\n\n{tag}")
+            self._remember(job.ticket_id, event, body)
+            result = result.model_copy(update={"comments": result.comments + 1})
+        if not job.close or CLOSED_EVENT in done:
+            return result
+        if jira is not None:
+            jira.transition(result.key, self._settings.done_transition)
+        self._remember(job.ticket_id, CLOSED_EVENT, "closed", DONE)
+        return result.model_copy(update={"transitioned": True})
 
     def _draft(self, request: ApprovalRequest) -> TicketDraft:
         return TicketDraft(

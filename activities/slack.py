@@ -15,7 +15,7 @@ from db.tables import SlackMessageRow
 from domain.approvals import ApprovalRequest
 from integrations.slack import ApprovalMessenger, SlackPermanentError, SlackRateLimited
 from integrations.slack_blocks import approval_blocks, headline, reminder_text
-from workflows.models import SlackSyncInput, SlackSyncResult
+from workflows.models import PeopleNotice, SlackSyncInput, SlackSyncResult
 
 
 def slack_targets(request: ApprovalRequest, channel: str | None) -> list[str]:
@@ -154,6 +154,34 @@ class SlackActivities:
                 )
                 session.commit()
             sent += 1
+        return sent
+
+    @activity.defn(name="notify_people")
+    @shielded
+    def notify_people(self, notice: PeopleNotice) -> int:
+        """Direct-message each person once per notice key; returns messages sent now."""
+        if self._slack is None:
+            return 0
+        with Session(self._engine) as session:
+            known = slack_messages(session, request_id=notice.key)
+        sent = 0
+        for person in sorted(set(notice.people)):
+            if person in known:
+                continue
+            channel: str | None = None
+            ts: str | None = None
+            try:
+                channel, ts = self._slack.post(self._channel_for(person), notice.text, [])
+                sent += 1
+            except SlackPermanentError as exc:
+                activity.logger.warning("slack notice refused for %s: %s", person, exc.code)
+            except SlackRateLimited as exc:
+                raise retry_later(exc) from exc
+            with Session(self._engine) as session:
+                remember_slack_message(
+                    session, request_id=notice.key, target=person, channel=channel, ts=ts, version=0
+                )
+                session.commit()
         return sent
 
 

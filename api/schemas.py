@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.approvals import ApprovalRequest
 from domain.changes import ChangeAssessment
 from domain.policy import Role
+from domain.waivers import GapException
 from workflows.models import CommandResult, SystemView
 
 T = TypeVar("T")
@@ -39,6 +40,42 @@ class RetireIn(Body):
     """Retire a system."""
 
     reason: str = Field(min_length=1, max_length=2000)
+
+
+class RecertifyIn(Body):
+    """Attest a system's recertification checklist (approve), or refuse it with a reason."""
+
+    approve: bool = True
+    comment: str = Field(default="", max_length=2000)
+
+
+class ExceptionIn(Body):
+    """Ask security to waive one gap until a moment (`until`: a date or a timestamp)."""
+
+    gap: str = Field(min_length=1, max_length=100)
+    until: datetime
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class RevokeIn(Body):
+    """End an exception early."""
+
+    reason: str = Field(default="", max_length=2000)
+
+
+class ExceptionOut(BaseModel):
+    """One exception with its system (the exceptions list)."""
+
+    system_id: str
+    system_state: str
+    exception: GapException
+
+
+class PolicyApplied(BaseModel):
+    """What applying the policy did to each running system."""
+
+    policy: str
+    systems: dict[str, str] = Field(description="system id → what changed, or why it failed")
 
 
 class TokenIn(Body):
@@ -91,6 +128,9 @@ class SystemSummary(BaseModel):
     business_owner: str | None
     technical_owner: str | None
     pending_request_id: str | None
+    recertification_due_at: datetime | None = None
+    overdue_since: datetime | None = None
+    exception_expires_at: datetime | None = None
     updated_at: datetime
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine
@@ -20,7 +21,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from core.policy import load_policy
 from core.settings import Settings
-from db.projection import shared_credentials
+from db.projection import list_systems, shared_credentials
 from db.queries import system_credential_ids
 from db.tables import utcnow
 from domain.approvals import ApprovalRequest, DecisionCommand, RequestStatus
@@ -28,6 +29,7 @@ from domain.errors import Conflict, GovernanceError, NotFound, Problem
 from domain.events import CredentialChange, ManifestDeclared, ScopeEvent, event_key
 from domain.lifecycle import GateResult, LifecycleState
 from domain.manifest import AISystemManifest, Environment
+from domain.recertification import CHECKLIST
 from workflows.ai_system import AISystemWorkflow
 from workflows.approval import ApprovalWorkflow
 from workflows.models import (
@@ -37,9 +39,13 @@ from workflows.models import (
     CommandResult,
     DecideCommand,
     DecideResult,
+    GrantExceptionCommand,
+    PolicyCommand,
     PromoteCommand,
+    RecertifyCommand,
     RegisterCommand,
     RetireCommand,
+    RevokeExceptionCommand,
     SystemView,
     SystemWorkflowInput,
     approval_workflow_id,
@@ -262,6 +268,108 @@ class GovernanceService:
             ):
                 return
             await asyncio.sleep(0.02)
+
+    # ----- recertification and exceptions ---------------------------------------------------
+
+    async def recertify(
+        self, system_id: str, meta: CommandMeta, approve: bool, comment: str, via: str = "api"
+    ) -> DecideResult:
+        """Attest (or refuse) the system's recertification as the caller.
+
+        Opens the cycle's request first when none is open (early, or after a refusal), then
+        decides on it through the approval machinery, so every approval rule applies.
+        """
+        workflow_id = system_workflow_id(system_id, self.prefix)
+        opened: CommandResult = await self._update(
+            workflow_id,
+            AISystemWorkflow.open_recertification,
+            RecertifyCommand(
+                meta=meta.model_copy(update={"command_id": f"{meta.command_id}:open"}),
+                policy=load_policy(self.settings),
+            ),
+            f"{meta.command_id}:open",
+        )
+        recert = opened.system.recertification
+        assert recert is not None and recert.request_id is not None
+        attested = "attested: " + "; ".join(CHECKLIST)
+        text = f"{attested}. {comment}".strip() if approve else comment
+        decision = DecisionCommand(principal=meta.principal, approve=approve, comment=text, via=via)
+        result = await self.decide(recert.request_id, meta, decision)
+        await self._recertification_settled(system_id, result.request)
+        return result
+
+    async def _recertification_settled(
+        self, system_id: str, request: ApprovalRequest, timeout: float = 5.0
+    ) -> None:
+        """After a closing decision, wait until the system has taken it (read-your-write)."""
+        if request.status is RequestStatus.pending:
+            return
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            view = await self.view(system_id)
+            recert = view.recertification
+            if recert is None or recert.request_id != request.id:
+                return
+            await asyncio.sleep(0.02)
+
+    async def request_exception(
+        self, system_id: str, meta: CommandMeta, gap: str, until: datetime, reason: str
+    ) -> CommandResult:
+        """Ask security to waive one gap until `until`."""
+        view = await self.view(system_id)
+        command = GrantExceptionCommand(
+            meta=meta,
+            policy=load_policy(self.settings),
+            gap=gap,
+            until=until if until.tzinfo else until.replace(tzinfo=UTC),
+            reason=reason,
+            shared_credentials=self._shared(view.manifest),
+        )
+        result: CommandResult = await self._update(
+            system_workflow_id(system_id, self.prefix),
+            AISystemWorkflow.request_exception,
+            command,
+            meta.command_id,
+        )
+        return result
+
+    async def revoke_exception(
+        self, system_id: str, ref: str, meta: CommandMeta, reason: str, as_admin: bool
+    ) -> CommandResult:
+        """End a pending or active exception now."""
+        command = RevokeExceptionCommand(meta=meta, exception=ref, reason=reason, as_admin=as_admin)
+        result: CommandResult = await self._update(
+            system_workflow_id(system_id, self.prefix),
+            AISystemWorkflow.revoke_exception,
+            command,
+            meta.command_id,
+        )
+        return result
+
+    async def apply_policy(self, meta: CommandMeta) -> tuple[str, dict[str, str]]:
+        """Send the current policy file to every system not retired (moves their timers)."""
+        policy = load_policy(self.settings)
+        with Session(self.engine) as session:
+            rows, _ = list_systems(session, limit=100_000)
+        outcome: dict[str, str] = {}
+        for row in rows:
+            if row.state == LifecycleState.retired.value:
+                continue
+            command = PolicyCommand(
+                meta=meta.model_copy(update={"command_id": f"{meta.command_id}:{row.id}"}),
+                policy=policy,
+            )
+            try:
+                result: CommandResult = await self._update(
+                    system_workflow_id(row.id, self.prefix),
+                    AISystemWorkflow.apply_policy,
+                    command,
+                    command.meta.command_id,
+                )
+                outcome[row.id] = result.message
+            except GovernanceError as error:
+                outcome[row.id] = f"not applied: {error.message}"
+        return policy.version, outcome
 
     # ----- scope-change events -------------------------------------------------------------
 

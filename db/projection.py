@@ -20,6 +20,7 @@ from db.queries import (
 )
 from db.tables import APPROVAL_REQUESTS, SYSTEM_CREDENTIALS, SYSTEMS, as_utc
 from domain.approvals import ApprovalRequest
+from domain.waivers import next_expiry
 from workflows.models import RecordBatch, SystemView
 
 
@@ -60,6 +61,8 @@ def _newer_wins(session: Session, table: Table, values: dict[str, Any]) -> bool:
 def upsert_system(session: Session, *, view: SystemView) -> bool:
     """Store a system view unless a newer or equal version is stored; True when written."""
     manifest = view.manifest
+    recert = view.recertification
+    expiring = next_expiry(view.exceptions)
     values = {
         "id": view.system_id,
         "name": manifest.name,
@@ -70,6 +73,9 @@ def upsert_system(session: Session, *, view: SystemView) -> bool:
         "business_owner": _lower(manifest.business_owner),
         "technical_owner": _lower(manifest.technical_owner),
         "pending_request_id": view.pending_request.id if view.pending_request else None,
+        "recertification_due_at": recert.due_at if recert else None,
+        "overdue_since": recert.overdue_since if recert else None,
+        "exception_expires_at": expiring.until if expiring else None,
         "view_json": view.model_dump_json(),
         "version": view.version,
         "updated_at": view.updated_at,

@@ -28,6 +28,9 @@ class SystemSummary(BaseModel):
     business_owner: str | None
     technical_owner: str | None
     pending_request_id: str | None
+    recertification_due_at: datetime | None = None
+    overdue_since: datetime | None = None
+    exception_expires_at: datetime | None = None
     version: int
     updated_at: datetime
 
@@ -50,10 +53,20 @@ def _like(term: str) -> str:
 
 
 def _system_filters(
-    state: str | None, risk_tier: str | None, owner: str | None, search: str | None
+    state: str | None,
+    risk_tier: str | None,
+    owner: str | None,
+    search: str | None,
+    overdue: bool = False,
+    due_before: datetime | None = None,
 ) -> list[Any]:
     """WHERE conditions for the systems list."""
     conditions: list[Any] = []
+    if overdue:
+        conditions.append(SYSTEMS.c.overdue_since.is_not(None))
+    if due_before is not None:
+        conditions.append(SYSTEMS.c.recertification_due_at <= due_before)
+        conditions.append(SYSTEMS.c.state.not_in(["retired"]))
     if state:
         conditions.append(SYSTEMS.c.state == state)
     if risk_tier:
@@ -79,11 +92,16 @@ def list_systems(
     risk_tier: str | None = None,
     owner: str | None = None,
     search: str | None = None,
+    overdue: bool = False,
+    due_before: datetime | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[SystemSummary], int]:
-    """One page of systems ordered by id, and how many match in total."""
-    conditions = _system_filters(state, risk_tier, owner, search)
+    """One page of systems ordered by id, and how many match in total.
+
+    `overdue`: recertification overdue; `due_before`: recertification due by then.
+    """
+    conditions = _system_filters(state, risk_tier, owner, search, overdue, due_before)
     total = session.execute(
         select(func.count()).select_from(SYSTEMS).where(*conditions)
     ).scalar_one()
@@ -95,6 +113,21 @@ def list_systems(
         .limit(limit)
     ).all()
     return [SystemSummary.model_validate(row) for row in rows], int(total)
+
+
+def systems_with_exceptions(
+    session: Session, *, expiring_before: datetime | None = None, system_id: str | None = None
+) -> list[SystemView]:
+    """Views of systems holding an active exception (ending by `expiring_before` if given)."""
+    conditions: list[Any] = [SYSTEMS.c.exception_expires_at.is_not(None)]
+    if expiring_before is not None:
+        conditions.append(SYSTEMS.c.exception_expires_at <= expiring_before)
+    if system_id:
+        conditions.append(SYSTEMS.c.id == system_id)
+    texts = session.execute(
+        select(SYSTEMS.c.view_json).where(*conditions).order_by(SYSTEMS.c.exception_expires_at)
+    ).scalars()
+    return [SystemView.model_validate_json(text) for text in texts]
 
 
 def get_request(session: Session, *, request_id: str) -> ApprovalRequest | None:

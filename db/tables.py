@@ -66,6 +66,9 @@ class SystemRow(SQLModel, table=True):
     business_owner: str | None = Field(default=None, index=True)
     technical_owner: str | None = Field(default=None, index=True)
     pending_request_id: str | None = None
+    recertification_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    overdue_since: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    exception_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     view_json: str = Field(sa_type=Text)
     version: int
     updated_at: datetime = Field(sa_type=UTCDateTime)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -71,8 +72,29 @@ def evaluate_gate(
     environment: Environment,
     scope: Scope = Scope.approved,
     declared: DeclaredScope | None = None,
+    holds: Sequence[str] = (),
+    notes: Sequence[str] = (),
 ) -> GateResult:
-    """Decide the deploy gate from the lifecycle state and, in production, the declared scope."""
+    """Decide the deploy gate from the lifecycle state and, in production, the declared scope.
+
+    `holds` close the production gate of a production system (a lapsed waiver); `notes` are
+    added to the reasons of any answer (a waiver in force, recertification overdue).
+    """
+    result = _gate(system_id, state, environment, scope, declared)
+    if result.allowed and environment is Environment.production and holds:
+        result = result.model_copy(update={"allowed": False, "reasons": list(holds)})
+    if notes:
+        result = result.model_copy(update={"reasons": [*result.reasons, *notes]})
+    return result
+
+
+def _gate(
+    system_id: str,
+    state: LifecycleState,
+    environment: Environment,
+    scope: Scope,
+    declared: DeclaredScope | None,
+) -> GateResult:
     reasons: list[str] = []
     if state is LifecycleState.retired:
         reasons.append("the system is retired")

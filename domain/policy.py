@@ -121,6 +121,44 @@ class ApprovalTimings(PolicyModel):
     fallback_group: str = "governance"
 
 
+class RecertificationRules(PolicyModel):
+    """Timings around each recertification due date (the cadence is `recertification_days`)."""
+
+    reminder_lead_days: float = Field(
+        default=14, ge=0, description="Remind both owners this long before the due date (0: never)."
+    )
+    grace_days: float = Field(
+        default=7, ge=0, description="After the due date plus this, the system is overdue."
+    )
+    contain_after_overdue_days: float | None = Field(
+        default=None,
+        ge=0,
+        description="Close the gate (contain) this long after it became overdue; null: never.",
+    )
+    material_change_due_within_days: float | None = Field(
+        default=30,
+        ge=0,
+        description="A material change to a production system brings the due date forward to "
+        "at most this many days after the change; null: the cadence stays.",
+    )
+
+
+class ExceptionRules(PolicyModel):
+    """Time-boxed waivers of one named gap, granted by security."""
+
+    max_days: float = Field(default=90, gt=0, description="The longest waiver security may grant.")
+    on_expiry: Literal["revalidate", "contain"] = Field(
+        default="revalidate",
+        description="When a waiver expires and its gap is still there, a production system is "
+        "revalidated (its production gate closes until approved) or contained.",
+    )
+    approver_roles: list[Role] = Field(
+        default_factory=lambda: [Role.security],
+        min_length=1,
+        description="Roles that must approve a waiver.",
+    )
+
+
 class CredentialRules(PolicyModel):
     """Limits on non-human identities."""
 
@@ -203,6 +241,8 @@ class Policy(PolicyModel):
     risk: RiskRules = Field(default_factory=RiskRules)
     approvers: ApproverRules = Field(default_factory=ApproverRules)
     recertification_days: Cadence = Field(default_factory=Cadence)
+    recertification: RecertificationRules = Field(default_factory=RecertificationRules)
+    exceptions: ExceptionRules = Field(default_factory=ExceptionRules)
     approvals: ApprovalTimings = Field(default_factory=ApprovalTimings)
     credentials: CredentialRules = Field(default_factory=CredentialRules)
     changes: ChangeRules = Field(default_factory=ChangeRules)

@@ -78,12 +78,14 @@ def make_settings(database_url: str, tmp_dir: Path, **temporal: Any) -> Settings
 
 
 @asynccontextmanager
-async def running_stack(client: Client, settings: Settings) -> AsyncIterator[Stack]:
+async def running_stack(
+    client: Client, settings: Settings, **worker_options: Any
+) -> AsyncIterator[Stack]:
     """Start a worker and the API app against `client`; stop both on exit."""
     init_db(get_engine(settings.database_url))
     app = create_app(settings, client)
     with ThreadPoolExecutor(max_workers=16) as executor:
-        worker = build_worker(client, settings, executor)
+        worker = build_worker(client, settings, executor, **worker_options)
         async with worker, app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://threshold") as http:

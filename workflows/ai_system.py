@@ -9,7 +9,13 @@ with workflow.unsafe.imports_passed_through():
     from domain.approvals import ApprovalRequest, RequestKind, RequestStatus
     from domain.classification import classify, classify_for_production
     from domain.errors import Conflict, GovernanceError, NotFound, Problem
-    from domain.lifecycle import GateResult, LifecycleState, Scope, evaluate_gate
+    from domain.lifecycle import (
+        PRODUCTION_STATES,
+        GateResult,
+        LifecycleState,
+        Scope,
+        evaluate_gate,
+    )
     from domain.manifest import AISystemManifest, Environment
     from domain.policy import Policy
     from domain.requirements import GovernanceRequirements
@@ -26,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         SystemView,
         SystemWorkflowInput,
     )
+    from workflows.recertification import Recertification, derive_state
     from workflows.recorder import Recorder, refusal
     from workflows.registration import check_registration, registered_view, registration_problems
     from workflows.scope import declared_scope, new_request, role_holders
@@ -38,7 +45,7 @@ __all__ = ["AISystemWorkflow", "registration_problems", "role_holders"]
 
 
 @workflow.defn
-class AISystemWorkflow(ScopeChanges):
+class AISystemWorkflow(ScopeChanges, Recertification):
     """Registration → pilot → promotion → production → … → retirement, for one system."""
 
     @workflow.init
@@ -55,6 +62,7 @@ class AISystemWorkflow(ScopeChanges):
             self._rec.system = carried.view if carried.projection_pending else None
         self._finished = False
         self._change_busy = False
+        self._init_deadlines()
         if input.registration is not None and carried is None:
             self._register(input.registration)
 
@@ -68,12 +76,22 @@ class AISystemWorkflow(ScopeChanges):
                 non_retryable=True,
             )
         while True:
+            self._arm()  # one durable timer for the nearest recertification/exception deadline
             await workflow.wait_condition(
-                lambda: self._rec.pending or self._finished or self._history_full()
+                lambda: (
+                    self._rec.pending
+                    or self._finished
+                    or self._history_full()
+                    or self._deadline_reached()
+                    or self._deadline_moved()
+                )
             )
+            if self._deadline_reached() and not self._finished:
+                await self._on_deadlines()
             await self._rec.flush_once()  # one batch, so a steady stream cannot starve CAN
             if self._finished or self._history_full():
                 await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._settle_side()
                 if self._finished:
                     await self._rec.flush()
                     return self._view
@@ -126,7 +144,23 @@ class AISystemWorkflow(ScopeChanges):
             environment=environment,
             scope=scope,
             declared=declared_scope(view) if view else None,
+            holds=[
+                f"the waiver of gap {code} ended and the gap is still there: production is "
+                "held until it is fixed or a new exception is granted"
+                for code in (view.lapsed_gaps if view else [])
+            ],
+            notes=self._gate_notes(view) if view else [],
         )
+
+    def _gate_notes(self, view: SystemView) -> list[str]:
+        """Waivers in force and recertification standing, shown with every gate answer."""
+        notes = [f"waiver: {text}" for text in self._waived(view)]
+        recert = view.recertification
+        if recert is not None and recert.overdue_since is not None:
+            notes.append(f"recertification overdue since {recert.overdue_since:%Y-%m-%d}")
+        elif recert is not None and view.state in PRODUCTION_STATES:
+            notes.append(f"recertification due {recert.due_at:%Y-%m-%d}")
+        return notes
 
     # ----- helpers -------------------------------------------------------------------------
 
@@ -147,11 +181,17 @@ class AISystemWorkflow(ScopeChanges):
         )
 
     def _commit(self, meta: CommandMeta, view: SystemView, message: str) -> CommandResult:
-        view = view.model_copy(update={"updated_at": workflow.now(), "version": view.version + 1})
-        self._view = view
-        self._rec.system = view
+        view = self._internal(view)
         self._processed[meta.command_id] = message
         return CommandResult(command_id=meta.command_id, system=view, message=message)
+
+    def _internal(self, view: SystemView) -> SystemView:
+        """Store a new version of the view (state derived) and queue it for the projection."""
+        view = view.model_copy(update={"updated_at": workflow.now(), "version": view.version + 1})
+        view = view.model_copy(update={"state": derive_state(view)})
+        self._view = view
+        self._rec.system = view
+        return view
 
     def _event(
         self, actor: str, action: str, request_id: str | None = None, **detail: object
@@ -299,7 +339,12 @@ class AISystemWorkflow(ScopeChanges):
                 now=workflow.now(),
                 shared_credentials=cmd.shared_credentials,
             )
-            problems = [Problem(g.field, g.message) for g in production.blocking_gaps]
+            waived = self._waived_codes(view)
+            problems = [
+                Problem(g.field, g.message)
+                for g in production.blocking_gaps
+                if g.code not in waived
+            ]
             problems += [
                 Problem(
                     f"policy.role_groups.{role.value}",
@@ -320,7 +365,7 @@ class AISystemWorkflow(ScopeChanges):
     def _new_request(
         self, view: SystemView, cmd: PromoteCommand, production: GovernanceRequirements
     ) -> ApprovalRequest:
-        return new_request(
+        request = new_request(
             request_id=f"{self._id}-{len(view.request_ids) + 1}",
             view=view,
             policy=cmd.policy,
@@ -331,11 +376,19 @@ class AISystemWorkflow(ScopeChanges):
             production=production,
             now=workflow.now(),
         )
+        waived = self._waived(view)
+        return request.model_copy(update={"waived": waived}) if waived else request
 
     @workflow.signal
     def request_closed(self, signal: RequestClosed) -> None:
         """An approval request settled: move the lifecycle on."""
         request = signal.request
+        if request.kind is RequestKind.recertification:
+            self._recertification_closed(request)
+            return
+        if request.kind is RequestKind.exception:
+            self._exception_closed(request)
+            return
         view = self._view
         if view is None or view.pending_request is None or view.pending_request.id != request.id:
             return
@@ -360,7 +413,10 @@ class AISystemWorkflow(ScopeChanges):
         )
         if request.status is RequestStatus.approved:
             self._event("threshold", "entered_production", request.id)
-        self._commit(meta, view.model_copy(update={**update, "pending_request": None}), message)
+        view = view.model_copy(update={**update, "pending_request": None})
+        if request.status is RequestStatus.approved:
+            view = self._start_recertification(view)
+        self._commit(meta, view, message)
 
     # ----- retire --------------------------------------------------------------------------
 

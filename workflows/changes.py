@@ -66,6 +66,7 @@ class ScopeChanges:
         ) -> None: ...
         @staticmethod
         def _check(check: object) -> None: ...
+        def _material_change(self, view: SystemView) -> SystemView: ...
 
     @workflow.update
     async def apply_change(self, cmd: ChangeCommand) -> CommandResult:
@@ -186,15 +187,20 @@ class ScopeChanges:
         now = workflow.now()
         assessment = assess_declared(view, proposed, cmd.policy)
         shared = cmd.shared_credentials
+        production = classify_for_production(
+            proposed, cmd.policy, now=now, shared_credentials=shared
+        )
+        still = {gap.code for gap in production.gaps}
         update: dict[str, Any] = {
             "manifest": proposed,
             "requirements": classify(proposed, cmd.policy, now=now, shared_credentials=shared),
-            "production_requirements": classify_for_production(
-                proposed, cmd.policy, now=now, shared_credentials=shared
-            ),
+            "production_requirements": production,
             "change": assessment if assessment.material else None,
             "change_rejected": "",
+            "lapsed_gaps": [code for code in view.lapsed_gaps if code in still],
         }
+        if assessment.material and view.recertification is not None:
+            update["recertification"] = self._material_change(view).recertification
         pending = view.pending_request
         open_request = pending if pending and pending.kind is RequestKind.revalidation else None
         self._event(

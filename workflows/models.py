@@ -13,7 +13,9 @@ from domain.events import ScopeEvent
 from domain.lifecycle import LifecycleState
 from domain.manifest import AISystemManifest
 from domain.policy import Policy
+from domain.recertification import RecertificationStatus
 from domain.requirements import GovernanceRequirements
+from domain.waivers import GapException
 
 TASK_QUEUE = "threshold"
 
@@ -92,6 +94,40 @@ class RetireCommand(Model):
     reason: str = Field(min_length=1)
 
 
+class RecertifyCommand(Model):
+    """Open the current cycle's recertification request now (before its due date, or again)."""
+
+    meta: CommandMeta
+    policy: Policy
+
+
+class GrantExceptionCommand(Model):
+    """Ask security to waive one gap until a moment."""
+
+    meta: CommandMeta
+    policy: Policy
+    gap: str
+    until: datetime
+    reason: str
+    shared_credentials: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class RevokeExceptionCommand(Model):
+    """End a pending or active exception early."""
+
+    meta: CommandMeta
+    exception: str = Field(description="The exception's request id, or the gap it waives.")
+    reason: str = ""
+    as_admin: bool = Field(default=False, description="The caller's token has the admin role.")
+
+
+class PolicyCommand(Model):
+    """Apply the current policy to a running system (moves pending recertification timers)."""
+
+    meta: CommandMeta
+    policy: Policy
+
+
 class DecideCommand(Model):
     """A decision on an approval request."""
 
@@ -132,6 +168,16 @@ class SystemView(Model):
     )
     change_rejected: str = Field(
         default="", description="Why the declared scope's last revalidation did not pass."
+    )
+    recertification: RecertificationStatus | None = Field(
+        default=None, description="In production: the current recertification cycle."
+    )
+    exceptions: list[GapException] = Field(
+        default_factory=list, description="Time-boxed waivers of gaps, newest last."
+    )
+    lapsed_gaps: list[str] = Field(
+        default_factory=list,
+        description="Gaps whose waiver expired while still present: production is held.",
     )
 
 
@@ -233,3 +279,29 @@ class TicketSyncResult(Model):
     url: str | None = None
     comments: int = 0
     transitioned: bool = False
+
+
+class PeopleNotice(Model):
+    """A direct message to some people, sent at most once per `key` and person."""
+
+    key: str
+    system_id: str
+    people: list[str]
+    text: str
+
+
+class GovernanceTicketInput(Model):
+    """A ticket about a system that is not an approval request (overdue, waiver expired)."""
+
+    ticket_id: str = Field(description="Threshold's id for it; the deterministic label's base.")
+    system_id: str
+    kind: str
+    summary: str
+    description: str
+    assignee: str | None = None
+    watchers: list[str] = Field(default_factory=list)
+    due: str | None = Field(default=None, description="YYYY-MM-DD")
+    notes: list[tuple[str, str]] = Field(
+        default_factory=list, description="(event, comment) pairs the ticket should carry."
+    )
+    close: bool = False

@@ -6,21 +6,34 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from api.auth import ADMINS, READERS, WRITERS, Principal
+from api.auth import ADMINS, DECIDERS, READERS, WRITERS, ApiRole, Principal
 from api.deps import IdempotencyKey, ServiceDep, SessionDep, require
 from api.documents import read_document
-from api.schemas import CommandOut, Page, PromotionIn, RetireIn, SystemSummary
+from api.schemas import (
+    CommandOut,
+    DecisionOut,
+    ExceptionIn,
+    Page,
+    PromotionIn,
+    RecertifyIn,
+    RetireIn,
+    RevokeIn,
+    SystemSummary,
+)
 from api.service import command_meta
 from db.projection import list_systems
+from db.tables import utcnow
 from domain.errors import InvalidInput, Problem
 from domain.lifecycle import GateResult, Scope
 from domain.manifest import Environment, parse_manifest
+from domain.recertification import parse_window
 from workflows.models import SystemView
 
 router = APIRouter(prefix="/systems", tags=["systems"])
 Reader = Annotated[Principal, Depends(require(READERS))]
 Writer = Annotated[Principal, Depends(require(WRITERS))]
 Admin = Annotated[Principal, Depends(require(ADMINS))]
+Decider = Annotated[Principal, Depends(require(DECIDERS))]
 
 
 @router.post("", status_code=201, response_model=CommandOut)
@@ -60,12 +73,25 @@ def list_all(
     tier: str | None = None,
     owner: str | None = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
+    overdue: bool = False,
+    due_within: Annotated[str | None, Query(max_length=20, description="e.g. 30d, 2w")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[SystemSummary]:
-    """Systems from the projection, filtered and paged."""
+    """Systems from the projection, filtered and paged.
+
+    `overdue=true`: recertification overdue; `due_within=30d`: recertification due within."""
+    due_before = utcnow() + parse_window(due_within, "due_within") if due_within else None
     rows, total = list_systems(
-        session, state=state, risk_tier=tier, owner=owner, search=q, limit=limit, offset=offset
+        session,
+        state=state,
+        risk_tier=tier,
+        owner=owner,
+        search=q,
+        overdue=overdue,
+        due_before=due_before,
+        limit=limit,
+        offset=offset,
     )
     items = [SystemSummary.model_validate(row, from_attributes=True) for row in rows]
     return Page[SystemSummary](items=items, total=total, limit=limit, offset=offset)
@@ -119,4 +145,54 @@ async def retire(
 ) -> CommandOut:
     """Retire a system: every gate closes for good."""
     result = await service.retire(system_id, command_meta(principal.email, key), body.reason)
+    return CommandOut.of(result)
+
+
+@router.post("/{system_id}/recertification", response_model=DecisionOut)
+async def recertify(
+    system_id: str,
+    body: RecertifyIn,
+    service: ServiceDep,
+    principal: Decider,
+    key: IdempotencyKey = None,
+) -> DecisionOut:
+    """Attest the recertification checklist as an owner (or security): approve, or refuse."""
+    result = await service.recertify(
+        system_id, command_meta(principal.email, key), body.approve, body.comment
+    )
+    return DecisionOut(command_id=result.command_id, message=result.message, request=result.request)
+
+
+@router.post("/{system_id}/exceptions", status_code=202, response_model=CommandOut)
+async def request_exception(
+    system_id: str,
+    body: ExceptionIn,
+    service: ServiceDep,
+    principal: Writer,
+    key: IdempotencyKey = None,
+) -> CommandOut:
+    """Ask security to waive one gap until a date (policy `exceptions.max_days` caps it)."""
+    result = await service.request_exception(
+        system_id, command_meta(principal.email, key), body.gap, body.until, body.reason
+    )
+    return CommandOut.of(result)
+
+
+@router.post("/{system_id}/exceptions/{ref}/revoke", response_model=CommandOut)
+async def revoke_exception(
+    system_id: str,
+    ref: str,
+    body: RevokeIn,
+    service: ServiceDep,
+    principal: Writer,
+    key: IdempotencyKey = None,
+) -> CommandOut:
+    """End an exception (by request id or gap) early: security, its requester, or an admin."""
+    result = await service.revoke_exception(
+        system_id,
+        ref,
+        command_meta(principal.email, key),
+        body.reason,
+        principal.role is ApiRole.admin,
+    )
     return CommandOut.of(result)

@@ -39,7 +39,7 @@ def test_empty_policy_is_the_default() -> None:
 @pytest.mark.parametrize(
     ("data", "field"),
     [
-        ({"recertification": {"high": 30}}, "recertification"),
+        ({"recertification": {"high": 30}}, "recertification.high"),
         ({"risk": {"hihg": ["write_access"]}}, "risk.hihg"),
         ({"approvals": {"escalate_after": 24}}, "approvals.escalate_after"),
     ],
