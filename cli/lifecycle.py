@@ -63,6 +63,33 @@ def gate(
     raise typer.Exit(OK if result.get("allowed") is True else DENIED)
 
 
+def recertify(
+    ctx: typer.Context,
+    system_id: str,
+    reject: Annotated[
+        str | None,
+        typer.Option("--reject", help="Refuse to recertify, with the reason.", show_default=False),
+    ] = None,
+    comment: CommentOpt = "",
+    key: KeyOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Attest the recertification checklist as an owner or security (opens the request if needed).
+
+    Attesting confirms: access is still needed, data scope is unchanged, model behaviour was
+    reviewed, credentials were rotated and are still separate from pilot.
+    """
+    path = f"/systems/{segment(system_id)}/recertification"
+    body = {"approve": reject is None, "comment": reject if reject is not None else comment}
+    result = connect(ctx).post(path, body, key=key)
+    if as_json:
+        render.echo_json(result)
+        return
+    render.say(str(result.get("message", "")))
+    request = result.get("request", {})
+    render.say(f"recertification {request.get('id')}: {request.get('status')}", "bold")
+
+
 def retire(
     ctx: typer.Context,
     system_id: str,
@@ -84,3 +111,4 @@ def install(root: typer.Typer) -> None:
     root.command("promote")(promote)
     root.command("gate")(gate)
     root.command("retire")(retire)
+    root.command("recertify")(recertify)

@@ -13,7 +13,19 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from cli import approvals, audit, events, lifecycle, render, slack, systems, tickets, tokens
+from cli import (
+    approvals,
+    audit,
+    events,
+    exceptions,
+    lifecycle,
+    policy,
+    render,
+    slack,
+    systems,
+    tickets,
+    tokens,
+)
 from cli.client import DEFAULT_URL, OK, USAGE, CliError, Options
 
 INTERRUPTED = 130
@@ -98,6 +110,8 @@ tickets.install(app)
 app.add_typer(audit.app, name="audit")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(slack.app, name="slack")
+app.add_typer(exceptions.app, name="exceptions")
+app.add_typer(policy.app, name="policy")
 
 
 def exit_status(code: Any) -> int:

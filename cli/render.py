@@ -92,10 +92,22 @@ def systems_page(page: dict[str, Any]) -> None:
             s.get("risk_tier"),
             joined([s.get("business_owner"), s.get("technical_owner")]),
             s.get("pending_request_id"),
+            when(s.get("recertification_due_at")) if s.get("recertification_due_at") else "-",
+            when(s.get("exception_expires_at")) if s.get("exception_expires_at") else "-",
         )
         for s in page.get("items", [])
     ]
-    console.print(table(("id", "name", "state", "tier", "owners", "pending request"), rows))
+    columns = (
+        "id",
+        "name",
+        "state",
+        "tier",
+        "owners",
+        "pending request",
+        "recert due",
+        "waiver ends",
+    )
+    console.print(table(columns, rows))
     page_footer(page)
 
 

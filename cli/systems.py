@@ -87,12 +87,20 @@ def list_systems(
     tier: Annotated[str | None, typer.Option(help="Risk tier: low, medium, high.")] = None,
     owner: Annotated[str | None, typer.Option(help="Business or technical owner email.")] = None,
     search: Annotated[str | None, typer.Option(help="Text in id, name or description.")] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Recertification overdue.")] = False,
+    due_within: Annotated[
+        str | None, typer.Option("--due-within", help="Recertification due within, e.g. 30d.")
+    ] = None,
     limit: LimitOpt = 50,
     offset: OffsetOpt = 0,
     as_json: JsonOpt = False,
 ) -> None:
     """List systems, filtered and paged."""
-    params = {"state": state, "tier": tier, "owner": owner, "q": search}
+    params: dict[str, Any] = {"state": state, "tier": tier, "owner": owner, "q": search}
+    if overdue:
+        params["overdue"] = "true"
+    if due_within:
+        params["due_within"] = due_within
     page = connect(ctx).get("/systems", {**params, "limit": limit, "offset": offset})
     if as_json:
         render.echo_json(page)

@@ -52,12 +52,42 @@ def system_detail(view: dict[str, Any]) -> None:
     ]
     if view.get("last_reason"):
         pairs.append(("last reason", view["last_reason"]))
+    pairs += recertification_fields(view)
     title = f"{view.get('system_id')} — {manifest.get('name', '')}"
     console.print(Panel(_fields(pairs), title=Text(title), title_align="left"))
     _triggers(req.get("triggers") or prod.get("triggers") or [])
     _gaps(req.get("gaps", []), prod.get("gaps", []))
     if view.get("pending_request"):
         request_detail(view["pending_request"])
+
+
+def recertification_fields(view: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Recertification standing, waivers in force and lapsed gaps, as detail rows."""
+    pairs: list[tuple[str, Any]] = []
+    recert = view.get("recertification")
+    if recert:
+        standing = f"cycle {recert.get('cycle')}, due {when(recert.get('due_at'))}"
+        if recert.get("overdue_since"):
+            standing += f" — OVERDUE since {when(recert['overdue_since'])}"
+        if recert.get("request_id"):
+            standing += f"; request {recert['request_id']} open"
+        if recert.get("ticket"):
+            standing += f"; ticket {recert['ticket']}"
+        pairs.append(("recertification", standing))
+        if recert.get("last_certified_at"):
+            pairs.append(("last recertified", when(recert["last_certified_at"])))
+    for exception in view.get("exceptions", []):
+        if exception.get("status") in ("active", "pending"):
+            pairs.append(
+                (
+                    f"waiver ({exception.get('status')})",
+                    f"{exception.get('gap')} until {when(exception.get('until'))} "
+                    f"({exception.get('request_id')}): {exception.get('reason')}",
+                )
+            )
+    if view.get("lapsed_gaps"):
+        pairs.append(("production held", "waiver ended: " + joined(view["lapsed_gaps"])))
+    return pairs
 
 
 def _triggers(triggers: list[dict[str, Any]]) -> None:
