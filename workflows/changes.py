@@ -321,6 +321,7 @@ class ScopeChanges:
                 "change": None,
                 "change_rejected": "",
                 "last_reason": "",
+                "lapsed_gaps": [],
             }
             message = f"{request.id} approved: the declared scope of {self._id} is approved"
             self._event(

@@ -43,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         replace,
         waived_codes,
     )
+    from workflows.changes import _outcome_seen
     from workflows.models import (
         CommandMeta,
         CommandResult,
@@ -159,7 +160,7 @@ class Recertification:
         view = self._current()
         for exception in list(view.exceptions):
             if exception.status is WaiverStatus.active and exception.until <= now:
-                self._lapse(exception, WaiverStatus.expired, "threshold")
+                await self._lapse(exception, WaiverStatus.expired, "threshold")
         view = self._current()
         recert = view.recertification
         if recert is not None and view.state in PRODUCTION_STATES | {S.contained}:
@@ -456,7 +457,7 @@ class Recertification:
     def _waived_codes(self, view: SystemView) -> set[str]:
         return waived_codes(view.exceptions, workflow.now())
 
-    def _lapse(self, exception: GapException, status: WaiverStatus, actor: str) -> None:
+    async def _lapse(self, exception: GapException, status: WaiverStatus, actor: str) -> None:
         """An active waiver ends: the gap counts again (revalidate or contain, per policy)."""
         view = self._current()
         now = workflow.now()
@@ -488,9 +489,13 @@ class Recertification:
             lapsed = sorted({*view.lapsed_gaps, exception.gap})
             reason = (
                 f"{text}; the gap is still there ({still[0].message}): production is held "
-                "until it is fixed or a new exception is granted"
+                "until it is fixed, a new exception is granted or the revalidation is approved"
             )
-            self._internal(view.model_copy(update={"lapsed_gaps": lapsed, "last_reason": reason}))
+            view = self._internal(
+                view.model_copy(update={"lapsed_gaps": lapsed, "last_reason": reason})
+            )
+            if view.pending_request is None:
+                await self._revalidate_lapsed(view, f"{text}: {still[0].message}")
         self._notify(f"waiver-end:{exception.request_id}", owners, reason)
         manifest = view.approved_manifest or view.manifest
         self._ticket(
@@ -513,6 +518,38 @@ class Recertification:
                 watchers=[str(manifest.business_owner).lower()] if manifest.business_owner else [],
             ),
             "exception_ticket_opened",
+        )
+
+    async def _revalidate_lapsed(self, view: SystemView, what: str) -> None:
+        """Open a revalidation of the system as it stands, now that a gap counts again."""
+        roles = list(dict.fromkeys([Role.technical_owner, *self._policy.exceptions.approver_roles]))
+        request = new_request(
+            request_id=f"{self._id}-{len(view.request_ids) + 1}",
+            view=view,
+            policy=self._policy,
+            requester="threshold",
+            kind=RequestKind.revalidation,
+            roles=roles,
+            summary=f"Revalidate {view.manifest.name} ({self._id}): {what}",
+            production=view.production_requirements,
+            now=workflow.now(),
+            change=[what],
+        )
+        child = await self._start_approval(request)
+        child.add_done_callback(_outcome_seen)
+        view = self._current()
+        self._event(
+            "threshold",
+            "revalidation_requested",
+            request.id,
+            required_roles=[r.value for r in roles],
+            changes=request.change,
+            outcome="exception_expired",
+        )
+        self._internal(
+            view.model_copy(
+                update={"pending_request": request, "request_ids": [*view.request_ids, request.id]}
+            )
         )
 
     @workflow.update
@@ -648,7 +685,7 @@ class Recertification:
         found = self._find_exception(cmd.exception)
         now = workflow.now()
         if found.status is WaiverStatus.active:
-            self._lapse(found, WaiverStatus.revoked, cmd.meta.principal)
+            await self._lapse(found, WaiverStatus.revoked, cmd.meta.principal)
         else:
             view = self._current()
             self._event(

@@ -102,3 +102,16 @@ async def test_exception_waives_a_gap_until_it_expires(
         assert (await view(stack))["lapsed_gaps"] == ["no_logging_policy"]
         assert await until_count(stack, "exception_ticket_opened", 1)
         assert len(await events(stack, "exception_granted")) == 1
+
+        # The gap goes to revalidation; approving it accepts the system as it stands.
+        held = await view(stack)
+        assert held["state"] == "revalidation_pending"
+        revalidation = held["pending_request"]
+        assert revalidation["required_roles"] == ["technical_owner", "security"]
+        await approve(stack, revalidation["id"], TECH, SECURITY)
+
+        async def released() -> bool:
+            return bool((await gate(stack))["allowed"])
+
+        assert await eventually(released)
+        assert (await view(stack))["lapsed_gaps"] == []
