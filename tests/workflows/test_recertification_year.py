@@ -11,9 +11,10 @@ import pytest
 from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
-from core.settings import JiraSettings, Settings
+from core.settings import JiraSettings, Settings, SlackSettings
 from tests.e2e.test_promotion_tour import eventually, manifest
 from tests.emulators.jira import JiraEmulator
+from tests.emulators.slack import SlackEmulator
 from tests.harness import BUSINESS, REQUESTER, SECURITY, TECH, Stack, make_settings, running_stack
 
 SYSTEM = "support-assistant"
@@ -26,6 +27,18 @@ def jira() -> Iterator[JiraEmulator]:
     """A Jira Cloud emulator."""
     with JiraEmulator() as emulator:
         yield emulator
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackEmulator]:
+    """A Slack emulator."""
+    with SlackEmulator() as emulator:
+        yield emulator
+
+
+def texts(slack: SlackEmulator, user: str) -> list[str]:
+    """The text of every direct message a user got."""
+    return [str(m.get("text", "")) for m in slack.messages(slack.dm_channel(user))]
 
 
 def high_risk() -> dict[str, Any]:
@@ -100,11 +113,17 @@ def close_to(actual: datetime, expected: datetime) -> bool:
 
 
 async def test_a_simulated_year_of_recertification(
-    ts_env: WorkflowEnvironment, jira: JiraEmulator, tmp_path: Path
+    ts_env: WorkflowEnvironment, jira: JiraEmulator, slack: SlackEmulator, tmp_path: Path
 ) -> None:
     """Four 90-day cycles, one missed: reminders on time, one overdue ticket opened and closed."""
     settings: Settings = make_settings(f"sqlite:///{tmp_path}/t.db", tmp_path)
     settings.jira = JiraSettings(url=jira.url, user=jira.user, api_token=SecretStr(jira.api_token))
+    users = {email: slack.add_user(email) for email in (BUSINESS, TECH, SECURITY)}
+    settings.slack = SlackSettings(
+        bot_token=SecretStr(slack.token),
+        signing_secret=SecretStr("s3cr3t-signing"),
+        api_url=slack.base_url,
+    )
     async with running_stack(ts_env.client, settings, max_cached_workflows=0) as stack:
         await to_production(stack, high_risk())
         start = at((await events(stack, "entered_production"))[0])
@@ -118,6 +137,14 @@ async def test_a_simulated_year_of_recertification(
         requested = await until_count(stack, "recertification_requested", 1)
         assert close_to(at(requested[0]), start + 90 * DAY)
         assert await state_is(stack, "recertification_due")
+
+        due_text = "is due for recertification on"
+
+        async def reminded() -> bool:
+            return all(any(due_text in t for t in texts(slack, users[p])) for p in (BUSINESS, TECH))
+
+        assert await eventually(reminded)
+        assert not any(due_text in t for t in texts(slack, users[SECURITY]))
         await recertify_by_all(stack)
         certified = await until_count(stack, "recertified", 1)
         cycle2 = at(certified[0])
@@ -129,6 +156,11 @@ async def test_a_simulated_year_of_recertification(
         assert close_to(at(overdue[0]), cycle2 + 97 * DAY)
         assert await until_count(stack, "recertification_escalated", 1)
         assert await until_count(stack, "recertification_ticket_opened", 1)
+
+        async def security_told() -> bool:
+            return any("overdue for recertification" in t for t in texts(slack, users[SECURITY]))
+
+        assert await eventually(security_told)
         shown = await view(stack)
         assert shown["state"] == "overdue"
         listed = await stack.call("GET", "/systems", REQUESTER, params={"overdue": "true"})
