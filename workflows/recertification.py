@@ -231,7 +231,14 @@ class Recertification:
             await self._open_recertification("threshold", "due")
         elif step is RecertStep.overdue:
             self._overdue(view, recert, now)
-        elif step is RecertStep.contain and view.state in PRODUCTION_STATES:
+        elif step is RecertStep.contain and view.state not in PRODUCTION_STATES:
+            # Already closed for another reason: this cycle's containment has nothing to do.
+            self._internal(
+                view.model_copy(
+                    update={"recertification": recert.model_copy(update={"contain_at": None})}
+                )
+            )
+        elif step is RecertStep.contain:
             updated = recert.model_copy(update={"gate_closed": True})
             self._close_gate(
                 view.model_copy(update={"recertification": updated}),
@@ -759,11 +766,25 @@ class Recertification:
             view = self._current()
             recert = view.recertification
             closed_by_us = view.state is S.contained and recert is not None and recert.gate_closed
+            if recert is None and view.state in PRODUCTION_STATES:
+                raise Conflict(
+                    f"system {self._id} has no recertification cycle yet: an admin runs "
+                    "`threshold policy apply` to start one"
+                )
             if recert is None or not (view.state in PRODUCTION_STATES or closed_by_us):
                 raise Conflict(
                     f"system {self._id} is {view.state.value}; only a production system is "
                     "recertified"
                 )
+            if recert.request_id is None:
+                roles = recertification_roles(recert.risk_tier)
+                owners = view.approved_manifest or view.manifest
+                holders = {p for r in roles for p in role_holders(owners, cmd.policy, r)}
+                if cmd.meta.principal.lower() not in holders:
+                    raise Forbidden(
+                        f"{cmd.meta.principal} holds none of the roles that recertify {self._id} "
+                        f"({', '.join(r.value for r in roles)})"
+                    )
 
         self._check(check)
 
@@ -776,7 +797,11 @@ class Recertification:
         self._policy = cmd.policy
         recert = view.recertification
         message = f"policy {cmd.policy.version} applied to {self._id}"
-        if recert is not None:
+        if recert is None and view.state in PRODUCTION_STATES:
+            view = self._start_recertification(view)  # in production before recertification
+            if view.recertification is not None:
+                message += f"; recertification due {_day(view.recertification.due_at)}"
+        elif recert is not None:
             tier = view.production_requirements.risk_tier
             moved = reschedule(recert, cmd.policy, tier)
             if moved.due_at != recert.due_at:

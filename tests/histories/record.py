@@ -2,6 +2,7 @@
 
 Run: .venv/bin/python -m tests.histories.record   (rewrites tests/histories/*.json)
 Only the scope-change tour: .venv/bin/python -m tests.histories.record scope
+Only the recertification tour: .venv/bin/python -m tests.histories.record recert
 """
 
 from __future__ import annotations
@@ -107,12 +108,46 @@ async def record_scope_changes() -> None:
     await env.shutdown()
 
 
+async def record_recertification() -> None:
+    """A high-risk system is reminded, misses a recertification, is recertified, retires."""
+    from tests.workflows.test_recertification_year import high_risk, recertify_by_all, to_production
+
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=str(venv_binary("temporal-test-server")),
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = make_settings(f"sqlite:///{tmp}/r.db", Path(tmp), workflow_id_prefix="")
+        async with running_stack(env.client, settings) as stack:
+            await to_production(stack, high_risk())
+            await env.sleep(timedelta(days=99))
+            await asyncio.sleep(2)
+            await recertify_by_all(stack)
+            await asyncio.sleep(2)
+            await stack.call(
+                "POST",
+                "/systems/support-assistant/retire",
+                "admin@threshold.local",
+                json={"reason": "recorded for replay"},
+            )
+            await asyncio.sleep(1)
+            history = await env.client.get_workflow_handle(
+                "ai-system:support-assistant"
+            ).fetch_history()
+            (OUT / "ai-system--recertification.json").write_text(history.to_json())
+            print("recorded ai-system--recertification", len(history.events), "events")
+    await env.shutdown()
+
+
 async def record_all() -> None:
-    """Both tours."""
+    """Every tour."""
     await record()
     await record_scope_changes()
+    await record_recertification()
 
+
+TOURS = {"scope": record_scope_changes, "recert": record_recertification}
 
 if __name__ == "__main__":
-    asyncio.run(record_scope_changes() if sys.argv[1:] == ["scope"] else record_all())
+    asyncio.run(TOURS[sys.argv[1]]() if sys.argv[1:] else record_all())
     os._exit(0)

@@ -70,7 +70,7 @@ async def view(stack: Stack) -> dict[str, Any]:
 
 async def state_is(stack: Stack, state: str) -> bool:
     """True when the system shows `state`."""
-    return (await view(stack))["state"] == state
+    return bool((await view(stack))["state"] == state)
 
 
 async def events(stack: Stack, action: str) -> list[dict[str, Any]]:
@@ -102,7 +102,7 @@ async def until_count(stack: Stack, action: str, count: int) -> list[dict[str, A
         found = await events(stack, action)
         return found if len(found) >= count else None
 
-    found = await eventually(enough, timeout=20)
+    found: list[dict[str, Any]] | None = await eventually(enough, timeout=20)
     assert found is not None, f"{action}: fewer than {count}"
     return found
 
