@@ -122,10 +122,12 @@ class ChangeTicketActivities:
     def _create(self, jira: ChangeTracker, draft: TicketDraft, job: GovernanceTicketInput) -> str:
         """Create (or find by label) the Jira issue of a governance ticket, with its due date."""
         label = ticket_label(job.ticket_id, self._prefix)
+        assignee = self._assignee(jira, job.assignee)
         key = jira.ensure_issue(
             label,
             draft.summary,
             draft.description,
+            assignee=assignee,
             due=date.fromisoformat(job.due) if job.due else None,
             labels=["threshold", job.kind.replace("_", "-")],
         )
@@ -133,6 +135,17 @@ class ChangeTicketActivities:
             stored = add_jira_ticket(session, draft=draft, key=key, url=jira.browse_url(key))
             session.commit()
             return stored.key
+
+    @staticmethod
+    def _assignee(jira: ChangeTracker, email: str | None) -> str | None:
+        """The Jira reference of the assignee; unknown or not visible leaves it unassigned."""
+        if not email:
+            return None
+        try:
+            return jira.find_user(email)
+        except TrackerPermanentError as exc:
+            activity.logger.warning("cannot look up Jira user %s: %s", email, exc)
+            return None
 
     def _deliver(self, job: GovernanceTicketInput, result: TicketSyncResult) -> TicketSyncResult:
         """Post the comments not delivered yet, then close (done) when the job says so."""

@@ -64,6 +64,10 @@ class ChangeTracker(Protocol):
         """Add a comment to an issue."""
         ...
 
+    def find_user(self, email: str) -> str | None:
+        """The assignee reference of the person with this e-mail (None when Jira has none)."""
+        ...
+
     def transition(self, key: str, name: str) -> None:
         """Move an issue to status `name` (no-op when it is already there)."""
         ...
@@ -239,6 +243,21 @@ class JiraTracker:
         with self._errors(f"create the issue labelled {label} in project {self._project}"):
             issue = client.create_issue(fields=fields, prefetch=False)
         return str(issue.key)
+
+    def find_user(self, email: str) -> str | None:
+        """The person's accountId (Cloud) or username (Data Center), found by e-mail."""
+        client = self._jira()
+        cloud = client.deploymentType == "Cloud"
+        with self._errors(f"look up the Jira user {email}"):
+            found = (
+                client.search_users(query=email, maxResults=5)
+                if cloud
+                else client.search_users(user=email, maxResults=5)
+            )
+        for user in found:
+            if str(getattr(user, "emailAddress", "")).lower() == email.lower():
+                return str(user.accountId if cloud else user.name)
+        return None
 
     def comment(self, key: str, body: str) -> None:
         """Add a comment to an issue."""

@@ -83,6 +83,7 @@ class JiraEmulator(LocalServer):
         self.deployment = deployment
         self.user, self.api_token, self.pat, self.pat_user = user, api_token, pat, pat_user
         self.store = JiraStore()
+        self.people: dict[str, str] = {}
         for key in projects:
             self.store.add_project(key, "Governance" if key == "GOV" else key.title())
         self._lock = threading.RLock()
@@ -92,6 +93,7 @@ class JiraEmulator(LocalServer):
         self._routes: list[tuple[str, str, Handler]] = [
             ("GET", "serverInfo", self._server_info),
             ("GET", "myself", self._myself),
+            ("GET", "user/search", self._user_search),
             ("GET", "field", self._fields),
             ("GET", "issuetype", self._issue_types),
             ("GET", "project/(?P<ref>[^/]+)", self._project),
@@ -221,6 +223,21 @@ class JiraEmulator(LocalServer):
 
     def _myself(self, request: Request, match: re.Match[str], account: str) -> Response:
         return Response(200, self._render.user(account))
+
+    def add_person(self, email: str) -> str:
+        """Add a Jira user with this e-mail; returns their accountId (Cloud) or username."""
+        ident = f"acc-{len(self.people) + 1}" if self.cloud else email.split("@")[0]
+        self.people[email.lower()] = ident
+        return ident
+
+    def _user_search(self, request: Request, match: re.Match[str], account: str) -> Response:
+        wanted = (request.query.get("query") or request.query.get("username") or [""])[-1]
+        found = [
+            {**self._render.user(ident), "emailAddress": email}
+            for email, ident in self.people.items()
+            if wanted.lower() in email
+        ]
+        return Response(200, found)
 
     def _fields(self, request: Request, match: re.Match[str], account: str) -> Response:
         return Response(200, self._render.fields())

@@ -119,6 +119,7 @@ async def test_a_simulated_year_of_recertification(
     settings: Settings = make_settings(f"sqlite:///{tmp_path}/t.db", tmp_path)
     settings.jira = JiraSettings(url=jira.url, user=jira.user, api_token=SecretStr(jira.api_token))
     users = {email: slack.add_user(email) for email in (BUSINESS, TECH, SECURITY)}
+    tech_account = jira.add_person(TECH)
     settings.slack = SlackSettings(
         bot_token=SecretStr(slack.token),
         signing_secret=SecretStr("s3cr3t-signing"),
@@ -194,5 +195,6 @@ async def test_a_simulated_year_of_recertification(
     assert len(overdue_issues) == 1
     issue = overdue_issues[0]
     assert issue.status == "Done" and issue.duedate is not None
+    assert issue.assignee == {"accountId": tech_account}
     assert TECH in (issue.description or "") and BUSINESS in (issue.description or "")
     assert any("Recertified" in c.body for c in issue.comments)
