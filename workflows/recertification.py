@@ -586,7 +586,8 @@ class Recertification:
                 f"reason: {cmd.reason}",
             ],
         )
-        await self._start_approval(request)
+        child = await self._start_approval(request)
+        child.add_done_callback(_outcome_seen)  # a revoked request ends cancelled, by design
         exception = GapException(
             gap=cmd.gap,
             until=cmd.until,

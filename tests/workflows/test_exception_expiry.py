@@ -115,3 +115,34 @@ async def test_exception_waives_a_gap_until_it_expires(
 
         assert await eventually(released)
         assert (await view(stack))["lapsed_gaps"] == []
+
+
+async def test_exceptions_are_revoked_by_security_or_their_requester_only(
+    ts_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """A pending exception revoked withdraws its request; an owner may not revoke one."""
+    settings = make_settings(f"sqlite:///{tmp_path}/t.db", tmp_path)
+    async with running_stack(ts_env.client, settings) as stack:
+        data = manifest("support-assistant")
+        data["logging"] = None
+        assert (await stack.call("POST", "/systems", REQUESTER, json=data)).status_code == 201
+        until = (datetime.now(UTC) + 10 * DAY).date().isoformat()
+        body = {"gap": "no_logging_policy", "until": until, "reason": "vendor fix"}
+        asked = await stack.call("POST", f"/systems/{SYSTEM}/exceptions", REQUESTER, json=body)
+        assert asked.status_code == 202, asked.text
+        request_id = asked.json()["system"]["exceptions"][0]["request_id"]
+        again = await stack.call("POST", f"/systems/{SYSTEM}/exceptions", REQUESTER, json=body)
+        assert again.status_code == 409
+        path = f"/systems/{SYSTEM}/exceptions/no_logging_policy/revoke"
+        owner = await stack.call("POST", path, BUSINESS, json={"reason": "mine"})
+        assert owner.status_code == 403
+        revoked = await stack.call("POST", path, SECURITY, json={"reason": "not needed"})
+        assert revoked.status_code == 200, revoked.text
+        assert revoked.json()["system"]["exceptions"][0]["status"] == "revoked"
+
+        async def withdrawn() -> bool:
+            found = await stack.call("GET", f"/requests/{request_id}", REQUESTER)
+            return bool(found.json()["status"] == "withdrawn")
+
+        assert await eventually(withdrawn)
+        assert len(await events(stack, "exception_revoked")) == 1
