@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.policy import Policy
     from domain.requirements import GovernanceRequirements
     from workflows.changes import ScopeChanges
+    from workflows.deadlines import derive_state
     from workflows.models import (
         AmendCommand,
         CommandMeta,
@@ -32,10 +33,11 @@ with workflow.unsafe.imports_passed_through():
         SystemView,
         SystemWorkflowInput,
     )
-    from workflows.recertification import Recertification, derive_state
+    from workflows.recertification import Recertification
     from workflows.recorder import Recorder, refusal
     from workflows.registration import check_registration, registered_view, registration_problems
     from workflows.scope import declared_scope, new_request, role_holders
+    from workflows.waivers import Waivers
 
 PROCESSED_KEEP = 500
 S = LifecycleState
@@ -45,7 +47,7 @@ __all__ = ["AISystemWorkflow", "registration_problems", "role_holders"]
 
 
 @workflow.defn
-class AISystemWorkflow(ScopeChanges, Recertification):
+class AISystemWorkflow(ScopeChanges, Recertification, Waivers):
     """Registration → pilot → promotion → production → … → retirement, for one system."""
 
     @workflow.init
