@@ -16,6 +16,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.containment import ContainmentActivities
 from activities.jira import ChangeTicketActivities
 from activities.ledger import LedgerActivities
 from activities.slack import SlackActivities
@@ -23,6 +24,7 @@ from core.settings import Settings, get_settings
 from core.temporal import connect
 from db.engine import get_engine, init_db
 from integrations.jira_tracker import JiraTracker
+from integrations.revoker import revoker_from_settings
 from integrations.slack import SlackMessenger
 from workflows.ai_system import AISystemWorkflow
 from workflows.approval import ApprovalWorkflow
@@ -60,6 +62,8 @@ def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecuto
         api_url=settings.api_url,
         label_prefix=settings.temporal.workflow_id_prefix,
     )
+    revoker = revoker_from_settings(settings.revoker)
+    containment = ContainmentActivities(revoker, revoker.name)
     return Worker(
         client,
         task_queue=settings.temporal.task_queue,
@@ -70,6 +74,8 @@ def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecuto
             slack.sync_slack_messages,
             slack.remind_slack_approvers,
             tickets.sync_change_ticket,
+            tickets.open_incident_ticket,
+            containment.revoke_credential,
         ],
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,

@@ -39,7 +39,7 @@ from integrations.ticket_text import (
     ticket_notes,
     ticket_summary,
 )
-from workflows.models import TicketSyncInput, TicketSyncResult
+from workflows.models import IncidentInput, TicketSyncInput, TicketSyncResult
 
 CLOSED_EVENT = "closed"
 PERMANENT_ERROR_TYPE = "TrackerPermanentError"
@@ -89,6 +89,35 @@ class ChangeTicketActivities:
             raise retry_later(exc) from exc
         except TrackerPermanentError as exc:
             activity.logger.error("jira refused ticket for %s: %s", job.request.id, exc)
+            raise ApplicationError(str(exc), type=PERMANENT_ERROR_TYPE, non_retryable=True) from exc
+
+    @activity.defn(name="open_incident_ticket")
+    @shielded
+    def open_incident_ticket(self, job: IncidentInput) -> TicketSyncResult:
+        """Open a containment's incident ticket once (Jira: found by its label first)."""
+        draft = TicketDraft(
+            request_id=job.incident_id,
+            system_id=job.system_id,
+            kind="incident",
+            summary=job.summary,
+            description=job.description,
+        )
+        if self._jira is None:
+            ticket = open_local_ticket(self._engine, draft=draft)
+            return TicketSyncResult(key=ticket.key, tracker=ticket.tracker)
+        try:
+            label = ticket_label(job.incident_id, self._prefix)
+            key = self._jira.ensure_issue(
+                label, job.summary, job.description, labels=["threshold", "incident"]
+            )
+            url = self._jira.browse_url(key)
+            with Session(self._engine) as session:
+                add_jira_ticket(session, draft=draft, key=key, url=url)
+                session.commit()
+            return TicketSyncResult(key=key, tracker="jira", url=url)
+        except TrackerTransientError as exc:
+            raise retry_later(exc) from exc
+        except TrackerPermanentError as exc:
             raise ApplicationError(str(exc), type=PERMANENT_ERROR_TYPE, non_retryable=True) from exc
 
     def _draft(self, request: ApprovalRequest) -> TicketDraft:

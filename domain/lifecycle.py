@@ -7,6 +7,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.manifest import Environment
+from domain.requirements import Gap
 
 
 class LifecycleState(StrEnum):
@@ -62,6 +63,15 @@ class GateResult(BaseModel):
     state: LifecycleState
     reasons: list[str] = Field(default_factory=list)
     scope: Scope = Scope.approved
+    gaps: list[Gap] = Field(
+        default_factory=list,
+        description="Blocking gaps for this environment (credential gaps carry their NHI id).",
+    )
+
+
+def gap_line(gap: Gap) -> str:
+    """A gap as one reason line, prefixed with its OWASP NHI id when it has one."""
+    return f"blocking gap [{gap.nhi}] {gap.message}" if gap.nhi else f"blocking gap: {gap.message}"
 
 
 def evaluate_gate(
@@ -71,8 +81,30 @@ def evaluate_gate(
     environment: Environment,
     scope: Scope = Scope.approved,
     declared: DeclaredScope | None = None,
+    gaps: list[Gap] | None = None,
 ) -> GateResult:
-    """Decide the deploy gate from the lifecycle state and, in production, the declared scope."""
+    """Decide the deploy gate from the lifecycle state and, in production, the declared scope.
+
+    `gaps` (the blocking gaps for `environment`) are shown with the result; they deny only
+    where they block a promotion, i.e. a system not yet approved for production.
+    """
+    result = _decide_gate(system_id, state, environment, scope, declared)
+    shown = list(gaps or [])
+    if not shown:
+        return result
+    reasons = list(result.reasons)
+    if not result.allowed and state not in PRODUCTION_STATES | CLOSED_STATES:
+        reasons += [gap_line(gap) for gap in shown]
+    return result.model_copy(update={"gaps": shown, "reasons": reasons})
+
+
+def _decide_gate(
+    system_id: str,
+    state: LifecycleState,
+    environment: Environment,
+    scope: Scope,
+    declared: DeclaredScope | None,
+) -> GateResult:
     reasons: list[str] = []
     if state is LifecycleState.retired:
         reasons.append("the system is retired")

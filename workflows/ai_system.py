@@ -10,10 +10,11 @@ with workflow.unsafe.imports_passed_through():
     from domain.classification import classify, classify_for_production
     from domain.errors import Conflict, GovernanceError, NotFound, Problem
     from domain.lifecycle import GateResult, LifecycleState, Scope, evaluate_gate
-    from domain.manifest import AISystemManifest, Environment
+    from domain.manifest import AISystemManifest, Credential, Environment
     from domain.policy import Policy
     from domain.requirements import GovernanceRequirements
     from workflows.changes import ScopeChanges
+    from workflows.containment import Containment, bound_credentials
     from workflows.models import (
         AmendCommand,
         CommandMeta,
@@ -31,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.scope import declared_scope, new_request, role_holders
 
 PROCESSED_KEEP = 500
+RETIRE_REVOKES = "retire-revokes-credentials"
 S = LifecycleState
 
 
@@ -38,7 +40,7 @@ __all__ = ["AISystemWorkflow", "registration_problems", "role_holders"]
 
 
 @workflow.defn
-class AISystemWorkflow(ScopeChanges):
+class AISystemWorkflow(ScopeChanges, Containment):
     """Registration → pilot → promotion → production → … → retirement, for one system."""
 
     @workflow.init
@@ -55,6 +57,8 @@ class AISystemWorkflow(ScopeChanges):
             self._rec.system = carried.view if carried.projection_pending else None
         self._finished = False
         self._change_busy = False
+        self._revoke_queue = list(carried.revoke_queue) if carried else []
+        self._incident_queue = list(carried.incident_queue) if carried else []
         if input.registration is not None and carried is None:
             self._register(input.registration)
 
@@ -69,9 +73,18 @@ class AISystemWorkflow(ScopeChanges):
             )
         while True:
             await workflow.wait_condition(
-                lambda: self._rec.pending or self._finished or self._history_full()
+                lambda: (
+                    self._rec.pending
+                    or self._finished
+                    or self._history_full()
+                    or self._jobs_pending()
+                )
             )
             await self._rec.flush_once()  # one batch, so a steady stream cannot starve CAN
+            if self._jobs_pending():
+                await self._rec.flush()  # `contained` lands before the revoker is called
+                await self.run_containment_jobs()
+                continue
             if self._finished or self._history_full():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 if self._finished:
@@ -96,6 +109,8 @@ class AISystemWorkflow(ScopeChanges):
             processed=kept,
             outbox=self._rec.events,
             projection_pending=self._rec.system is not None,
+            revoke_queue=self._revoke_queue,
+            incident_queue=self._incident_queue,
         )
         return SystemWorkflowInput(
             system_id=self._id, carried=carried, max_history_events=self._max_events
@@ -120,12 +135,16 @@ class AISystemWorkflow(ScopeChanges):
 
     def _gate(self, environment: Environment, scope: Scope) -> GateResult:
         view = self._view
+        gaps = None
+        if view is not None and environment is Environment.production:
+            gaps = view.production_requirements.blocking_gaps
         return evaluate_gate(
             system_id=self._id,
             state=view.state if view else S.registered,
             environment=environment,
             scope=scope,
             declared=declared_scope(view) if view else None,
+            gaps=gaps,
         )
 
     # ----- helpers -------------------------------------------------------------------------
@@ -345,6 +364,9 @@ class AISystemWorkflow(ScopeChanges):
         if request.kind is RequestKind.revalidation:
             self._revalidation_closed(meta, view, request)
             return
+        if request.kind is RequestKind.release:
+            self._release_closed(meta, view, request)
+            return
         if request.status is RequestStatus.approved:
             update = {"state": S.production, "approved_manifest": view.manifest, "last_reason": ""}
             message = f"{request.id} approved: {self._id} is in production"
@@ -366,13 +388,40 @@ class AISystemWorkflow(ScopeChanges):
 
     @workflow.update
     def retire(self, cmd: RetireCommand) -> CommandResult:
-        """Retire the system: every gate closes for good."""
+        """Retire the system: every credential is revoked and confirmed, then every gate closes."""
         if self._seen(cmd.meta):
             return self._replay(cmd.meta)
+        if workflow.patched(RETIRE_REVOKES):
+            unrevoked = [
+                c
+                for c in bound_credentials(self._current())
+                if self._current().revocations.get(c.id) != "confirmed"
+            ]
+            if unrevoked:
+                return self._offboard(cmd, unrevoked)
         view = self._current().model_copy(update={"state": S.retired, "last_reason": cmd.reason})
         self._event(cmd.meta.principal, "retired", reason=cmd.reason)
         self._finished = True
         return self._commit(cmd.meta, view, f"{self._id} retired")
+
+    def _offboard(self, cmd: RetireCommand, credentials: list[Credential]) -> CommandResult:
+        """Close every gate and revoke each credential; retired once all are confirmed."""
+        view = self._current()
+        revocations = {**view.revocations, **{c.id: "requested" for c in credentials}}
+        update: dict[str, object] = {
+            "retiring": cmd.reason,
+            "revocations": revocations,
+            "last_reason": f"retiring: {cmd.reason}",
+        }
+        if view.state is not S.contained:
+            update |= {"state": S.contained, "contained_from": view.state}
+        self._queue_revocations(credentials, f"retired: {cmd.reason}", cmd.meta.principal)
+        names = ", ".join(c.id for c in credentials)
+        message = (
+            f"retiring {self._id}: every gate is closed; revoking {names}; "
+            "retired once each revocation is confirmed"
+        )
+        return self._commit(cmd.meta, view.model_copy(update=update), message)
 
     @retire.validator
     def _validate_retire(self, cmd: RetireCommand) -> None:
@@ -382,6 +431,8 @@ class AISystemWorkflow(ScopeChanges):
             view = self._current()
             if view.state is S.retired:
                 raise Conflict(f"system {self._id} is already retired")
+            if view.retiring and self._jobs_pending():
+                raise Conflict(f"system {self._id} is being retired; revocations are running")
             if view.pending_request is not None:
                 raise Conflict(
                     f"request {view.pending_request.id} is pending; decide it or let it expire first"
