@@ -20,25 +20,30 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from core.policy import load_policy
 from core.settings import Settings
+from db.actions import IngestResult, ScopeCache, UnknownSystems, ingest_actions
 from db.projection import shared_credentials
 from db.queries import system_credential_ids
 from db.tables import utcnow
+from domain.actions import ActionRecord
 from domain.approvals import ApprovalRequest, DecisionCommand, RequestStatus
 from domain.errors import Conflict, GovernanceError, NotFound, Problem
-from domain.events import CredentialChange, ManifestDeclared, ScopeEvent, event_key
+from domain.events import CredentialChange, EventType, ManifestDeclared, ScopeEvent, event_key
 from domain.lifecycle import GateResult, LifecycleState
 from domain.manifest import AISystemManifest, Environment
 from workflows.ai_system import AISystemWorkflow
 from workflows.approval import ApprovalWorkflow
 from workflows.models import (
+    ActionFindingSignal,
     AmendCommand,
     ChangeCommand,
     CommandMeta,
     CommandResult,
+    ContainCommand,
     DecideCommand,
     DecideResult,
     PromoteCommand,
     RegisterCommand,
+    ReleaseCommand,
     RetireCommand,
     SystemView,
     SystemWorkflowInput,
@@ -72,6 +77,7 @@ class GovernanceService:
         self.settings = settings
         self.engine = engine
         self.prefix = settings.temporal.workflow_id_prefix
+        self.scopes = ScopeCache()
 
     def _shared(self, manifest: AISystemManifest) -> dict[str, list[str]]:
         with Session(self.engine) as session:
@@ -285,6 +291,72 @@ class GovernanceService:
         result: CommandResult = await self._update(
             workflow_id, AISystemWorkflow.apply_change, command, uuid.uuid4().hex
         )
+        return result
+
+    # ----- credentials, containment, actions -----------------------------------------------
+
+    async def credential_change(
+        self, system_id: str, change: CredentialChange, meta: CommandMeta
+    ) -> CommandResult:
+        """A credential added, rotated or revoked: a credential-change event, applied as one.
+
+        On a pilot it amends the manifest; on a production system it is a scope change
+        (a new or widened credential opens revalidation). The idempotency key is the event id.
+        """
+        event = ScopeEvent(
+            id=meta.command_id,
+            source=f"/threshold/credentials/{meta.principal}",
+            type=EventType.credential_changed,
+            subject=system_id,
+            time=utcnow(),
+            change=change,
+        )
+        return await self.apply_event(event, meta.principal)
+
+    async def contain(self, system_id: str, meta: CommandMeta, reason: str) -> CommandResult:
+        """Contain a system at once."""
+        result: CommandResult = await self._update(
+            system_workflow_id(system_id, self.prefix),
+            AISystemWorkflow.contain,
+            ContainCommand(meta=meta, reason=reason),
+            meta.command_id,
+        )
+        return result
+
+    async def release(self, system_id: str, meta: CommandMeta, comment: str) -> CommandResult:
+        """Open the release request of a contained system."""
+        command = ReleaseCommand(meta=meta, policy=load_policy(self.settings), comment=comment)
+        result: CommandResult = await self._update(
+            system_workflow_id(system_id, self.prefix),
+            AISystemWorkflow.release,
+            command,
+            meta.command_id,
+        )
+        return result
+
+    async def ingest_actions(self, records: list[ActionRecord]) -> IngestResult:
+        """Check, chain and store action records; tell each system of its first findings."""
+        try:
+            result = await asyncio.to_thread(ingest_actions, self.engine, records, self.scopes)
+        except UnknownSystems as exc:
+            raise NotFound(
+                f"unknown system(s): {', '.join(exc.systems)}",
+                [Problem("system", f"{s} is not registered") for s in exc.systems],
+            ) from None
+        if result.first_findings:
+            policy = load_policy(self.settings)
+            for finding in result.first_findings:
+                signal = ActionFindingSignal(
+                    policy=policy, **finding.model_dump(exclude={"system_id"})
+                )
+                handle = self.client.get_workflow_handle(
+                    system_workflow_id(finding.system_id, self.prefix)
+                )
+                try:
+                    await handle.signal(AISystemWorkflow.action_finding, signal)
+                except RPCError as exc:  # retired: the finding stays stored
+                    if exc.status != RPCStatusCode.NOT_FOUND:
+                        raise
         return result
 
     async def gate_declared(self, system_id: str, environment: Environment) -> GateResult:

@@ -233,3 +233,18 @@ def parse_manifest(data: Any) -> AISystemManifest:
         problems = [_problem_from_error(err) for err in exc.errors()]
         summary = "; ".join(f"{p.field}: {p.message}" for p in problems)
         raise InvalidInput(f"invalid manifest: {summary}", problems) from None
+
+
+def parse_credential(data: Any) -> Credential:
+    """Validate one credential; a secret value anywhere is refused without being echoed."""
+    if not isinstance(data, dict):
+        raise InvalidInput(
+            "the credential must be an object",
+            [Problem("(credential)", "give id, kind, environment, owner, expires_at, vault_ref")],
+        )
+    try:
+        return Credential.model_validate(data)
+    except ValidationError as exc:
+        problems = [_problem_from_error(err) for err in exc.errors()]
+        summary = "; ".join(f"{p.field}: {p.message}" for p in problems)
+        raise InvalidInput(f"invalid credential: {summary}", problems) from None

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from api.auth import ADMINS, READERS, WRITERS, Principal
 from api.deps import IdempotencyKey, ServiceDep, SessionDep, require
 from api.documents import read_document
-from api.schemas import CommandOut, Page, PromotionIn, RetireIn, SystemSummary
+from api.schemas import CommandOut, ContainIn, Page, PromotionIn, ReleaseIn, RetireIn, SystemSummary
 from api.service import command_meta
 from db.projection import list_systems
 from domain.errors import InvalidInput, Problem
@@ -119,4 +119,30 @@ async def retire(
 ) -> CommandOut:
     """Retire a system: every gate closes for good."""
     result = await service.retire(system_id, command_meta(principal.email, key), body.reason)
+    return CommandOut.of(result)
+
+
+@router.post("/{system_id}/contain", response_model=CommandOut)
+async def contain(
+    system_id: str,
+    body: ContainIn,
+    service: ServiceDep,
+    principal: Admin,
+    key: IdempotencyKey = None,
+) -> CommandOut:
+    """Contain a system now: every gate closes, credentials go to the revoker, a ticket opens."""
+    result = await service.contain(system_id, command_meta(principal.email, key), body.reason)
+    return CommandOut.of(result)
+
+
+@router.post("/{system_id}/release", status_code=202, response_model=CommandOut)
+async def release(
+    system_id: str,
+    body: ReleaseIn,
+    service: ServiceDep,
+    principal: Writer,
+    key: IdempotencyKey = None,
+) -> CommandOut:
+    """Ask security and the owners to release a contained system (an approval request)."""
+    result = await service.release(system_id, command_meta(principal.email, key), body.comment)
     return CommandOut.of(result)
