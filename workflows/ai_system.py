@@ -318,7 +318,10 @@ class AISystemWorkflow(ScopeChanges, Containment):
                 now=workflow.now(),
                 shared_credentials=cmd.shared_credentials,
             )
-            problems = [Problem(g.field, g.message) for g in production.blocking_gaps]
+            problems = [
+                Problem(g.field, f"[{g.nhi}] {g.message}" if g.nhi else g.message)
+                for g in production.blocking_gaps
+            ]
             problems += [
                 Problem(
                     f"policy.role_groups.{role.value}",
