@@ -13,7 +13,19 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from cli import approvals, audit, events, lifecycle, render, slack, systems, tickets, tokens
+from cli import (
+    actions,
+    approvals,
+    audit,
+    credentials,
+    events,
+    lifecycle,
+    render,
+    slack,
+    systems,
+    tickets,
+    tokens,
+)
 from cli.client import DEFAULT_URL, OK, USAGE, CliError, Options
 
 INTERRUPTED = 130
@@ -95,6 +107,9 @@ lifecycle.install(app)
 approvals.install(app)
 events.install(app)
 tickets.install(app)
+app.add_typer(credentials.app, name="credentials")
+app.add_typer(actions.app, name="actions")
+app.command("trace")(actions.trace)
 app.add_typer(audit.app, name="audit")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(slack.app, name="slack")

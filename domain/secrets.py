@@ -64,13 +64,20 @@ def secret_message(value: str) -> str | None:
     )
 
 
-def refuse_secrets(fields: dict[str, str | None]) -> None:
+def secret_problems(fields: dict[str, object]) -> list[Problem]:
+    """A problem for each field (or list item) whose value looks like a secret."""
+    problems: list[Problem] = []
+    for name, value in fields.items():
+        for item in value if isinstance(value, list) else [value]:
+            message = secret_message(str(item)) if item else None
+            if message is not None:
+                problems.append(Problem(name, message))
+    return problems
+
+
+def refuse_secrets(fields: dict[str, object]) -> None:
     """Raise `InvalidInput` naming every field whose value looks like a secret."""
-    problems = [
-        Problem(name, message)
-        for name, value in fields.items()
-        if value and (message := secret_message(value)) is not None
-    ]
+    problems = secret_problems(fields)
     if problems:
         raise InvalidInput(
             "refused: " + "; ".join(f"{p.field}: {p.message}" for p in problems), problems

@@ -17,7 +17,16 @@ from db.engine import get_engine
 from integrations.revoker import RecordingRevoker
 from tests.e2e.test_promotion_tour import eventually, manifest
 from tests.e2e.test_scope_changes import in_production
-from tests.harness import BUSINESS, REQUESTER, ROOT, SECURITY, TECH, Stack, make_settings, running_stack
+from tests.harness import (
+    BUSINESS,
+    REQUESTER,
+    ROOT,
+    SECURITY,
+    TECH,
+    Stack,
+    make_settings,
+    running_stack,
+)
 
 pytestmark = pytest.mark.devserver
 
@@ -90,10 +99,10 @@ async def test_pilot_credential_reused_in_production_blocks_promotion(
     """A pilot credential on a system bound for production and one shared with another system
     block promotion; the gaps carry OWASP NHI ids and show in the gate; a secret is refused."""
     async with running_stack(dev_env.client, settings_for(database_url, tmp_path)) as stack:
-        other = manifest("support-assistant")
+        other: dict[str, Any] = manifest("support-assistant")
         other["id"] = "support-copilot"
         other["credentials"] = [
-            {**other["credentials"][0], "id": "shared-pilot-key", "environment": "pilot"}  # type: ignore[index]
+            {**other["credentials"][0], "id": "shared-pilot-key", "environment": "pilot"}
         ]
         assert (await stack.call("POST", "/systems", REQUESTER, json=other)).status_code == 201
 
@@ -102,14 +111,17 @@ async def test_pilot_credential_reused_in_production_blocks_promotion(
             return bool(listed.json())
 
         assert await eventually(projected)
-        mine = manifest("support-assistant")
-        mine["credentials"] = [*mine["credentials"], other["credentials"][0]]  # type: ignore[misc]
+        mine: dict[str, Any] = manifest("support-assistant")
+        mine["credentials"] = [*mine["credentials"], other["credentials"][0]]
         assert (await stack.call("POST", "/systems", REQUESTER, json=mine)).status_code == 201
 
         promoted = await stack.call("POST", f"/systems/{SYSTEM}/promotion", REQUESTER, json={})
         assert promoted.status_code == 409, promoted.text
         messages = " ".join(p["message"] for p in promoted.json()["error"]["problems"])
-        assert "[NHI8] credential shared-pilot-key is a pilot credential bound for production" in messages
+        assert (
+            "[NHI8] credential shared-pilot-key is a pilot credential bound for production"
+            in messages
+        )
         assert "[NHI9] credential shared-pilot-key is shared with support-copilot" in messages
 
         gate = (await stack.call("GET", f"/systems/{SYSTEM}/gate", REQUESTER)).json()
@@ -117,7 +129,9 @@ async def test_pilot_credential_reused_in_production_blocks_promotion(
         assert "NHI8" in {g["nhi"] for g in gate["gaps"]}
         assert any(r.startswith("blocking gap [NHI8]") for r in gate["reasons"])
 
-        inventory = (await stack.call("GET", "/credentials?credential=shared-pilot-key", REQUESTER)).json()
+        inventory = (
+            await stack.call("GET", "/credentials?credential=shared-pilot-key", REQUESTER)
+        ).json()
         assert {c["system_id"] for c in inventory} == {SYSTEM, "support-copilot"}
         mine_row = next(c for c in inventory if c["system_id"] == SYSTEM)
         assert mine_row["shared_with"] == ["support-copilot"]
@@ -127,7 +141,7 @@ async def test_pilot_credential_reused_in_production_blocks_promotion(
             "POST",
             f"/systems/{SYSTEM}/credentials",
             REQUESTER,
-            json={**mine["credentials"][0], "id": "new-key", "vault_ref": secret},  # type: ignore[index]
+            json={**mine["credentials"][0], "id": "new-key", "vault_ref": secret},
         )
         assert refused.status_code == 422, refused.text
         assert refused.json()["error"]["problems"][0]["field"] == "vault_ref"
@@ -159,21 +173,34 @@ async def test_tool_call_outside_scope_contains_the_system(
     settings = settings_for(database_url, tmp_path, on_finding="contain")
     async with running_stack(dev_env.client, settings) as stack:
         await in_production(stack)
-        fine = await post_actions(stack, [action(), action(kind="prompt", tool=None, target=None, content="hi")])
+        fine = await post_actions(
+            stack, [action(), action(kind="prompt", tool=None, target=None, content="hi")]
+        )
         assert fine == {"accepted": 2, "duplicates": 0, "findings": 0, "first_findings": []}
 
-        result = await post_actions(stack, [action(tool="send_email", target="crm.accounts", access="write")])
-        assert [f["code"] for f in result["first_findings"]] == ["tool_out_of_scope", "target_out_of_scope"]
+        result = await post_actions(
+            stack, [action(tool="send_email", target="crm.accounts", access="write")]
+        )
+        assert [f["code"] for f in result["first_findings"]] == [
+            "tool_out_of_scope",
+            "target_out_of_scope",
+        ]
 
         async def contained() -> bool:
             shown = await view(stack)
-            return shown["state"] == "contained" and shown["incident"] is not None and (
-                shown["revocations"] == {CREDENTIAL: "confirmed"}
+            return (
+                shown["state"] == "contained"
+                and shown["incident"] is not None
+                and (shown["revocations"] == {CREDENTIAL: "confirmed"})
             )
 
         assert await eventually(contained)
         for environment in ("production", "pilot"):
-            gate = (await stack.call("GET", f"/systems/{SYSTEM}/gate?environment={environment}", REQUESTER)).json()
+            gate = (
+                await stack.call(
+                    "GET", f"/systems/{SYSTEM}/gate?environment={environment}", REQUESTER
+                )
+            ).json()
             assert gate["allowed"] is False and "contained" in gate["reasons"][0]
         calls = RecordingRevoker(tmp_path / "revocations.jsonl").calls()
         assert [(c["system_id"], c["credential_id"]) for c in calls] == [(SYSTEM, CREDENTIAL)]
@@ -181,8 +208,12 @@ async def test_tool_call_outside_scope_contains_the_system(
         assert any(t["kind"] == "incident" for t in tickets["items"])
 
         actions = await audit_actions(stack)
-        for expected in ("action_finding", "contained", "credential_revocation_requested",
-                         "credential_revocation_confirmed"):
+        for expected in (
+            "action_finding",
+            "contained",
+            "credential_revocation_requested",
+            "credential_revocation_confirmed",
+        ):
             assert expected in actions, actions
 
         released = await stack.call("POST", f"/systems/{SYSTEM}/release", REQUESTER, json={})
@@ -196,7 +227,7 @@ async def test_tool_call_outside_scope_contains_the_system(
             assert decided.status_code == 200, decided.text
 
         async def released_to_production() -> bool:
-            return (await view(stack))["state"] == "production"
+            return bool((await view(stack))["state"] == "production")
 
         assert await eventually(released_to_production)
         assert "released" in await audit_actions(stack)
@@ -211,8 +242,15 @@ async def test_tool_call_outside_scope_opens_revalidation_and_trace_finds_every_
         await in_production(stack)
         records = [action(time=f"2026-11-26T10:00:{i:02d}Z") for i in range(30)]
         records += [action(kind="output", tool=None, target=None, content="mail me at a@b.example")]
-        records += [action(kind="privileged_action", tool=None, target="crm.tickets", access="read",
-                           action="send reply to customer")]
+        records += [
+            action(
+                kind="privileged_action",
+                tool=None,
+                target="crm.tickets",
+                access="read",
+                action="send reply to customer",
+            )
+        ]
         result = await post_actions(stack, records)
         assert result["accepted"] == 32
         assert [f["code"] for f in result["first_findings"]] == ["missing_human_approval"]
@@ -220,7 +258,7 @@ async def test_tool_call_outside_scope_opens_revalidation_and_trace_finds_every_
         assert again["accepted"] == 0 and again["duplicates"] == 5
 
         async def revalidating() -> bool:
-            return (await view(stack))["state"] == "revalidation_pending"
+            return bool((await view(stack))["state"] == "revalidation_pending")
 
         assert await eventually(revalidating)
         traced = (await stack.call("GET", f"/trace?credential={CREDENTIAL}", REQUESTER)).json()
@@ -230,7 +268,9 @@ async def test_tool_call_outside_scope_opens_revalidation_and_trace_finds_every_
         assert traced["targets"] == {"kb.articles": 30, "crm.tickets": 1}
         assert traced["findings"] == {"missing_human_approval": 1}
         assert traced["bound_to"][0]["scopes"] == ["crm.tickets:read", "kb.articles:read"]
-        by_system = (await stack.call("GET", f"/trace?system={SYSTEM}&since=3650d", REQUESTER)).json()
+        by_system = (
+            await stack.call("GET", f"/trace?system={SYSTEM}&since=3650d", REQUESTER)
+        ).json()
         assert by_system["count"] == 32
 
         verified = (await stack.call("GET", "/audit/verify", REQUESTER)).json()
