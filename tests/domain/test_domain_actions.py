@@ -75,7 +75,9 @@ def test_a_privileged_action_needs_the_approval_its_use_case_requires(scope: Act
     """`send reply to customer` is a human-approval point: without approved_by it is a finding."""
     fields = {"kind": "privileged_action", "tool": None, "target": None}
     assert codes(scope, action="Send reply to customer", **fields) == ["missing_human_approval"]
-    assert codes(scope, action="send reply to customer", approved_by="ann@example.com", **fields) == []
+    assert (
+        codes(scope, action="send reply to customer", approved_by="ann@example.com", **fields) == []
+    )
 
 
 def test_content_is_kept_as_the_logging_policy_says() -> None:

@@ -137,4 +137,6 @@ def test_the_gate_shows_blocking_gaps_with_their_nhi_ids(support_data: dict[str,
     )
     assert gate.allowed is False
     assert [g.nhi for g in gate.gaps] == ["NHI8"]
-    assert gate.reasons[-1].startswith("blocking gap [NHI8] credential support-assistant-crm-reader")
+    assert gate.reasons[-1].startswith(
+        "blocking gap [NHI8] credential support-assistant-crm-reader"
+    )
