@@ -10,11 +10,11 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain.manifest import SYSTEM_ID_PATTERN, AISystemManifest, ContentLogging, Environment
 from domain.secrets import KNOWN_SECRETS, TOKEN_RUN, entropy
@@ -35,7 +35,7 @@ class ActionRecord(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     system: str = Field(pattern=SYSTEM_ID_PATTERN, description="The system id.")
     environment: Environment
-    time: datetime = Field(description="When it happened (RFC 3339; no zone = UTC).")
+    time: datetime = Field(description="When it happened (RFC 3339; no zone = UTC, as stored).")
     kind: ActionKind
     trace_id: str = Field(min_length=1, max_length=200)
     id: str | None = Field(
@@ -52,11 +52,6 @@ class ActionRecord(BaseModel):
     credential_id: str | None = Field(default=None, max_length=128)
     approved_by: str | None = Field(default=None, max_length=320)
     content: str | None = Field(default=None, description="Prompt or output text (policy decides).")
-
-    @field_validator("time")
-    @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
     @property
     def writes(self) -> bool:

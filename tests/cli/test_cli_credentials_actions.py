@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 SYSTEM = "support-assistant"
 COMMAND = {
@@ -62,7 +61,7 @@ def test_add_posts_the_credential_as_a_reference(api, cli):
     assert "created_at" in body
 
 
-def test_ingest_sends_json_lines_and_exits_one_on_findings(api, cli, tmp_path: Path):
+def test_ingest_sends_json_lines_and_exits_one_on_findings(api, cli, tmp_path):
     """Records go as application/x-ndjson; a finding makes the exit status 1."""
     path = tmp_path / "actions.jsonl"
     path.write_text('{"system": "a"}\n\n{"system": "b"}\n')
