@@ -73,6 +73,7 @@ def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecuto
             ledger.record_batch,
             slack.sync_slack_messages,
             slack.remind_slack_approvers,
+            slack.notify_owners,
             tickets.sync_change_ticket,
             tickets.open_incident_ticket,
             containment.revoke_credential,

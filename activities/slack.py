@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -15,7 +16,7 @@ from db.tables import SlackMessageRow
 from domain.approvals import ApprovalRequest
 from integrations.slack import ApprovalMessenger, SlackPermanentError, SlackRateLimited
 from integrations.slack_blocks import approval_blocks, headline, reminder_text
-from workflows.models import SlackSyncInput, SlackSyncResult
+from workflows.models import OwnersNotice, SlackSyncInput, SlackSyncResult
 
 
 def slack_targets(request: ApprovalRequest, channel: str | None) -> list[str]:
@@ -125,6 +126,14 @@ class SlackActivities:
             return target[1:]
         return self._slack.open_dm(self._slack.lookup_user_id(target))
 
+    @activity.defn(name="notify_owners")
+    @shielded
+    def notify_owners(self, notice: OwnersNotice) -> int:
+        """Tell a system's owners and security what happened (containment, a finding)."""
+        if self._slack is None:
+            return 0
+        return notify_people(self._slack, self._engine, notice, self._channel_for)
+
     @activity.defn(name="remind_slack_approvers")
     @shielded
     def remind_slack_approvers(self, request: ApprovalRequest) -> int:
@@ -155,6 +164,33 @@ class SlackActivities:
                 session.commit()
             sent += 1
         return sent
+
+
+def notify_people(
+    slack: ApprovalMessenger, engine: Engine, notice: OwnersNotice, channel_for: Any
+) -> int:
+    """Direct-message each person once (remembered per notice and person); returns sent."""
+    with Session(engine) as session:
+        known = slack_messages(session, request_id=notice.notice_id)
+    sent = 0
+    for person in sorted(set(notice.people)):
+        key = f"notice:{person}"
+        if key in known:
+            continue
+        try:
+            channel, ts = slack.post(channel_for(person), notice.text, [])
+            sent += 1
+        except SlackPermanentError as exc:
+            channel, ts = None, None
+            activity.logger.warning("slack notice refused for %s: %s", person, exc.code)
+        except SlackRateLimited as exc:
+            raise retry_later(exc) from exc
+        with Session(engine) as session:
+            remember_slack_message(
+                session, request_id=notice.notice_id, target=key, channel=channel, ts=ts, version=0
+            )
+            session.commit()
+    return sent
 
 
 def _tally(result: SlackSyncResult, problem: str | None, new: bool) -> SlackSyncResult:

@@ -318,7 +318,7 @@ class GovernanceService:
         result: CommandResult = await self._update(
             system_workflow_id(system_id, self.prefix),
             AISystemWorkflow.contain,
-            ContainCommand(meta=meta, reason=reason),
+            ContainCommand(meta=meta, reason=reason, policy=load_policy(self.settings)),
             meta.command_id,
         )
         return result

@@ -59,6 +59,7 @@ class AISystemWorkflow(ScopeChanges, Containment):
         self._change_busy = False
         self._revoke_queue = list(carried.revoke_queue) if carried else []
         self._incident_queue = list(carried.incident_queue) if carried else []
+        self._notice_queue = list(carried.notice_queue) if carried else []
         if input.registration is not None and carried is None:
             self._register(input.registration)
 
@@ -111,6 +112,7 @@ class AISystemWorkflow(ScopeChanges, Containment):
             projection_pending=self._rec.system is not None,
             revoke_queue=self._revoke_queue,
             incident_queue=self._incident_queue,
+            notice_queue=self._notice_queue,
         )
         return SystemWorkflowInput(
             system_id=self._id, carried=carried, max_history_events=self._max_events

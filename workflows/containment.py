@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         CommandResult,
         ContainCommand,
         IncidentInput,
+        OwnersNotice,
         ReleaseCommand,
         RevokeInput,
         RevokeResult,
@@ -66,6 +67,7 @@ class Containment:
         _finished: bool
         _revoke_queue: list[RevokeInput]
         _incident_queue: list[IncidentInput]
+        _notice_queue: list[OwnersNotice]
 
         def _seen(self, meta: CommandMeta) -> bool: ...
         def _current(self) -> SystemView: ...
@@ -86,7 +88,7 @@ class Containment:
         """Contain the system now: gates close, credentials go to the revoker, a ticket opens."""
         if self._seen(cmd.meta):
             return self._replay(cmd.meta)
-        return await self._contain(cmd.meta, cmd.reason)
+        return await self._contain(cmd.meta, cmd.reason, cmd.policy)
 
     @contain.validator
     def _validate_contain(self, cmd: ContainCommand) -> None:
@@ -99,7 +101,9 @@ class Containment:
 
         self._check(check)
 
-    async def _contain(self, meta: CommandMeta, reason: str) -> CommandResult:
+    async def _contain(
+        self, meta: CommandMeta, reason: str, policy: Policy | None = None
+    ) -> CommandResult:
         """The single way into `contained` (containment by a person or by a finding)."""
         view = self._current()
         pending = view.pending_request
@@ -126,6 +130,13 @@ class Containment:
         )
         self._queue_revocations(credentials, f"contained: {reason}", meta.principal)
         self._incident_queue.append(incident)
+        self._tell_owners(
+            view,
+            policy,
+            f"contained:{incident.incident_id}",
+            f"{view.manifest.name} ({self._id}) was contained by {meta.principal}: {reason}. "
+            "Every deploy gate is closed and its credentials were handed to the revoker.",
+        )
         message = (
             f"{self._id} contained: every environment is closed; "
             f"{len(credentials)} credential(s) handed to the revoker; an incident ticket opens"
@@ -161,7 +172,15 @@ class Containment:
     # ----- jobs the main loop runs ---------------------------------------------------------
 
     def _jobs_pending(self) -> bool:
-        return bool(self._revoke_queue or self._incident_queue)
+        return bool(self._revoke_queue or self._incident_queue or self._notice_queue)
+
+    def _tell_owners(self, view: SystemView, policy: Policy | None, key: str, text: str) -> None:
+        """Queue a direct message to the owners and security (Slack, when configured)."""
+        owners = view.approved_manifest or view.manifest
+        people = [str(p).lower() for p in (owners.business_owner, owners.technical_owner) if p]
+        people += policy.members(Role.security.value) if policy is not None else []
+        notice_id = f"notice:{self._id}:{key}"[:200]
+        self._notice_queue.append(OwnersNotice(notice_id=notice_id, people=people, text=text))
 
     async def run_containment_jobs(self) -> None:
         """Hand queued credentials to the revoker and open queued incident tickets."""
@@ -173,6 +192,18 @@ class Containment:
             incident = self._incident_queue[0]
             await self._open_incident(incident)
             self._incident_queue.pop(0)
+        while self._notice_queue:
+            notice = self._notice_queue[0]
+            try:
+                await workflow.execute_activity("notify_owners", notice, **REVOKE_OPTIONS)
+            except ActivityError as error:
+                self._event(
+                    "threshold",
+                    "notification_failed",
+                    activity="notify_owners",
+                    error=str(error.cause),
+                )
+            self._notice_queue.pop(0)
         self._finish_retirement()
 
     async def _revoke(self, job: RevokeInput) -> None:
@@ -346,8 +377,16 @@ class Containment:
             outcome=outcome,
         )
         meta = CommandMeta(command_id=f"{key}:{signal.trace_id}"[:200], principal="threshold")
+        self._tell_owners(
+            view,
+            signal.policy,
+            key,
+            f"{view.manifest.name} ({self._id}) acted outside its approved scope: "
+            f"{signal.message} (trace {signal.trace_id}); outcome: {outcome}",
+        )
         if outcome == "contain":
-            await self._contain(meta, f"action finding {signal.code}: {signal.message}")
+            reason = f"action finding {signal.code}: {signal.message}"
+            await self._contain(meta, reason, signal.policy)
         elif outcome == "revalidate":
             await self._finding_revalidation(meta, view, signal)
 

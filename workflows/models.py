@@ -97,6 +97,7 @@ class ContainCommand(Model):
 
     meta: CommandMeta
     reason: str = Field(min_length=1)
+    policy: Policy | None = None
 
 
 class ReleaseCommand(Model):
@@ -142,6 +143,14 @@ class IncidentInput(Model):
     system_id: str
     summary: str
     description: str
+
+
+class OwnersNotice(Model):
+    """A direct message to a system's owners (and security), sent once per person."""
+
+    notice_id: str
+    people: list[str]
+    text: str
 
 
 class DecideCommand(Model):
@@ -253,6 +262,9 @@ class SystemCarried(Model):
     )
     incident_queue: list[IncidentInput] = Field(
         default_factory=list, description="Incident tickets still to open."
+    )
+    notice_queue: list[OwnersNotice] = Field(
+        default_factory=list, description="Owner notices still to send."
     )
 
 

@@ -305,3 +305,34 @@ async def test_retire_revokes_every_credential_before_retiring(
         assert actions.index("credential_revocation_confirmed") < actions.index("retired")
         calls = RecordingRevoker(tmp_path / "revocations.jsonl").calls()
         assert [c["credential_id"] for c in calls] == [CREDENTIAL]
+
+
+async def test_contain_closes_every_gate_at_once_and_only_admins_contain(
+    dev_env: WorkflowEnvironment, database_url: str, tmp_path: Path
+) -> None:
+    """The contain answer already shows `contained`; a second contain and a non-admin are refused."""
+    async with running_stack(dev_env.client, settings_for(database_url, tmp_path)) as stack:
+        await in_production(stack)
+        body = {"reason": "credential leaked in a log"}
+        refused = await stack.call("POST", f"/systems/{SYSTEM}/contain", REQUESTER, json=body)
+        assert refused.status_code == 403
+        contained = await stack.call("POST", f"/systems/{SYSTEM}/contain", ADMIN, json=body)
+        assert contained.status_code == 200, contained.text
+        assert contained.json()["system"]["state"] == "contained"
+        assert contained.json()["system"]["contained_from"] == "production"
+        gate = (await stack.call("GET", f"/systems/{SYSTEM}/gate", REQUESTER)).json()
+        assert gate["allowed"] is False
+        again = await stack.call("POST", f"/systems/{SYSTEM}/contain", ADMIN, json=body)
+        assert again.status_code == 409
+        change = await stack.call(
+            "POST",
+            f"/systems/{SYSTEM}/credentials",
+            REQUESTER,
+            json={
+                "id": "k2",
+                "kind": "api_key",
+                "environment": "production",
+                "vault_ref": "vault://kv/prod/k2",
+            },
+        )
+        assert change.status_code == 409  # a contained system takes no scope change
