@@ -157,7 +157,7 @@ class GovernanceService:
         handle = self.client.get_workflow_handle(workflow_id)
         if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
             view: SystemView | None = await handle.query(AISystemWorkflow.view)
-            if view is not None and view.state is not LifecycleState.retired:
+            if view is not None and view.state is not LifecycleState.retired and not view.retiring:
                 try:
                     result: CommandResult = await handle.execute_update(
                         AISystemWorkflow.register, command, id=command.meta.command_id
@@ -168,7 +168,9 @@ class GovernanceService:
                 except RPCError as exc:  # closed since the describe: retired meanwhile
                     if exc.status != RPCStatusCode.NOT_FOUND:
                         raise
-        raise Conflict(f"system id {command.manifest.id} was retired; choose a new id")
+        raise Conflict(
+            f"system id {command.manifest.id} was retired (or is being retired); choose a new id"
+        )
 
     async def amend(self, manifest: AISystemManifest, meta: CommandMeta) -> CommandResult:
         """Replace a pilot system's manifest."""

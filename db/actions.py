@@ -29,6 +29,7 @@ from domain.actions import (
     check_action,
     first_of_kind,
     kept_content,
+    mask_secret_credential,
 )
 from domain.ledger import entry_hash
 from domain.lifecycle import CLOSED_STATES, PRODUCTION_STATES, LifecycleState
@@ -204,6 +205,7 @@ def _prepare(records: Sequence[ActionRecord], scopes: dict[str, ActionScope]) ->
             continue
         seen.add(key)
         scope = scopes[record.system]
+        record = mask_secret_credential(scope, record)
         digest, length, content = kept_content(
             record.content, scope.content, record.kind in scope.logged
         )

@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.manifest import SYSTEM_ID_PATTERN, AISystemManifest, ContentLogging, Environment
-from domain.secrets import KNOWN_SECRETS, TOKEN_RUN, entropy
+from domain.secrets import KNOWN_SECRETS, TOKEN_RUN, entropy, secret_kind
 
 
 class ActionKind(StrEnum):
@@ -182,6 +182,21 @@ def _credential_findings(scope: ActionScope, record: ActionRecord) -> list[Findi
             )
         ]
     return []
+
+
+SECRET_MASK = "[secret value given as credential_id]"
+
+
+def mask_secret_credential(scope: ActionScope, record: ActionRecord) -> ActionRecord:
+    """A record whose credential_id is a secret value (not a bound id) keeps only a mask.
+
+    Checked only for ids not bound to the system, so the hot path pays nothing; the record
+    is still stored (and found: `credential_not_bound`), the secret never is.
+    """
+    credential = record.credential_id
+    if credential is None or credential in scope.credentials or secret_kind(credential) is None:
+        return record
+    return record.model_copy(update={"credential_id": SECRET_MASK})
 
 
 # ----- content kept per the logging policy --------------------------------------------------

@@ -10,11 +10,12 @@ with workflow.unsafe.imports_passed_through():
     from domain.classification import classify, classify_for_production
     from domain.errors import Conflict, GovernanceError, NotFound, Problem
     from domain.lifecycle import GateResult, LifecycleState, Scope, evaluate_gate
-    from domain.manifest import AISystemManifest, Credential, Environment
+    from domain.manifest import AISystemManifest, Environment
     from domain.policy import Policy
     from domain.requirements import GovernanceRequirements
     from workflows.changes import ScopeChanges
-    from workflows.containment import Containment, bound_credentials
+    from workflows.containment import Containment
+    from workflows.findings import ActionFindings
     from workflows.models import (
         AmendCommand,
         CommandMeta,
@@ -22,17 +23,16 @@ with workflow.unsafe.imports_passed_through():
         PromoteCommand,
         RegisterCommand,
         RequestClosed,
-        RetireCommand,
         SystemCarried,
         SystemView,
         SystemWorkflowInput,
     )
     from workflows.recorder import Recorder, refusal
     from workflows.registration import check_registration, registered_view, registration_problems
+    from workflows.retirement import Retirement
     from workflows.scope import declared_scope, new_request, role_holders
 
 PROCESSED_KEEP = 500
-RETIRE_REVOKES = "retire-revokes-credentials"
 S = LifecycleState
 
 
@@ -40,7 +40,7 @@ __all__ = ["AISystemWorkflow", "registration_problems", "role_holders"]
 
 
 @workflow.defn
-class AISystemWorkflow(ScopeChanges, Containment):
+class AISystemWorkflow(ScopeChanges, Containment, ActionFindings, Retirement):
     """Registration → pilot → promotion → production → … → retirement, for one system."""
 
     @workflow.init
@@ -388,59 +388,3 @@ class AISystemWorkflow(ScopeChanges, Containment):
         if request.status is RequestStatus.approved:
             self._event("threshold", "entered_production", request.id)
         self._commit(meta, view.model_copy(update={**update, "pending_request": None}), message)
-
-    # ----- retire --------------------------------------------------------------------------
-
-    @workflow.update
-    def retire(self, cmd: RetireCommand) -> CommandResult:
-        """Retire the system: every credential is revoked and confirmed, then every gate closes."""
-        if self._seen(cmd.meta):
-            return self._replay(cmd.meta)
-        if workflow.patched(RETIRE_REVOKES):
-            unrevoked = [
-                c
-                for c in bound_credentials(self._current())
-                if self._current().revocations.get(c.id) != "confirmed"
-            ]
-            if unrevoked:
-                return self._offboard(cmd, unrevoked)
-        view = self._current().model_copy(update={"state": S.retired, "last_reason": cmd.reason})
-        self._event(cmd.meta.principal, "retired", reason=cmd.reason)
-        self._finished = True
-        return self._commit(cmd.meta, view, f"{self._id} retired")
-
-    def _offboard(self, cmd: RetireCommand, credentials: list[Credential]) -> CommandResult:
-        """Close every gate and revoke each credential; retired once all are confirmed."""
-        view = self._current()
-        revocations = {**view.revocations, **{c.id: "requested" for c in credentials}}
-        update: dict[str, object] = {
-            "retiring": cmd.reason,
-            "revocations": revocations,
-            "last_reason": f"retiring: {cmd.reason}",
-        }
-        if view.state is not S.contained:
-            update |= {"state": S.contained, "contained_from": view.state}
-        self._queue_revocations(credentials, f"retired: {cmd.reason}", cmd.meta.principal)
-        names = ", ".join(c.id for c in credentials)
-        message = (
-            f"retiring {self._id}: every gate is closed; revoking {names}; "
-            "retired once each revocation is confirmed"
-        )
-        return self._commit(cmd.meta, view.model_copy(update=update), message)
-
-    @retire.validator
-    def _validate_retire(self, cmd: RetireCommand) -> None:
-        def check() -> None:
-            if self._seen(cmd.meta):
-                return
-            view = self._current()
-            if view.state is S.retired:
-                raise Conflict(f"system {self._id} is already retired")
-            if view.retiring and self._jobs_pending():
-                raise Conflict(f"system {self._id} is being retired; revocations are running")
-            if view.pending_request is not None:
-                raise Conflict(
-                    f"request {view.pending_request.id} is pending; decide it or let it expire first"
-                )
-
-        self._check(check)

@@ -14,6 +14,7 @@ from domain.actions import (
     check_action,
     first_of_kind,
     kept_content,
+    mask_secret_credential,
     redact,
 )
 from domain.manifest import ContentLogging, parse_manifest
@@ -96,3 +97,12 @@ def test_only_the_first_finding_of_each_kind_per_system_signals() -> None:
     """Known (system, code) pairs and repeats in the batch are not first."""
     pairs = [("a", "x"), ("a", "x"), ("b", "x"), ("a", "y")]
     assert first_of_kind(pairs, known={("a", "y")}) == [("a", "x"), ("b", "x")]
+
+
+def test_a_secret_given_as_credential_id_is_never_kept(scope: ActionScope) -> None:
+    """An unbound credential_id that looks like a secret is masked before storage and found."""
+    leaked = record(credential_id="sk-ant-api03-" + "Q" * 30)
+    masked = mask_secret_credential(scope, leaked)
+    assert masked.credential_id is not None and "sk-ant" not in masked.credential_id
+    assert [f.code for f in check_action(scope, masked)] == ["credential_not_bound"]
+    assert mask_secret_credential(scope, record()) == record()

@@ -207,14 +207,18 @@ async def test_tool_call_outside_scope_contains_the_system(
         tickets = (await stack.call("GET", f"/tickets?system={SYSTEM}", REQUESTER)).json()
         assert any(t["kind"] == "incident" for t in tickets["items"])
 
-        actions = await audit_actions(stack)
-        for expected in (
+        wanted = {
             "action_finding",
             "contained",
             "credential_revocation_requested",
             "credential_revocation_confirmed",
-        ):
-            assert expected in actions, actions
+            "ticket_opened",
+        }
+
+        async def audited() -> bool:  # the audit ledger follows the live state by a moment
+            return wanted <= set(await audit_actions(stack))
+
+        assert await eventually(audited), await audit_actions(stack)
 
         released = await stack.call("POST", f"/systems/{SYSTEM}/release", REQUESTER, json={})
         assert released.status_code == 202, released.text
@@ -230,7 +234,11 @@ async def test_tool_call_outside_scope_contains_the_system(
             return bool((await view(stack))["state"] == "production")
 
         assert await eventually(released_to_production)
-        assert "released" in await audit_actions(stack)
+
+        async def released_audited() -> bool:
+            return "released" in await audit_actions(stack)
+
+        assert await eventually(released_audited)
 
 
 async def test_tool_call_outside_scope_opens_revalidation_and_trace_finds_every_action(
@@ -301,6 +309,11 @@ async def test_retire_revokes_every_credential_before_retiring(
             return bool(rows) and rows[0]["state"] == "retired"
 
         assert await eventually(is_retired)
+
+        async def retired_audited() -> bool:
+            return "retired" in await audit_actions(stack)
+
+        assert await eventually(retired_audited)
         actions = await audit_actions(stack)
         assert actions.index("credential_revocation_confirmed") < actions.index("retired")
         calls = RecordingRevoker(tmp_path / "revocations.jsonl").calls()
