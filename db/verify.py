@@ -176,11 +176,13 @@ def _verify_one(engine: Engine, ledger: str, bounds: Bounds, *, exact: bool = Fa
         heads: Heads = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
         scan = dbapi.cursor(name="threshold_verify") if dialect == "postgresql" else dbapi.cursor()
         table, columns = _ledger_sql(ledger, dialect)
-        scan.execute(
-            f"SELECT {columns} FROM {table} WHERE 1 = 1{where} ORDER BY chain_id, seq", params
-        )
+        # The action ledger interleaves many chains per batch: read it in table order (ids rise
+        # with seq within a chain, appends being serialised per chain) instead of seeking.
+        order = "id" if ledger == "actions" else "chain_id, seq"
+        scan.execute(f"SELECT {columns} FROM {table} WHERE 1 = 1{where} ORDER BY {order}", params)
         rows = flatten.from_iterable(iter(partial(scan.fetchmany, BATCH_ROWS), []))
-        entries, chains, found = _scan(rows, heads)
+        scanner = _scan_in_table_order if ledger == "actions" else _scan
+        entries, chains, found = scanner(rows, heads)
         scan.close()
         found = found or _headless_problem(heads, seen=chains)
         broken = _broken(cursor, mark, found, ledger, table) if found else None
@@ -234,6 +236,26 @@ def _scan(rows: Iterator[Any], heads: Heads) -> tuple[int, set[str], Found | Non
         if problem:
             return entries, seen, (chain, expected - 1, problem)
     return entries, seen, None
+
+
+def _scan_in_table_order(rows: Iterator[Any], heads: Heads) -> tuple[int, set[str], Found | None]:
+    """The hot loop for rows in table order: each chain's last seq and hash kept in a dict."""
+    state: dict[str, tuple[int, str]] = {}
+    entries = 0
+    for chain_id, seq, at, actor, action, request_id, detail, prev_hash, stored in rows:
+        last_seq, prev = state.get(chain_id, (0, GENESIS))
+        digest = entry_hash(prev, chain_id, seq, at, actor, action, request_id or "", detail)
+        if seq != last_seq + 1 or prev_hash != prev or digest != stored:
+            problem = _entry_problem(seq, last_seq + 1, prev_hash, prev)
+            return entries, set(state), (chain_id, seq, problem)
+        state[chain_id] = (seq, stored)
+        entries += 1
+    for chain_id in sorted(state):
+        last_seq, last_hash = state[chain_id]
+        problem = _head_problem(heads.get(chain_id), last_seq, last_hash)
+        if problem:
+            return entries, set(state), (chain_id, last_seq, problem)
+    return entries, set(state), None
 
 
 def _entry_problem(seq: int, expected: int, prev_hash: str, prev: str) -> str:

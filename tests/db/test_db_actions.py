@@ -120,3 +120,15 @@ def test_trace_finds_every_action_of_a_credential(engine: Engine) -> None:
     assert found["targets"] == {"kb": 7} and len(found["actions"]) == 3
     assert found["first"] < found["last"]
     assert since["count"] == 2
+
+
+def test_a_deleted_tail_is_caught_by_the_chain_head(engine: Engine) -> None:
+    """Deleting a system's newest actions leaves its chain head pointing past the end."""
+    publish(engine, "alpha", 1, ["search"])
+    publish(engine, "beta", 1, ["search"])
+    records = [record(s, n) for n in range(4) for s in ("alpha", "beta")]
+    ingest_actions(engine, records, ScopeCache())
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM actions WHERE chain_id = 'beta' AND seq = 4"))
+    broken = verify_actions(engine).first_broken
+    assert broken is not None and broken.chain_id == "beta" and "tail deleted" in broken.problem
