@@ -246,8 +246,8 @@ def _scan_in_table_order(rows: Iterator[Any], heads: Heads) -> tuple[int, set[st
         last_seq, prev = state.get(chain_id, (0, GENESIS))
         digest = entry_hash(prev, chain_id, seq, at, actor, action, request_id or "", detail)
         if seq != last_seq + 1 or prev_hash != prev or digest != stored:
-            problem = _entry_problem(seq, last_seq + 1, prev_hash, prev)
-            return entries, set(state), (chain_id, seq, problem)
+            why = _entry_problem(seq, last_seq + 1, prev_hash, prev)
+            return entries, set(state), (chain_id, seq, why)
         state[chain_id] = (seq, stored)
         entries += 1
     for chain_id in sorted(state):

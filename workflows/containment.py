@@ -67,6 +67,7 @@ class Containment:
         _revoke_queue: list[RevokeInput]
         _incident_queue: list[IncidentInput]
         _notice_queue: list[OwnersNotice]
+        _change_busy: bool
 
         def _seen(self, meta: CommandMeta) -> bool: ...
         def _current(self) -> SystemView: ...
@@ -105,7 +106,21 @@ class Containment:
         self, meta: CommandMeta, reason: str, policy: Policy | None = None
     ) -> CommandResult:
         """The single way into `contained` (containment by a person or by a finding)."""
+        await workflow.wait_condition(lambda: not self._change_busy)
+        self._change_busy = True  # a scope change being applied finishes first
+        try:
+            return await self._contain_now(meta, reason, policy)
+        finally:
+            self._change_busy = False
+
+    async def _contain_now(
+        self, meta: CommandMeta, reason: str, policy: Policy | None
+    ) -> CommandResult:
         view = self._current()
+        if view.state in CLOSED_STATES:
+            message = f"{self._id} is already {view.state.value}"
+            self._processed[meta.command_id] = message
+            return CommandResult(command_id=meta.command_id, system=view, message=message)
         pending = view.pending_request
         credentials = bound_credentials(view)
         incident = IncidentInput(

@@ -28,6 +28,7 @@ class ActionFindings:
         _id: str
         _view: SystemView | None
         _processed: dict[str, str]
+        _change_busy: bool
 
         def _seen(self, meta: CommandMeta) -> bool: ...
         def _current(self) -> SystemView: ...
@@ -78,7 +79,13 @@ class ActionFindings:
             reason = f"action finding {signal.code}: {signal.message}"
             await self._contain(meta, reason, signal.policy)
         elif outcome == "revalidate":
-            await self._finding_revalidation(meta, view, signal)
+            await workflow.wait_condition(lambda: not self._change_busy)
+            self._change_busy = True  # one change at a time: a scope change may be opening one
+            try:
+                if _finding_outcome(self._current(), signal.policy) == "revalidate":
+                    await self._finding_revalidation(meta, self._current(), signal)
+            finally:
+                self._change_busy = False
 
     async def _finding_revalidation(
         self, meta: CommandMeta, view: SystemView, signal: ActionFindingSignal
