@@ -17,6 +17,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.containment import ContainmentActivities
 from activities.jira import ChangeTicketActivities
 from activities.ledger import LedgerActivities
 from activities.slack import SlackActivities
@@ -24,6 +25,7 @@ from core.settings import Settings, get_settings
 from core.temporal import connect
 from db.engine import get_engine, init_db
 from integrations.jira_tracker import JiraTracker
+from integrations.revoker import revoker_from_settings
 from integrations.slack import SlackMessenger
 from workflows.ai_system import AISystemWorkflow
 from workflows.approval import ApprovalWorkflow
@@ -66,6 +68,8 @@ def build_worker(
         api_url=settings.api_url,
         label_prefix=settings.temporal.workflow_id_prefix,
     )
+    revoker = revoker_from_settings(settings.revoker)
+    containment = ContainmentActivities(revoker, revoker.name)
     return Worker(
         client,
         task_queue=settings.temporal.task_queue,
@@ -78,6 +82,7 @@ def build_worker(
             slack.notify_people,
             tickets.sync_change_ticket,
             tickets.sync_governance_ticket,
+            containment.revoke_credential,
         ],
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,

@@ -10,7 +10,18 @@ from temporalio.client import Client
 
 from api import errors
 from api.auth import TokenCache
-from api.routes import audit, events, governance, requests, slack, systems, tickets, tokens
+from api.routes import (
+    actions,
+    audit,
+    credentials,
+    events,
+    governance,
+    requests,
+    slack,
+    systems,
+    tickets,
+    tokens,
+)
 from api.routes.slack import SlackGateway
 from api.service import GovernanceService
 from core.settings import Settings
@@ -52,7 +63,17 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
     )
     errors.install(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (systems, requests, events, audit, tokens, tickets, governance):
+    for module in (
+        systems,
+        requests,
+        events,
+        audit,
+        tokens,
+        tickets,
+        governance,
+        credentials,
+        actions,
+    ):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(slack.router)

@@ -58,7 +58,7 @@ class ExceptionIn(Body):
 
 
 class RevokeIn(Body):
-    """End an exception early."""
+    """End an exception early, or revoke a credential: why."""
 
     reason: str = Field(default="", max_length=2000)
 
@@ -215,3 +215,53 @@ class BatchOut(BaseModel):
     applied: int
     failed: int
     results: list[EventOut]
+
+
+class ContainIn(Body):
+    """Contain a system."""
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ReleaseIn(Body):
+    """Ask to release a contained system."""
+
+    comment: str = Field(default="", max_length=2000)
+
+
+class CredentialGap(BaseModel):
+    """A credential gap with its OWASP NHI id."""
+
+    code: str
+    nhi: str | None = None
+    field: str
+    message: str
+
+
+class CredentialOut(BaseModel):
+    """One credential of one system in the inventory (a reference, never the secret)."""
+
+    system_id: str
+    system_state: str
+    id: str
+    kind: str
+    environment: str
+    owner: str | None = None
+    scopes: list[str] = Field(default_factory=list)
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+    rotation_days: int | None = None
+    last_rotated_at: datetime | None = None
+    vault_ref: str
+    shared_with: list[str] = Field(default_factory=list)
+    revocation: str | None = None
+    gaps: list[CredentialGap] = Field(default_factory=list)
+
+
+class ActionsOut(BaseModel):
+    """What an action batch did."""
+
+    accepted: int
+    duplicates: int
+    findings: int
+    first_findings: list[dict[str, object]] = Field(default_factory=list)

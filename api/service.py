@@ -21,22 +21,26 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from core.policy import load_policy
 from core.settings import Settings
+from db.actions import IngestResult, ScopeCache, UnknownSystems, ingest_actions
 from db.projection import list_systems, shared_credentials
 from db.queries import system_credential_ids
 from db.tables import utcnow
+from domain.actions import ActionRecord
 from domain.approvals import ApprovalRequest, DecisionCommand, RequestStatus
 from domain.errors import Conflict, GovernanceError, NotFound, Problem
-from domain.events import CredentialChange, ManifestDeclared, ScopeEvent, event_key
+from domain.events import CredentialChange, EventType, ManifestDeclared, ScopeEvent, event_key
 from domain.lifecycle import GateResult, LifecycleState
 from domain.manifest import AISystemManifest, Environment
 from domain.recertification import CHECKLIST
 from workflows.ai_system import AISystemWorkflow
 from workflows.approval import ApprovalWorkflow
 from workflows.models import (
+    ActionFindingSignal,
     AmendCommand,
     ChangeCommand,
     CommandMeta,
     CommandResult,
+    ContainCommand,
     DecideCommand,
     DecideResult,
     GrantExceptionCommand,
@@ -44,6 +48,7 @@ from workflows.models import (
     PromoteCommand,
     RecertifyCommand,
     RegisterCommand,
+    ReleaseCommand,
     RetireCommand,
     RevokeExceptionCommand,
     SystemView,
@@ -78,6 +83,7 @@ class GovernanceService:
         self.settings = settings
         self.engine = engine
         self.prefix = settings.temporal.workflow_id_prefix
+        self.scopes = ScopeCache()
 
     def _shared(self, manifest: AISystemManifest) -> dict[str, list[str]]:
         with Session(self.engine) as session:
@@ -157,7 +163,7 @@ class GovernanceService:
         handle = self.client.get_workflow_handle(workflow_id)
         if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
             view: SystemView | None = await handle.query(AISystemWorkflow.view)
-            if view is not None and view.state is not LifecycleState.retired:
+            if view is not None and view.state is not LifecycleState.retired and not view.retiring:
                 try:
                     result: CommandResult = await handle.execute_update(
                         AISystemWorkflow.register, command, id=command.meta.command_id
@@ -168,7 +174,9 @@ class GovernanceService:
                 except RPCError as exc:  # closed since the describe: retired meanwhile
                     if exc.status != RPCStatusCode.NOT_FOUND:
                         raise
-        raise Conflict(f"system id {command.manifest.id} was retired; choose a new id")
+        raise Conflict(
+            f"system id {command.manifest.id} was retired (or is being retired); choose a new id"
+        )
 
     async def amend(self, manifest: AISystemManifest, meta: CommandMeta) -> CommandResult:
         """Replace a pilot system's manifest."""
@@ -393,6 +401,72 @@ class GovernanceService:
         result: CommandResult = await self._update(
             workflow_id, AISystemWorkflow.apply_change, command, uuid.uuid4().hex
         )
+        return result
+
+    # ----- credentials, containment, actions -----------------------------------------------
+
+    async def credential_change(
+        self, system_id: str, change: CredentialChange, meta: CommandMeta
+    ) -> CommandResult:
+        """A credential added, rotated or revoked: a credential-change event, applied as one.
+
+        On a pilot it amends the manifest; on a production system it is a scope change
+        (a new or widened credential opens revalidation). The idempotency key is the event id.
+        """
+        event = ScopeEvent(
+            id=meta.command_id,
+            source=f"/threshold/credentials/{meta.principal}",
+            type=EventType.credential_changed,
+            subject=system_id,
+            time=utcnow(),
+            change=change,
+        )
+        return await self.apply_event(event, meta.principal)
+
+    async def contain(self, system_id: str, meta: CommandMeta, reason: str) -> CommandResult:
+        """Contain a system at once."""
+        result: CommandResult = await self._update(
+            system_workflow_id(system_id, self.prefix),
+            AISystemWorkflow.contain,
+            ContainCommand(meta=meta, reason=reason, policy=load_policy(self.settings)),
+            meta.command_id,
+        )
+        return result
+
+    async def release(self, system_id: str, meta: CommandMeta, comment: str) -> CommandResult:
+        """Open the release request of a contained system."""
+        command = ReleaseCommand(meta=meta, policy=load_policy(self.settings), comment=comment)
+        result: CommandResult = await self._update(
+            system_workflow_id(system_id, self.prefix),
+            AISystemWorkflow.release,
+            command,
+            meta.command_id,
+        )
+        return result
+
+    async def ingest_actions(self, records: list[ActionRecord]) -> IngestResult:
+        """Check, chain and store action records; tell each system of its first findings."""
+        try:
+            result = await asyncio.to_thread(ingest_actions, self.engine, records, self.scopes)
+        except UnknownSystems as exc:
+            raise NotFound(
+                f"unknown system(s): {', '.join(exc.systems)}",
+                [Problem("system", f"{s} is not registered") for s in exc.systems],
+            ) from None
+        if result.first_findings:
+            policy = load_policy(self.settings)
+            for finding in result.first_findings:
+                signal = ActionFindingSignal(
+                    policy=policy, **finding.model_dump(exclude={"system_id"})
+                )
+                handle = self.client.get_workflow_handle(
+                    system_workflow_id(finding.system_id, self.prefix)
+                )
+                try:
+                    await handle.signal(AISystemWorkflow.action_finding, signal)
+                except RPCError as exc:  # retired: the finding stays stored
+                    if exc.status != RPCStatusCode.NOT_FOUND:
+                        raise
         return result
 
     async def gate_declared(self, system_id: str, environment: Environment) -> GateResult:

@@ -21,6 +21,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from bench.actions import ACTIONS_FULL, ACTIONS_QUICK, run_actions
 from bench.ledger import LEDGER_FULL, LEDGER_QUICK, run_ledger
 from bench.report import environment, print_report, write_json
 from bench.scenarios import FULL, QUICK, Scenarios
@@ -46,6 +47,7 @@ async def measure(quick: bool, tmp: Path) -> dict[str, Any]:
     sizes, ledger_sizes = (QUICK, LEDGER_QUICK) if quick else (FULL, LEDGER_FULL)
     with progress_bar() as progress:
         results: dict[str, Any] = run_ledger(tmp, ledger_sizes, progress)
+        results |= run_actions(tmp, ACTIONS_QUICK if quick else ACTIONS_FULL, progress)
         env = await start_dev_server(tmp)
         try:
             async with bench_stack(env, tmp) as stack:
@@ -58,6 +60,7 @@ async def measure(quick: bool, tmp: Path) -> dict[str, Any]:
         "config": {
             "sizes": sizes.__dict__,
             "ledger": ledger_sizes.__dict__,
+            "actions": (ACTIONS_QUICK if quick else ACTIONS_FULL).__dict__,
             "activity_executor_threads": EXECUTOR_THREADS,
             "database": "SQLite (temporary file)",
             "temporal_persistence": "dev server --db-filename (temporary file)",

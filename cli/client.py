@@ -135,6 +135,10 @@ class Api:
         """POST a JSON body."""
         return self._send("POST", path, json=body, key=key)
 
+    def send_json(self, method: str, path: str, body: Any, *, key: str | None = None) -> Any:
+        """Send a JSON body with any method (PUT)."""
+        return self._send(method, path, json=body, key=key)
+
     def send_document(
         self, method: str, path: str, content: bytes, content_type: str, key: str | None
     ) -> Any:

@@ -106,9 +106,43 @@ def retire(
         views.command_result(result)
 
 
+def contain(
+    ctx: typer.Context,
+    system_id: str,
+    reason: ReasonOpt,
+    key: KeyOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Contain a system now: every gate closes, credentials go to the revoker (admin)."""
+    path = f"/systems/{segment(system_id)}/contain"
+    result = connect(ctx).post(path, {"reason": reason}, key=key)
+    if as_json:
+        render.echo_json(result)
+    else:
+        views.command_result(result)
+
+
+def release(
+    ctx: typer.Context,
+    system_id: str,
+    comment: CommentOpt = "",
+    key: KeyOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ask security and the owners to release a contained system."""
+    path = f"/systems/{segment(system_id)}/release"
+    result = connect(ctx).post(path, {"comment": comment}, key=key)
+    if as_json:
+        render.echo_json(result)
+    else:
+        views.command_result(result)
+
+
 def install(root: typer.Typer) -> None:
     """Add the lifecycle commands at the top level."""
     root.command("promote")(promote)
     root.command("gate")(gate)
+    root.command("contain")(contain)
+    root.command("release")(release)
     root.command("retire")(retire)
     root.command("recertify")(recertify)

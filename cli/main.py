@@ -14,8 +14,10 @@ import typer
 from typer.core import TyperGroup
 
 from cli import (
+    actions,
     approvals,
     audit,
+    credentials,
     events,
     exceptions,
     lifecycle,
@@ -107,6 +109,9 @@ lifecycle.install(app)
 approvals.install(app)
 events.install(app)
 tickets.install(app)
+app.add_typer(credentials.app, name="credentials")
+app.add_typer(actions.app, name="actions")
+app.command("trace")(actions.trace)
 app.add_typer(audit.app, name="audit")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(slack.app, name="slack")

@@ -99,8 +99,8 @@ def _triggers(triggers: list[dict[str, Any]]) -> None:
 def _gaps(current: list[dict[str, Any]], production: list[dict[str, Any]]) -> None:
     """Gaps now and those that block promotion (production requirements)."""
     blocking = {(g.get("code"), g.get("field")) for g in production}
-    rows = [(g.get("field"), g.get("message"), "blocking promotion") for g in production] + [
-        (g.get("field"), g.get("message"), "")
+    rows = [(g.get("field"), _gap(g), "blocking promotion") for g in production] + [
+        (g.get("field"), _gap(g), "")
         for g in current
         if (g.get("code"), g.get("field")) not in blocking
     ]
@@ -108,6 +108,12 @@ def _gaps(current: list[dict[str, Any]], production: list[dict[str, Any]]) -> No
         console.print(table(("field", "gap", "effect"), rows, title="Gaps"))
     else:
         say("no gaps", "green")
+
+
+def _gap(gap: dict[str, Any]) -> str:
+    """A gap's message, prefixed with its OWASP NHI id when it has one."""
+    nhi = gap.get("nhi")
+    return f"[{nhi}] {gap.get('message')}" if nhi else str(gap.get("message"))
 
 
 def request_detail(request: dict[str, Any]) -> None:
@@ -171,13 +177,23 @@ def gate(result: dict[str, Any]) -> None:
 def verify(report: dict[str, Any]) -> None:
     """The audit chain check: intact, or the first broken entry."""
     counts = f"{report.get('entries_checked', 0)} entries in {report.get('chains_checked', 0)}"
+    ledgers = report.get("ledgers", {})
+    if ledgers:
+        counts += (
+            " ("
+            + ", ".join(
+                f"{name}: {part.get('entries_checked', 0)}" for name, part in ledgers.items()
+            )
+            + ")"
+        )
     if report.get("ok"):
         say(f"audit ledger intact: {counts} chains verified", "bold green")
         return
     say(f"audit ledger BROKEN ({counts} chains checked)", "bold red")
     broken = report.get("first_broken") or {}
     say(
-        f"  first broken entry: system {broken.get('chain_id')} seq {broken.get('seq')}"
+        f"  first broken entry: {broken.get('ledger', 'audit')} ledger, "
+        f"system {broken.get('chain_id')} seq {broken.get('seq')}"
         f" (entry id {broken.get('entry_id')}): {broken.get('problem')}"
     )
 

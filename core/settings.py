@@ -71,6 +71,19 @@ class JiraSettings(BaseModel):
         return self
 
 
+class RevokerSettings(BaseModel):
+    """Who revokes a contained or retired system's credentials (first one set wins)."""
+
+    command: str | None = Field(
+        default=None,
+        description="Shell command; gets THRESHOLD_REVOKE_* variables; exit 0 confirms",
+    )
+    webhook_url: str | None = Field(default=None, description="POSTed JSON; a 2xx confirms")
+    record_file: Path | None = Field(
+        default=None, description="Append each call to this JSON-lines file (tests, dry runs)"
+    )
+
+
 class Settings(BaseSettings):
     """Every setting Threshold reads; defaults run everything on one machine."""
 
@@ -87,6 +100,7 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
     jira: JiraSettings = Field(default_factory=JiraSettings)
+    revoker: RevokerSettings = Field(default_factory=RevokerSettings)
 
     @model_validator(mode="after")
     def _defaults_and_secrets(self) -> Settings:

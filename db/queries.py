@@ -202,3 +202,52 @@ def shared_credentials(session: Session, *, credential_ids: list[str]) -> dict[s
     for credential_id, system_id in rows:
         found.setdefault(credential_id, []).append(system_id)
     return found
+
+
+def credential_inventory(
+    session: Session,
+    *,
+    system_id: str | None = None,
+    environment: str | None = None,
+    credential_id: str | None = None,
+) -> list[dict[str, Any]]:
+    """Every credential of the systems in the projection, with gaps, sharing and revocation."""
+    query = select(SYSTEMS.c.view_json).order_by(SYSTEMS.c.id)
+    if system_id is not None:
+        query = query.where(SYSTEMS.c.id == system_id)
+    views = [SystemView.model_validate_json(text) for text in session.execute(query).scalars()]
+    holders: dict[str, list[str]] = {}
+    for view in views:
+        for credential in view.manifest.credentials:
+            holders.setdefault(credential.id, []).append(view.system_id)
+    if system_id is not None:
+        rows = session.execute(
+            select(SYSTEM_CREDENTIALS.c.credential_id, SYSTEM_CREDENTIALS.c.system_id)
+        )
+        for cid, sid in rows:
+            if cid in holders and sid not in holders[cid]:
+                holders[cid].append(sid)
+    out: list[dict[str, Any]] = []
+    for view in views:
+        gaps = view.production_requirements.gaps
+        for index, credential in enumerate(view.manifest.credentials):
+            if environment is not None and credential.environment.value != environment:
+                continue
+            if credential_id is not None and credential.id != credential_id:
+                continue
+            prefix = f"credentials[{index}]."
+            out.append(
+                {
+                    **credential.model_dump(mode="json"),
+                    "system_id": view.system_id,
+                    "system_state": view.state.value,
+                    "shared_with": sorted(s for s in holders[credential.id] if s != view.system_id),
+                    "revocation": view.revocations.get(credential.id),
+                    "gaps": [
+                        g.model_dump(mode="json")
+                        for g in gaps
+                        if g.field.startswith(prefix) and g.nhi is not None
+                    ],
+                }
+            )
+    return out

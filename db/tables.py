@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     Dialect,
+    Index,
     Integer,
     Table,
     Text,
@@ -197,6 +198,59 @@ class TicketEventRow(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class ActionRow(SQLModel, table=True):
+    """One hash-chained entry of the action ledger (append-only, chained per system)."""
+
+    __tablename__ = "actions"
+    __table_args__ = (
+        UniqueConstraint("chain_id", "seq", name="uq_actions_chain_seq"),
+        UniqueConstraint("record_key", name="uq_actions_record_key"),
+        Index("ix_actions_credential_at", "credential_id", "at"),
+        Index("ix_actions_chain_at", "chain_id", "at"),
+        Index("ix_actions_trace", "trace_id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=AUTO_ID)
+    chain_id: str
+    seq: int
+    record_key: str
+    at: str
+    environment: str
+    kind: str
+    tool: str | None = None
+    target: str | None = None
+    credential_id: str | None = None
+    approved_by: str | None = None
+    trace_id: str
+    content_digest: str | None = None
+    content_length: int | None = None
+    content: str | None = Field(default=None, sa_type=Text)
+    prev_hash: str
+    hash: str
+
+
+class ActionFindingRow(SQLModel, table=True):
+    """One way one recorded action left its system's approved scope."""
+
+    __tablename__ = "action_findings"
+    __table_args__ = (
+        UniqueConstraint("record_key", "code", name="uq_action_findings_record_code"),
+        Index("ix_action_findings_system_code", "system_id", "code"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=AUTO_ID)
+    system_id: str
+    code: str
+    message: str
+    nhi: str | None = None
+    record_key: str
+    trace_id: str
+    credential_id: str | None = None
+    at: str
+
+
 SYSTEMS: Table = SystemRow.__table__  # type: ignore[attr-defined]
 SYSTEM_CREDENTIALS: Table = SystemCredentialRow.__table__  # type: ignore[attr-defined]
 APPROVAL_REQUESTS: Table = RequestRow.__table__  # type: ignore[attr-defined]
@@ -206,6 +260,8 @@ API_TOKENS: Table = TokenRow.__table__  # type: ignore[attr-defined]
 SLACK_MESSAGES: Table = SlackMessageRow.__table__  # type: ignore[attr-defined]
 TICKETS: Table = TicketRow.__table__  # type: ignore[attr-defined]
 TICKET_EVENTS: Table = TicketEventRow.__table__  # type: ignore[attr-defined]
+ACTIONS: Table = ActionRow.__table__  # type: ignore[attr-defined]
+ACTION_FINDINGS: Table = ActionFindingRow.__table__  # type: ignore[attr-defined]
 TABLES = (
     SYSTEMS,
     SYSTEM_CREDENTIALS,
@@ -216,4 +272,6 @@ TABLES = (
     SLACK_MESSAGES,
     TICKETS,
     TICKET_EVENTS,
+    ACTIONS,
+    ACTION_FINDINGS,
 )

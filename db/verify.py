@@ -26,6 +26,7 @@ class BrokenEntry(BaseModel):
     """Where a chain first fails verification and why."""
 
     model_config = ConfigDict(frozen=True)
+    ledger: str = "audit"
     chain_id: str
     seq: int
     entry_id: int | None
@@ -46,6 +47,34 @@ Found = tuple[str, int, str]
 Heads = dict[str, tuple[int, str]]
 Bounds = tuple[str | None, str | None]  # chain ids: lo inclusive, hi exclusive; None = open
 RangeResult = tuple[int, int, BrokenEntry | None]  # entries, chains, first broken entry
+
+
+def _action_detail_sql(dialect: str) -> str:
+    """The action ledger's hashed detail, joined in SQL exactly as `db.actions.action_detail`."""
+    sep = " || chr(31) || " if dialect == "postgresql" else " || char(31) || "
+    parts = [
+        "environment",
+        "coalesce(tool, '')",
+        "coalesce(target, '')",
+        "coalesce(approved_by, '')",
+        "coalesce(content_digest, '')",
+        "coalesce(CAST(content_length AS TEXT), '')",
+        "coalesce(content, '')",
+        "record_key",
+    ]
+    return sep.join(parts)
+
+
+def _ledger_sql(ledger: str, dialect: str) -> tuple[str, str]:
+    """(table, select list) of a ledger, in the column order `_scan` reads."""
+    if ledger == "actions":
+        columns = (
+            "chain_id, seq, at, coalesce(credential_id, ''), kind, trace_id, "
+            f"{_action_detail_sql(dialect)}, prev_hash, hash"
+        )
+        return "actions", columns
+    return "audit_entries", "chain_id, seq, at, actor, action, request_id, detail, prev_hash, hash"
+
 
 PARALLEL_MIN_ENTRIES = 100_000
 """Below this many entries one process verifies; above it, one process per core shares chains."""
@@ -146,16 +175,17 @@ def _verify_one(engine: Engine, ledger: str, bounds: Bounds, *, exact: bool = Fa
         )
         heads: Heads = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
         scan = dbapi.cursor(name="threshold_verify") if dialect == "postgresql" else dbapi.cursor()
-        scan.execute(
-            "SELECT chain_id, seq, at, actor, action, request_id, detail, prev_hash, hash"
-            f" FROM audit_entries WHERE 1 = 1{where} ORDER BY chain_id, seq",
-            params,
-        )
+        table, columns = _ledger_sql(ledger, dialect)
+        # The action ledger interleaves many chains per batch: read it in table order (ids rise
+        # with seq within a chain, appends being serialised per chain) instead of seeking.
+        order = "id" if ledger == "actions" else "chain_id, seq"
+        scan.execute(f"SELECT {columns} FROM {table} WHERE 1 = 1{where} ORDER BY {order}", params)
         rows = flatten.from_iterable(iter(partial(scan.fetchmany, BATCH_ROWS), []))
-        entries, chains, found = _scan(rows, heads)
+        scanner = _scan_in_table_order if ledger == "actions" else _scan
+        entries, chains, found = scanner(rows, heads)
         scan.close()
         found = found or _headless_problem(heads, seen=chains)
-        broken = _broken(cursor, mark, found) if found else None
+        broken = _broken(cursor, mark, found, ledger, table) if found else None
         cursor.close()
     return entries, len(chains), broken
 
@@ -208,6 +238,26 @@ def _scan(rows: Iterator[Any], heads: Heads) -> tuple[int, set[str], Found | Non
     return entries, seen, None
 
 
+def _scan_in_table_order(rows: Iterator[Any], heads: Heads) -> tuple[int, set[str], Found | None]:
+    """The hot loop for rows in table order: each chain's last seq and hash kept in a dict."""
+    state: dict[str, tuple[int, str]] = {}
+    entries = 0
+    for chain_id, seq, at, actor, action, request_id, detail, prev_hash, stored in rows:
+        last_seq, prev = state.get(chain_id, (0, GENESIS))
+        digest = entry_hash(prev, chain_id, seq, at, actor, action, request_id or "", detail)
+        if seq != last_seq + 1 or prev_hash != prev or digest != stored:
+            why = _entry_problem(seq, last_seq + 1, prev_hash, prev)
+            return entries, set(state), (chain_id, seq, why)
+        state[chain_id] = (seq, stored)
+        entries += 1
+    for chain_id in sorted(state):
+        last_seq, last_hash = state[chain_id]
+        problem = _head_problem(heads.get(chain_id), last_seq, last_hash)
+        if problem:
+            return entries, set(state), (chain_id, last_seq, problem)
+    return entries, set(state), None
+
+
 def _entry_problem(seq: int, expected: int, prev_hash: str, prev: str) -> str:
     """Say why an entry failed."""
     if seq > expected:
@@ -248,13 +298,17 @@ def _headless_problem(heads: Heads, *, seen: set[str]) -> Found | None:
     return None
 
 
-def _broken(cursor: Any, mark: str, found: Found) -> BrokenEntry:
+def _broken(cursor: Any, mark: str, found: Found, ledger: str, table: str) -> BrokenEntry:
     """Attach the entry id to a problem found by the scan."""
     chain_id, seq, problem = found
     cursor.execute(
-        f"SELECT id FROM audit_entries WHERE chain_id = {mark} AND seq = {mark}", (chain_id, seq)
+        f"SELECT id FROM {table} WHERE chain_id = {mark} AND seq = {mark}", (chain_id, seq)
     )
     row = cursor.fetchone()
     return BrokenEntry(
-        chain_id=chain_id, seq=seq, entry_id=row[0] if row else None, problem=problem
+        ledger=ledger,
+        chain_id=chain_id,
+        seq=seq,
+        entry_id=row[0] if row else None,
+        problem=problem,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from domain.manifest import AISystemManifest, Autonomy, Credential, Environment
+from domain.manifest import AISystemManifest, Autonomy, Capabilities, Credential, Environment
 from domain.policy import Policy, Role
 from domain.requirements import Gap
 
@@ -21,9 +21,78 @@ def find_gaps(
     """Every gap, each naming the manifest field to fix."""
     gaps = _ownership_gaps(system, roles) + _documentation_gaps(system)
     for index, credential in enumerate(system.credentials):
-        gaps += _credential_gaps(
-            system, credential, f"credentials[{index}]", policy, now, shared_credentials
+        field = f"credentials[{index}]"
+        gaps += _credential_gaps(system, credential, field, policy, now, shared_credentials)
+        gaps += _scope_gaps(credential, field, system.capabilities)
+    gaps += _separation_gaps(system)
+    return gaps
+
+
+NHI = {
+    "credential_without_owner": "NHI1",
+    "credential_overprivileged": "NHI5",
+    "credential_without_expiry": "NHI7",
+    "credential_expired": "NHI7",
+    "credential_too_long_lived": "NHI7",
+    "credential_not_rotated": "NHI7",
+    "pilot_credential_in_production": "NHI8",
+    "production_credential_not_distinct": "NHI8",
+    "shared_credential": "NHI9",
+}
+"""OWASP Non-Human Identity Top 10 (2025) id of each credential gap."""
+
+WRITE_PERMISSIONS = frozenset({"write", "delete", "update", "create", "manage", "modify"})
+BROAD_PERMISSIONS = frozenset({"*", "admin", "all", "root", "owner", "full", "superuser"})
+
+
+def _nhi_gap(code: str, field: str, message: str) -> Gap:
+    return Gap(code=code, field=field, message=message, nhi=NHI[code])
+
+
+def overprivileged_scopes(credential: Credential, capabilities: Capabilities) -> list[str]:
+    """Scopes broader than the approved capabilities: wildcards and admin rights, or write
+    rights (`target:write`, `:delete`, ...) on a target the system may not write."""
+    writable = set(capabilities.write_targets) | set(capabilities.tools)
+    broad: list[str] = []
+    for scope in credential.scopes:
+        resource, _, permission = scope.partition(":")
+        permission = permission.lower()
+        wildcard = "*" in scope or BROAD_PERMISSIONS & {permission, resource.lower()}
+        if wildcard or (permission in WRITE_PERMISSIONS and resource not in writable):
+            broad.append(scope)
+    return broad
+
+
+def _scope_gaps(credential: Credential, field: str, capabilities: Capabilities) -> list[Gap]:
+    broad = overprivileged_scopes(credential, capabilities)
+    if not broad:
+        return []
+    return [
+        _nhi_gap(
+            "credential_overprivileged",
+            f"{field}.scopes",
+            f"credential {credential.id} has scopes broader than the approved capabilities "
+            f"({', '.join(broad)}): narrow them to the targets and tools the system may use",
         )
+    ]
+
+
+def _separation_gaps(system: AISystemManifest) -> list[Gap]:
+    """Production credentials must be distinct from pilot ones (not the same secret)."""
+    pilot = {c.vault_ref: c.id for c in system.credentials if c.environment is Environment.pilot}
+    gaps: list[Gap] = []
+    for index, credential in enumerate(system.credentials):
+        twin = pilot.get(credential.vault_ref)
+        if credential.environment is Environment.production and twin is not None:
+            gaps.append(
+                _nhi_gap(
+                    "production_credential_not_distinct",
+                    f"credentials[{index}].vault_ref",
+                    f"production credential {credential.id} uses the same secret as pilot "
+                    f"credential {twin} ({credential.vault_ref}): issue a separate production "
+                    "secret",
+                )
+            )
     return gaps
 
 
@@ -121,6 +190,7 @@ def _credential_gaps(
     if system.environment is Environment.production and credential.environment is Environment.pilot:
         gaps.append(
             Gap(
+                nhi=NHI["pilot_credential_in_production"],
                 code="pilot_credential_in_production",
                 field=f"{field}.environment",
                 message=f"credential {name} is a pilot credential bound for production: issue a "
@@ -130,44 +200,72 @@ def _credential_gaps(
     if credential.owner is None:
         gaps.append(
             Gap(
+                nhi=NHI["credential_without_owner"],
                 code="credential_without_owner",
                 field=f"{field}.owner",
                 message=f"credential {name} has no owner: name who answers for it",
             )
         )
-    if credential.expires_at is None:
+    gaps += _lifetime_gaps(credential, field, policy, now)
+    others = [s for s in shared_credentials.get(name, []) if s != system.id]
+    if others:
         gaps.append(
             Gap(
-                code="credential_without_expiry",
-                field=f"{field}.expires_at",
-                message=f"credential {name} never expires: set expires_at",
+                nhi=NHI["shared_credential"],
+                code="shared_credential",
+                field=f"{field}.id",
+                message=f"credential {name} is shared with {', '.join(sorted(others))}: give "
+                "each system its own",
             )
         )
-    elif credential.expires_at <= now:
+    return gaps
+
+
+def _lifetime_gaps(credential: Credential, field: str, policy: Policy, now: datetime) -> list[Gap]:
+    """NHI7: no expiry or rotation period, expired, too long-lived, or overdue for rotation."""
+    gaps: list[Gap] = []
+    name = credential.id
+    if credential.expires_at is None and credential.rotation_days is None:
         gaps.append(
             Gap(
+                nhi=NHI["credential_without_expiry"],
+                code="credential_without_expiry",
+                field=f"{field}.expires_at",
+                message=f"credential {name} never expires: set expires_at or rotation_days",
+            )
+        )
+    elif credential.expires_at is not None and credential.expires_at <= now:
+        gaps.append(
+            Gap(
+                nhi=NHI["credential_expired"],
                 code="credential_expired",
                 field=f"{field}.expires_at",
                 message=f"credential {name} expired on {credential.expires_at:%Y-%m-%d}: rotate it",
             )
         )
-    elif credential.expires_at - now > timedelta(days=policy.credentials.max_age_days):
+    elif credential.expires_at is not None and credential.expires_at - now > timedelta(
+        days=policy.credentials.max_age_days
+    ):
         gaps.append(
             Gap(
+                nhi=NHI["credential_too_long_lived"],
                 code="credential_too_long_lived",
                 field=f"{field}.expires_at",
                 message=f"credential {name} lives longer than {policy.credentials.max_age_days} "
                 "days: shorten it",
             )
         )
-    others = [s for s in shared_credentials.get(name, []) if s != system.id]
-    if others:
+    since = credential.last_rotated_at or credential.created_at
+    limit = min(
+        credential.rotation_days or policy.credentials.max_age_days, policy.credentials.max_age_days
+    )
+    if since is not None and now - since > timedelta(days=limit):
         gaps.append(
-            Gap(
-                code="shared_credential",
-                field=f"{field}.id",
-                message=f"credential {name} is shared with {', '.join(sorted(others))}: give "
-                "each system its own",
+            _nhi_gap(
+                "credential_not_rotated",
+                f"{field}.last_rotated_at",
+                f"credential {name} was last rotated {since:%Y-%m-%d}, more than {limit} days "
+                "ago: rotate it",
             )
         )
     return gaps

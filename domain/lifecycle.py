@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.manifest import Environment
+from domain.requirements import Gap
 
 
 class LifecycleState(StrEnum):
@@ -63,6 +64,15 @@ class GateResult(BaseModel):
     state: LifecycleState
     reasons: list[str] = Field(default_factory=list)
     scope: Scope = Scope.approved
+    gaps: list[Gap] = Field(
+        default_factory=list,
+        description="Blocking gaps for this environment (credential gaps carry their NHI id).",
+    )
+
+
+def gap_line(gap: Gap) -> str:
+    """A gap as one reason line, prefixed with its OWASP NHI id when it has one."""
+    return f"blocking gap [{gap.nhi}] {gap.message}" if gap.nhi else f"blocking gap: {gap.message}"
 
 
 def evaluate_gate(
@@ -74,21 +84,26 @@ def evaluate_gate(
     declared: DeclaredScope | None = None,
     holds: Sequence[str] = (),
     notes: Sequence[str] = (),
+    gaps: list[Gap] | None = None,
 ) -> GateResult:
     """Decide the deploy gate from the lifecycle state and, in production, the declared scope.
 
     `holds` close the production gate of a production system (a lapsed waiver); `notes` are
-    added to the reasons of any answer (a waiver in force, recertification overdue).
+    added to the reasons of any answer (a waiver in force, recertification overdue); `gaps`
+    (the blocking gaps for `environment`, waived ones left out) are shown with the result and
+    deny only where they block a promotion, i.e. a system not yet approved for production.
     """
-    result = _gate(system_id, state, environment, scope, declared)
+    result = _decide_gate(system_id, state, environment, scope, declared)
     if result.allowed and environment is Environment.production and holds:
         result = result.model_copy(update={"allowed": False, "reasons": list(holds)})
-    if notes:
-        result = result.model_copy(update={"reasons": [*result.reasons, *notes]})
-    return result
+    shown = list(gaps or [])
+    reasons = list(result.reasons)
+    if shown and not result.allowed and state not in PRODUCTION_STATES | CLOSED_STATES:
+        reasons += [gap_line(gap) for gap in shown]
+    return result.model_copy(update={"gaps": shown, "reasons": [*reasons, *notes]})
 
 
-def _gate(
+def _decide_gate(
     system_id: str,
     state: LifecycleState,
     environment: Environment,

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
 
 from domain.errors import InvalidInput, Problem
+from domain.secrets import secret_message
 
 SYSTEM_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$"
 SystemId = Annotated[str, Field(pattern=SYSTEM_ID_PATTERN)]
@@ -118,6 +119,28 @@ class Credential(Strict):
     scopes: list[str] = Field(default_factory=list)
     expires_at: datetime | None = None
     vault_ref: str = Field(min_length=1, description="Where the secret lives, e.g. vault://kv/x")
+    created_at: datetime | None = Field(default=None, description="When it was issued.")
+    last_rotated_at: datetime | None = Field(default=None, description="When it was last rotated.")
+    rotation_days: int | None = Field(
+        default=None, ge=1, description="Rotation period in days (instead of, or beside, expiry)."
+    )
+
+    @field_validator("id", "vault_ref")
+    @classmethod
+    def _no_secret(cls, value: str) -> str:
+        message = secret_message(value)
+        if message is not None:
+            raise ValueError(message)
+        return value
+
+    @field_validator("scopes")
+    @classmethod
+    def _no_secret_scopes(cls, values: list[str]) -> list[str]:
+        for value in values:
+            message = secret_message(value)
+            if message is not None:
+                raise ValueError(message)
+        return values
 
     @field_validator("vault_ref")
     @classmethod
@@ -128,7 +151,7 @@ class Credential(Strict):
             )
         return value
 
-    @field_validator("expires_at")
+    @field_validator("expires_at", "created_at", "last_rotated_at")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
         """A time without a zone (e.g. `2027-09-30`) is read as UTC so it compares with `now`."""
@@ -157,6 +180,7 @@ class AISystemManifest(Strict):
     environment: Environment = Environment.pilot
 
 
+SECRET_HINT = "looks like a secret value"
 _ALLOWED_HINTS: dict[str, str] = {
     "enum": "allowed: {expected}",
     "missing": "this field is required",
@@ -190,6 +214,8 @@ def _problem_from_error(error: Any) -> Problem:
         hint = error["msg"]
     if kind == "missing":
         return Problem(path, f"missing: {hint}")
+    if SECRET_HINT in hint or (isinstance(given, str) and secret_message(given)):
+        return Problem(path, hint)  # never echo a secret back
     shown = repr(given) if not isinstance(given, dict | list) else type(given).__name__
     return Problem(path, f"{shown} is not valid: {hint}")
 
@@ -207,3 +233,18 @@ def parse_manifest(data: Any) -> AISystemManifest:
         problems = [_problem_from_error(err) for err in exc.errors()]
         summary = "; ".join(f"{p.field}: {p.message}" for p in problems)
         raise InvalidInput(f"invalid manifest: {summary}", problems) from None
+
+
+def parse_credential(data: Any) -> Credential:
+    """Validate one credential; a secret value anywhere is refused without being echoed."""
+    if not isinstance(data, dict):
+        raise InvalidInput(
+            "the credential must be an object",
+            [Problem("(credential)", "give id, kind, environment, owner, expires_at, vault_ref")],
+        )
+    try:
+        return Credential.model_validate(data)
+    except ValidationError as exc:
+        problems = [_problem_from_error(err) for err in exc.errors()]
+        summary = "; ".join(f"{p.field}: {p.message}" for p in problems)
+        raise InvalidInput(f"invalid credential: {summary}", problems) from None

@@ -234,6 +234,16 @@ class ChangeRules(PolicyModel):
         return roles
 
 
+class ActionRules(PolicyModel):
+    """What the first finding of each kind in a system's action ledger does."""
+
+    on_finding: Literal["revalidate", "contain"] = Field(
+        default="revalidate",
+        description="revalidate: a production system's owners and security revalidate it "
+        "(the approved scope stays in force); contain: the system is contained at once.",
+    )
+
+
 class Policy(PolicyModel):
     """The whole governance policy; every field has a sensible default."""
 
@@ -246,6 +256,7 @@ class Policy(PolicyModel):
     approvals: ApprovalTimings = Field(default_factory=ApprovalTimings)
     credentials: CredentialRules = Field(default_factory=CredentialRules)
     changes: ChangeRules = Field(default_factory=ChangeRules)
+    actions: ActionRules = Field(default_factory=ActionRules)
     role_groups: dict[str, list[EmailStr]] = Field(
         default_factory=dict,
         description="Members of group roles (security, privacy) and of the fallback group.",

@@ -22,6 +22,9 @@ class Gap(BaseModel):
     code: str
     field: str
     message: str
+    nhi: str | None = Field(
+        default=None, description="OWASP Non-Human Identity Top 10 (2025) id, e.g. NHI8."
+    )
 
 
 class GovernanceRequirements(BaseModel):

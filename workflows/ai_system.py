@@ -20,7 +20,9 @@ with workflow.unsafe.imports_passed_through():
     from domain.policy import Policy
     from domain.requirements import GovernanceRequirements
     from workflows.changes import ScopeChanges
+    from workflows.containment import Containment
     from workflows.deadlines import derive_state
+    from workflows.findings import ActionFindings
     from workflows.models import (
         AmendCommand,
         CommandMeta,
@@ -28,7 +30,6 @@ with workflow.unsafe.imports_passed_through():
         PromoteCommand,
         RegisterCommand,
         RequestClosed,
-        RetireCommand,
         SystemCarried,
         SystemView,
         SystemWorkflowInput,
@@ -36,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.recertification import Recertification
     from workflows.recorder import Recorder, refusal
     from workflows.registration import check_registration, registered_view, registration_problems
+    from workflows.retirement import Retirement
     from workflows.scope import declared_scope, new_request, role_holders
     from workflows.waivers import Waivers
 
@@ -47,7 +49,9 @@ __all__ = ["AISystemWorkflow", "registration_problems", "role_holders"]
 
 
 @workflow.defn
-class AISystemWorkflow(ScopeChanges, Recertification, Waivers):
+class AISystemWorkflow(
+    ScopeChanges, Recertification, Waivers, Containment, ActionFindings, Retirement
+):
     """Registration → pilot → promotion → production → … → retirement, for one system."""
 
     @workflow.init
@@ -65,6 +69,9 @@ class AISystemWorkflow(ScopeChanges, Recertification, Waivers):
         self._finished = False
         self._change_busy = False
         self._init_deadlines()
+        self._revoke_queue = list(carried.revoke_queue) if carried else []
+        self._incident_queue = list(carried.incident_queue) if carried else []
+        self._notice_queue = list(carried.notice_queue) if carried else []
         if input.registration is not None and carried is None:
             self._register(input.registration)
 
@@ -86,11 +93,16 @@ class AISystemWorkflow(ScopeChanges, Recertification, Waivers):
                     or self._history_full()
                     or self._deadline_reached()
                     or self._deadline_moved()
+                    or self._jobs_pending()
                 )
             )
             if self._deadline_reached() and not self._finished:
                 await self._on_deadlines()
             await self._rec.flush_once()  # one batch, so a steady stream cannot starve CAN
+            if self._jobs_pending():
+                await self._rec.flush()  # `contained` lands before the revoker is called
+                await self.run_containment_jobs()
+                continue
             if self._finished or self._history_full():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 await self._settle_side()
@@ -116,6 +128,9 @@ class AISystemWorkflow(ScopeChanges, Recertification, Waivers):
             processed=kept,
             outbox=self._rec.events,
             projection_pending=self._rec.system is not None,
+            revoke_queue=self._revoke_queue,
+            incident_queue=self._incident_queue,
+            notice_queue=self._notice_queue,
         )
         return SystemWorkflowInput(
             system_id=self._id, carried=carried, max_history_events=self._max_events
@@ -140,6 +155,10 @@ class AISystemWorkflow(ScopeChanges, Recertification, Waivers):
 
     def _gate(self, environment: Environment, scope: Scope) -> GateResult:
         view = self._view
+        gaps = None
+        if view is not None and environment is Environment.production:
+            waived = self._waived_codes(view)
+            gaps = [g for g in view.production_requirements.blocking_gaps if g.code not in waived]
         return evaluate_gate(
             system_id=self._id,
             state=view.state if view else S.registered,
@@ -152,6 +171,7 @@ class AISystemWorkflow(ScopeChanges, Recertification, Waivers):
                 for code in (view.lapsed_gaps if view else [])
             ],
             notes=self._gate_notes(view) if view else [],
+            gaps=gaps,
         )
 
     def _gate_notes(self, view: SystemView) -> list[str]:
@@ -343,7 +363,7 @@ class AISystemWorkflow(ScopeChanges, Recertification, Waivers):
             )
             waived = self._waived_codes(view)
             problems = [
-                Problem(g.field, g.message)
+                Problem(g.field, f"[{g.nhi}] {g.message}" if g.nhi else g.message)
                 for g in production.blocking_gaps
                 if g.code not in waived
             ]
@@ -400,6 +420,9 @@ class AISystemWorkflow(ScopeChanges, Recertification, Waivers):
         if request.kind is RequestKind.revalidation:
             self._revalidation_closed(meta, view, request)
             return
+        if request.kind is RequestKind.release:
+            self._release_closed(meta, view, request)
+            return
         if request.status is RequestStatus.approved:
             update = {"state": S.production, "approved_manifest": view.manifest, "last_reason": ""}
             message = f"{request.id} approved: {self._id} is in production"
@@ -419,30 +442,3 @@ class AISystemWorkflow(ScopeChanges, Recertification, Waivers):
         if request.status is RequestStatus.approved:
             view = self._start_recertification(view)
         self._commit(meta, view, message)
-
-    # ----- retire --------------------------------------------------------------------------
-
-    @workflow.update
-    def retire(self, cmd: RetireCommand) -> CommandResult:
-        """Retire the system: every gate closes for good."""
-        if self._seen(cmd.meta):
-            return self._replay(cmd.meta)
-        view = self._current().model_copy(update={"state": S.retired, "last_reason": cmd.reason})
-        self._event(cmd.meta.principal, "retired", reason=cmd.reason)
-        self._finished = True
-        return self._commit(cmd.meta, view, f"{self._id} retired")
-
-    @retire.validator
-    def _validate_retire(self, cmd: RetireCommand) -> None:
-        def check() -> None:
-            if self._seen(cmd.meta):
-                return
-            view = self._current()
-            if view.state is S.retired:
-                raise Conflict(f"system {self._id} is already retired")
-            if view.pending_request is not None:
-                raise Conflict(
-                    f"request {view.pending_request.id} is pending; decide it or let it expire first"
-                )
-
-        self._check(check)

@@ -18,9 +18,9 @@ with workflow.unsafe.imports_passed_through():
     from domain.changes import ChangeAssessment, scope_diff
     from domain.classification import classify, classify_for_production
     from domain.errors import Conflict, GovernanceError, InvalidInput, Problem
-    from domain.events import apply_event, event_key
+    from domain.events import CredentialAction, CredentialChange, apply_event, event_key
     from domain.lifecycle import CLOSED_STATES, PRODUCTION_STATES, LifecycleState
-    from domain.manifest import AISystemManifest
+    from domain.manifest import AISystemManifest, Credential
     from workflows.approval import ApprovalWorkflow
     from workflows.models import (
         ApprovalWorkflowInput,
@@ -67,6 +67,9 @@ class ScopeChanges:
         @staticmethod
         def _check(check: object) -> None: ...
         def _material_change(self, view: SystemView) -> SystemView: ...
+        def _queue_revocations(
+            self, credentials: list[Credential], reason: str, actor: str
+        ) -> None: ...
 
     @workflow.update
     async def apply_change(self, cmd: ChangeCommand) -> CommandResult:
@@ -81,6 +84,7 @@ class ScopeChanges:
             if proposed == view.manifest:
                 return self._unchanged(cmd.meta, view)
             self._check_open(view)
+            self._credential_audit(cmd, view)
             if view.state is S.pilot:
                 return self._pilot_change(cmd, view, proposed)
             return await self._production_change(cmd, view, proposed)
@@ -118,6 +122,21 @@ class ScopeChanges:
                     )
 
         self._check(check)
+
+    def _credential_audit(self, cmd: ChangeCommand, view: SystemView) -> None:
+        """Credential lifecycle in the audit ledger; an unbound credential goes to the revoker."""
+        change = cmd.event.change
+        if not isinstance(change, CredentialChange):
+            return
+        action = {
+            CredentialAction.added: "credential_added",
+            CredentialAction.rotated: "credential_rotated",
+            CredentialAction.removed: "credential_revoked",
+        }[change.action]
+        self._event(cmd.meta.principal, action, credential_id=change.target_id)
+        if change.action is CredentialAction.removed:
+            gone = [c for c in view.manifest.credentials if c.id == change.target_id]
+            self._queue_revocations(gone, f"revoked by {cmd.meta.principal}", cmd.meta.principal)
 
     def _check_open(self, view: SystemView) -> None:
         """Changes apply in pilot and production; a pending promotion or a closed system refuses."""

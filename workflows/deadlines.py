@@ -218,6 +218,11 @@ class Deadlines:
             return None
 
     def _close_gate(self, view: SystemView, action: str, reason: str) -> None:
-        """Contain the system: every gate closes (issue 6 unifies this with `contain`)."""
+        """Close every gate for a missed deadline; credentials stay (a person's `contain` revokes).
+
+        `contained_from` lets a release approval reopen it as `threshold release` does for any
+        containment; recertifying reopens a system its recertification closed.
+        """
         self._event("threshold", action, reason=reason)
-        self._internal(view.model_copy(update={"state": S.contained, "last_reason": reason}))
+        update = {"state": S.contained, "contained_from": view.state, "last_reason": reason}
+        self._internal(view.model_copy(update=update))

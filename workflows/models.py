@@ -11,7 +11,7 @@ from domain.approvals import ApprovalRequest, DecisionCommand
 from domain.changes import ChangeAssessment
 from domain.events import ScopeEvent
 from domain.lifecycle import LifecycleState
-from domain.manifest import AISystemManifest
+from domain.manifest import AISystemManifest, Credential
 from domain.policy import Policy
 from domain.recertification import RecertificationStatus
 from domain.requirements import GovernanceRequirements
@@ -128,6 +128,50 @@ class PolicyCommand(Model):
     policy: Policy
 
 
+class ContainCommand(Model):
+    """Contain a system at once: every gate closes, its credentials go to the revoker."""
+
+    meta: CommandMeta
+    reason: str = Field(min_length=1)
+    policy: Policy | None = None
+
+
+class ReleaseCommand(Model):
+    """Ask security and the owners to release a contained system."""
+
+    meta: CommandMeta
+    policy: Policy
+    comment: str = ""
+
+
+class ActionFindingSignal(Model):
+    """The first finding of its kind in a system's action ledger."""
+
+    code: str
+    message: str
+    nhi: str | None = None
+    trace_id: str
+    credential_id: str | None = None
+    at: str
+    policy: Policy
+
+
+class RevokeInput(Model):
+    """Hand one credential to the revoker."""
+
+    system_id: str
+    credential: Credential
+    reason: str
+
+
+class RevokeResult(Model):
+    """What the revoker said: confirmed, and its own words."""
+
+    confirmed: bool
+    revoker: str
+    detail: str = ""
+
+
 class DecideCommand(Model):
     """A decision on an approval request."""
 
@@ -178,6 +222,17 @@ class SystemView(Model):
     lapsed_gaps: list[str] = Field(
         default_factory=list,
         description="Gaps whose waiver expired while still present: production is held.",
+    )
+    contained_from: LifecycleState | None = Field(
+        default=None, description="While contained: the state a release returns to."
+    )
+    incident: str | None = Field(default=None, description="The containment's incident ticket.")
+    revocations: dict[str, str] = Field(
+        default_factory=dict,
+        description="Credential id → requested, confirmed or failed (containment, retirement).",
+    )
+    retiring: str = Field(
+        default="", description="Retirement reason while credentials are being revoked."
     )
 
 
@@ -231,6 +286,15 @@ class SystemCarried(Model):
         default_factory=list, description="Audit events not yet written when the run ended."
     )
     projection_pending: bool = False
+    revoke_queue: list[RevokeInput] = Field(
+        default_factory=list, description="Credentials still to hand to the revoker."
+    )
+    incident_queue: list[GovernanceTicketInput] = Field(
+        default_factory=list, description="Incident tickets still to open."
+    )
+    notice_queue: list[PeopleNotice] = Field(
+        default_factory=list, description="Owner notices still to send."
+    )
 
 
 class ApprovalWorkflowInput(Model):

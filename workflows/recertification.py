@@ -245,7 +245,7 @@ class Recertification(Deadlines):
         )
         update: dict[str, Any] = {"recertification": fresh}
         if reopen:
-            update |= {"state": S.production, "last_reason": ""}
+            update |= {"state": S.production, "last_reason": "", "contained_from": None}
         elif view.last_reason.startswith("recertification"):
             update["last_reason"] = ""
         self._internal(view.model_copy(update=update))

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 
 from api.auth import READERS, Principal
 from api.deps import EngineDep, SessionDep, require
+from db.actions import verify_actions
 from db.ledger import list_events, verify_chains
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -17,9 +18,20 @@ Reader = Annotated[Principal, Depends(require(READERS))]
 
 @router.get("/verify")
 def verify(engine: EngineDep, _: Reader, system: str | None = None) -> dict[str, Any]:
-    """Recompute every hash chain; reports the first broken entry."""
-    report = verify_chains(engine, chain_id=system)
-    return report.model_dump(mode="json") if hasattr(report, "model_dump") else dict(vars(report))
+    """Recompute every hash chain of the audit and action ledgers; the first broken entry."""
+    audit = verify_chains(engine, chain_id=system)
+    actions = verify_actions(engine, chain_id=system)
+    first = audit.first_broken or actions.first_broken
+    return {
+        "ok": audit.ok and actions.ok,
+        "entries_checked": audit.entries_checked + actions.entries_checked,
+        "chains_checked": audit.chains_checked + actions.chains_checked,
+        "first_broken": first.model_dump(mode="json") if first else None,
+        "ledgers": {
+            "audit": audit.model_dump(mode="json"),
+            "actions": actions.model_dump(mode="json"),
+        },
+    }
 
 
 @router.get("/events")

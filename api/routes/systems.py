@@ -11,11 +11,13 @@ from api.deps import IdempotencyKey, ServiceDep, SessionDep, require
 from api.documents import read_document
 from api.schemas import (
     CommandOut,
+    ContainIn,
     DecisionOut,
     ExceptionIn,
     Page,
     PromotionIn,
     RecertifyIn,
+    ReleaseIn,
     RetireIn,
     RevokeIn,
     SystemSummary,
@@ -195,4 +197,30 @@ async def revoke_exception(
         body.reason,
         principal.role is ApiRole.admin,
     )
+    return CommandOut.of(result)
+
+
+@router.post("/{system_id}/contain", response_model=CommandOut)
+async def contain(
+    system_id: str,
+    body: ContainIn,
+    service: ServiceDep,
+    principal: Admin,
+    key: IdempotencyKey = None,
+) -> CommandOut:
+    """Contain a system now: every gate closes, credentials go to the revoker, a ticket opens."""
+    result = await service.contain(system_id, command_meta(principal.email, key), body.reason)
+    return CommandOut.of(result)
+
+
+@router.post("/{system_id}/release", status_code=202, response_model=CommandOut)
+async def release(
+    system_id: str,
+    body: ReleaseIn,
+    service: ServiceDep,
+    principal: Writer,
+    key: IdempotencyKey = None,
+) -> CommandOut:
+    """Ask security and the owners to release a contained system (an approval request)."""
+    result = await service.release(system_id, command_meta(principal.email, key), body.comment)
     return CommandOut.of(result)

@@ -1,0 +1,92 @@
+"""Credentials (non-human identities): inventory, add, rotate, revoke."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from api.auth import READERS, WRITERS, Principal
+from api.deps import IdempotencyKey, ServiceDep, SessionDep, require
+from api.documents import read_document
+from api.schemas import CommandOut, CredentialOut, RevokeIn
+from api.service import command_meta
+from db.queries import credential_inventory
+from domain.errors import InvalidInput, Problem
+from domain.events import CredentialAction, CredentialChange
+from domain.manifest import parse_credential
+
+router = APIRouter(tags=["credentials"])
+Reader = Annotated[Principal, Depends(require(READERS))]
+Writer = Annotated[Principal, Depends(require(WRITERS))]
+
+
+@router.get("/credentials", response_model=list[CredentialOut])
+def inventory(
+    session: SessionDep,
+    _: Reader,
+    system: str | None = None,
+    environment: str | None = None,
+    credential: str | None = None,
+) -> list[dict[str, Any]]:
+    """Every credential of every system (or one), with its gaps (OWASP NHI ids) and sharing."""
+    return credential_inventory(
+        session, system_id=system, environment=environment, credential_id=credential
+    )
+
+
+@router.post("/systems/{system_id}/credentials", status_code=202, response_model=CommandOut)
+async def add(
+    system_id: str,
+    request: Request,
+    service: ServiceDep,
+    principal: Writer,
+    key: IdempotencyKey = None,
+) -> CommandOut:
+    """Bind a credential (a vault reference, never the secret); production: a scope change."""
+    credential = parse_credential(await read_document(request))
+    change = CredentialChange(action=CredentialAction.added, credential=credential)
+    meta = command_meta(principal.email, key)
+    return CommandOut.of(await service.credential_change(system_id, change, meta))
+
+
+@router.put(
+    "/systems/{system_id}/credentials/{credential_id}", status_code=202, response_model=CommandOut
+)
+async def rotate(
+    system_id: str,
+    credential_id: str,
+    request: Request,
+    service: ServiceDep,
+    principal: Writer,
+    key: IdempotencyKey = None,
+) -> CommandOut:
+    """Record a rotation: the credential as it is now (new expiry, reference, rotation time)."""
+    credential = parse_credential(await read_document(request))
+    if credential.id != credential_id:
+        raise InvalidInput(
+            f"credential id {credential.id!r} does not match the URL's {credential_id!r}",
+            [Problem("id", f"set id: {credential_id}")],
+        )
+    change = CredentialChange(action=CredentialAction.rotated, credential=credential)
+    meta = command_meta(principal.email, key)
+    return CommandOut.of(await service.credential_change(system_id, change, meta))
+
+
+@router.post(
+    "/systems/{system_id}/credentials/{credential_id}/revoke",
+    status_code=202,
+    response_model=CommandOut,
+)
+async def revoke(
+    system_id: str,
+    credential_id: str,
+    body: RevokeIn,
+    service: ServiceDep,
+    principal: Writer,
+    key: IdempotencyKey = None,
+) -> CommandOut:
+    """Unbind a credential and hand it to the revoker (audited: credential_revoked)."""
+    change = CredentialChange(action=CredentialAction.removed, credential_id=credential_id)
+    meta = command_meta(principal.email, key)
+    return CommandOut.of(await service.credential_change(system_id, change, meta))

@@ -1,0 +1,134 @@
+"""The action ledger in the database: checked appends, chains, tamper detection, trace."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Engine, text
+from sqlmodel import Session
+
+from db.actions import ScopeCache, ingest_actions, trace, verify_actions
+from db.projection import upsert_system
+from domain.actions import ActionRecord
+from domain.lifecycle import LifecycleState
+from tests.db.conftest import NOW, credential, system_view
+
+
+def publish(engine: Engine, system_id: str, version: int, tools: list[str]) -> None:
+    """Project a production system with these tools and one production credential."""
+    view = system_view(
+        system_id,
+        version=version,
+        state=LifecycleState.production,
+        capabilities={"tools": tools, "read_targets": ["kb"]},
+        credentials=[credential(f"{system_id}-key", "production")],
+    )
+    with Session(engine) as session:
+        upsert_system(session, view=view)
+        session.commit()
+
+
+def record(system_id: str, n: int, **fields: Any) -> ActionRecord:
+    """The n-th tool call of a system."""
+    data: dict[str, Any] = {
+        "system": system_id,
+        "environment": "production",
+        "time": NOW + timedelta(seconds=n),
+        "kind": "tool_call",
+        "tool": "search",
+        "target": "kb",
+        "credential_id": f"{system_id}-key",
+        "trace_id": f"trace-{n}",
+        "id": f"{n}",
+        "content": f"question {n}",
+    }
+    return ActionRecord.model_validate(data | fields)
+
+
+def test_appends_chain_per_system_and_verify(engine: Engine) -> None:
+    """Records of two systems chain separately; verification checks every entry."""
+    publish(engine, "alpha", 1, ["search"])
+    publish(engine, "beta", 1, ["search"])
+    cache = ScopeCache()
+    records = [record("alpha", n) for n in range(5)] + [record("beta", n) for n in range(3)]
+    result = ingest_actions(engine, records, cache)
+    assert (result.accepted, result.duplicates, result.findings) == (8, 0, 0)
+    report = verify_actions(engine)
+    assert report.ok and report.entries_checked == 8 and report.chains_checked == 2
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT content, content_length FROM actions LIMIT 1")).one()
+    assert stored == (None, len("question 0"))  # digest policy: no text kept
+
+
+def test_resent_records_are_duplicates_not_new_entries(engine: Engine) -> None:
+    """A batch sent again appends nothing; a batch half old, half new appends the new half."""
+    publish(engine, "alpha", 1, ["search"])
+    cache = ScopeCache()
+    ingest_actions(engine, [record("alpha", n) for n in range(4)], cache)
+    again = ingest_actions(engine, [record("alpha", n) for n in range(2, 6)], cache)
+    assert (again.accepted, again.duplicates) == (2, 2)
+    assert verify_actions(engine).entries_checked == 6
+
+
+def test_edited_and_deleted_entries_are_caught(engine: Engine) -> None:
+    """Editing a target or deleting an entry breaks the chain at that entry."""
+    publish(engine, "alpha", 1, ["search"])
+    ingest_actions(engine, [record("alpha", n) for n in range(6)], ScopeCache())
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE actions SET target = 'payroll' WHERE seq = 2"))
+    broken = verify_actions(engine).first_broken
+    assert broken is not None and (broken.ledger, broken.seq) == ("actions", 2)
+    assert "edited" in broken.problem
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE actions SET target = 'kb' WHERE seq = 2"))
+        conn.execute(text("DELETE FROM actions WHERE seq = 4"))
+    broken = verify_actions(engine).first_broken
+    assert broken is not None and "deleted" in broken.problem
+
+
+def test_findings_are_stored_and_the_first_of_each_kind_reported_once(engine: Engine) -> None:
+    """Every out-of-scope record is a stored finding; only the first per kind is reported."""
+    publish(engine, "alpha", 1, ["search"])
+    cache = ScopeCache()
+    first = ingest_actions(engine, [record("alpha", n, tool="shell") for n in range(3)], cache)
+    assert first.findings == 3
+    assert [(f.system_id, f.code) for f in first.first_findings] == [("alpha", "tool_out_of_scope")]
+    later = ingest_actions(engine, [record("alpha", 9, tool="shell")], cache)
+    assert later.findings == 1 and later.first_findings == []
+
+
+def test_the_cached_scope_follows_the_systems_version(engine: Engine) -> None:
+    """Once the projection shows an approved new tool (a newer version), it is in scope."""
+    publish(engine, "alpha", 1, ["search"])
+    cache = ScopeCache()
+    assert ingest_actions(engine, [record("alpha", 1, tool="shell")], cache).findings == 1
+    publish(engine, "alpha", 2, ["search", "shell"])
+    assert ingest_actions(engine, [record("alpha", 2, tool="shell")], cache).findings == 0
+
+
+def test_trace_finds_every_action_of_a_credential(engine: Engine) -> None:
+    """Counts, time range, kinds and targets cover every action of the credential."""
+    publish(engine, "alpha", 1, ["search"])
+    publish(engine, "beta", 1, ["search"])
+    records = [record("alpha", n) for n in range(7)] + [record("beta", n) for n in range(2)]
+    ingest_actions(engine, records, ScopeCache())
+    with Session(engine) as session:
+        found = trace(session, credential_id="alpha-key", limit=3)
+        since = trace(session, system_id="alpha", since=NOW + timedelta(seconds=5))
+    assert found["count"] == 7 and found["systems"] == {"alpha": 7}
+    assert found["targets"] == {"kb": 7} and len(found["actions"]) == 3
+    assert found["first"] < found["last"]
+    assert since["count"] == 2
+
+
+def test_a_deleted_tail_is_caught_by_the_chain_head(engine: Engine) -> None:
+    """Deleting a system's newest actions leaves its chain head pointing past the end."""
+    publish(engine, "alpha", 1, ["search"])
+    publish(engine, "beta", 1, ["search"])
+    records = [record(s, n) for n in range(4) for s in ("alpha", "beta")]
+    ingest_actions(engine, records, ScopeCache())
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM actions WHERE chain_id = 'beta' AND seq = 4"))
+    broken = verify_actions(engine).first_broken
+    assert broken is not None and broken.chain_id == "beta" and "tail deleted" in broken.problem

@@ -1,0 +1,108 @@
+"""`check_action` and what the action ledger keeps of content."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from domain.actions import (
+    ActionRecord,
+    ActionScope,
+    action_scope,
+    check_action,
+    first_of_kind,
+    kept_content,
+    mask_secret_credential,
+    redact,
+)
+from domain.manifest import ContentLogging, parse_manifest
+
+
+@pytest.fixture
+def scope(support_data: dict[str, Any]) -> ActionScope:
+    """The support assistant's approved scope in production."""
+    manifest = parse_manifest(support_data)
+    return action_scope(
+        "support-assistant", 3, "production", manifest, production=True, closed=False
+    )
+
+
+def record(**fields: Any) -> ActionRecord:
+    """A tool call within the support assistant's scope, with fields overridden."""
+    data = {
+        "system": "support-assistant",
+        "environment": "production",
+        "time": datetime(2026, 11, 26, tzinfo=UTC),
+        "kind": "tool_call",
+        "tool": "search_kb",
+        "target": "kb.articles",
+        "credential_id": "support-assistant-crm-reader",
+        "trace_id": "t-1",
+    }
+    return ActionRecord.model_validate(data | fields)
+
+
+def codes(scope: ActionScope, **fields: Any) -> list[str]:
+    """The finding codes of one record."""
+    return [f.code for f in check_action(scope, record(**fields))]
+
+
+def test_an_action_within_scope_has_no_finding(scope: ActionScope) -> None:
+    """An approved tool on an approved target with a bound production credential passes."""
+    assert codes(scope) == []
+
+
+def test_tools_and_write_targets_outside_the_approved_scope_are_findings(
+    scope: ActionScope,
+) -> None:
+    """A new tool, and a write to a target it may only read, are each found."""
+    assert codes(scope, tool="send_email") == ["tool_out_of_scope"]
+    assert codes(scope, target="crm.tickets", access="write") == ["target_out_of_scope"]
+    assert codes(scope, tool=None, target="crm.tickets", access="read") == []
+
+
+def test_credentials_not_bound_or_from_the_wrong_environment_are_findings(
+    scope: ActionScope,
+) -> None:
+    """Another system's credential (NHI9) and a production credential in pilot (NHI8)."""
+    found = check_action(scope, record(credential_id="someone-elses"))
+    assert [(f.code, f.nhi) for f in found] == [("credential_not_bound", "NHI9")]
+    assert codes(scope, environment="pilot") == ["credential_wrong_environment"]
+
+
+def test_a_privileged_action_needs_the_approval_its_use_case_requires(scope: ActionScope) -> None:
+    """`send reply to customer` is a human-approval point: without approved_by it is a finding."""
+    fields = {"kind": "privileged_action", "tool": None, "target": None}
+    assert codes(scope, action="Send reply to customer", **fields) == ["missing_human_approval"]
+    assert (
+        codes(scope, action="send reply to customer", approved_by="ann@example.com", **fields) == []
+    )
+
+
+def test_content_is_kept_as_the_logging_policy_says() -> None:
+    """digest keeps hash and length; redacted masks e-mails and tokens; full keeps the text."""
+    text = "mail ann@example.com the key sk-ant-api03-QQQQQQQQQQQQQQQQQQQQ now"
+    digest, length, stored = kept_content(text, ContentLogging.digest, True)
+    assert len(digest or "") == 64 and length == len(text) and stored is None
+    _, _, masked = kept_content(text, ContentLogging.redacted, True)
+    assert masked == "mail [email] the key [secret] now"
+    assert kept_content(text, ContentLogging.full, True)[2] == text
+    assert kept_content(text, ContentLogging.full, False) == (None, None, None)
+    assert redact("token ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2") == "token [secret]"
+
+
+def test_only_the_first_finding_of_each_kind_per_system_signals() -> None:
+    """Known (system, code) pairs and repeats in the batch are not first."""
+    pairs = [("a", "x"), ("a", "x"), ("b", "x"), ("a", "y")]
+    assert first_of_kind(pairs, known={("a", "y")}) == [("a", "x"), ("b", "x")]
+
+
+def test_a_secret_given_as_credential_id_is_never_kept(scope: ActionScope) -> None:
+    """An unbound credential_id that looks like a secret is masked before storage and found."""
+    leaked = record(credential_id="sk-ant-api03-" + "Q" * 30)
+    masked = mask_secret_credential(scope, leaked)
+    assert masked.credential_id is not None and "sk-ant" not in masked.credential_id
+    assert [f.code for f in check_action(scope, masked)] == ["credential_not_bound"]
+    assert mask_secret_credential(scope, record()) == record()

@@ -1,0 +1,375 @@
+"""Containment on `AISystemWorkflow`: contain, release, action findings, credential revocation.
+
+`_contain` is the one way into `contained` (a person's `contain`, an action finding under
+`actions.on_finding: contain`): the state changes at once, every bound credential is queued for
+the revoker and an incident ticket for the tracker; the main loop runs those activities
+(`run_containment_jobs`). Release is an approval request (security and owners).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from domain.approvals import ApprovalRequest, RequestKind, RequestStatus
+    from domain.errors import Conflict
+    from domain.lifecycle import CLOSED_STATES, LifecycleState
+    from domain.manifest import Credential
+    from domain.policy import Policy, Role
+    from workflows.models import (
+        CommandMeta,
+        CommandResult,
+        ContainCommand,
+        GovernanceTicketInput,
+        PeopleNotice,
+        ReleaseCommand,
+        RevokeInput,
+        RevokeResult,
+        SystemView,
+        TicketSyncResult,
+    )
+    from workflows.scope import missing_holders, new_request
+
+S = LifecycleState
+RELEASE_ROLES = [Role.security, Role.business_owner, Role.technical_owner]
+REVOKE_OPTIONS: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(minutes=2),
+    "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=1), maximum_attempts=5),
+}
+INCIDENT_OPTIONS: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(minutes=1),
+    "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attempts=0),
+}
+
+
+def bound_credentials(view: SystemView) -> list[Credential]:
+    """Every credential the system declares or was approved with (by id, declared first)."""
+    found: dict[str, Credential] = {c.id: c for c in view.manifest.credentials}
+    if view.approved_manifest is not None:
+        for credential in view.approved_manifest.credentials:
+            found.setdefault(credential.id, credential)
+    return list(found.values())
+
+
+class Containment:
+    """The containment half of `AISystemWorkflow` (mixed in; state lives on the workflow)."""
+
+    if TYPE_CHECKING:
+        _id: str
+        _view: SystemView | None
+        _processed: dict[str, str]
+        _finished: bool
+        _revoke_queue: list[RevokeInput]
+        _incident_queue: list[GovernanceTicketInput]
+        _notice_queue: list[PeopleNotice]
+        _change_busy: bool
+
+        def _seen(self, meta: CommandMeta) -> bool: ...
+        def _current(self) -> SystemView: ...
+        def _replay(self, meta: CommandMeta) -> CommandResult: ...
+        def _commit(self, meta: CommandMeta, view: SystemView, message: str) -> CommandResult: ...
+        def _event(
+            self, actor: str, action: str, request_id: str | None = None, **detail: object
+        ) -> None: ...
+        @staticmethod
+        def _check(check: object) -> None: ...
+        async def _start_approval(self, request: ApprovalRequest) -> Any: ...
+        def _approval_id(self, request_id: str) -> str: ...
+        def _finish_retirement(self) -> None: ...
+
+    # ----- contain -------------------------------------------------------------------------
+
+    @workflow.update
+    async def contain(self, cmd: ContainCommand) -> CommandResult:
+        """Contain the system now: gates close, credentials go to the revoker, a ticket opens."""
+        if self._seen(cmd.meta):
+            return self._replay(cmd.meta)
+        return await self._contain(cmd.meta, cmd.reason, cmd.policy)
+
+    @contain.validator
+    def _validate_contain(self, cmd: ContainCommand) -> None:
+        def check() -> None:
+            if self._seen(cmd.meta):
+                return
+            view = self._current()
+            if view.state in CLOSED_STATES:
+                raise Conflict(f"system {self._id} is already {view.state.value}")
+
+        self._check(check)
+
+    async def _contain(
+        self, meta: CommandMeta, reason: str, policy: Policy | None = None
+    ) -> CommandResult:
+        """The single way into `contained` (containment by a person or by a finding)."""
+        await workflow.wait_condition(lambda: not self._change_busy)
+        self._change_busy = True  # a scope change being applied finishes first
+        try:
+            return await self._contain_now(meta, reason, policy)
+        finally:
+            self._change_busy = False
+
+    async def _contain_now(
+        self, meta: CommandMeta, reason: str, policy: Policy | None
+    ) -> CommandResult:
+        view = self._current()
+        if view.state in CLOSED_STATES:
+            message = f"{self._id} is already {view.state.value}"
+            self._processed[meta.command_id] = message
+            return CommandResult(command_id=meta.command_id, system=view, message=message)
+        pending = view.pending_request
+        credentials = bound_credentials(view)
+        owners = view.approved_manifest or view.manifest
+        incident = GovernanceTicketInput(
+            ticket_id=f"{self._id}-incident-{len(view.request_ids) + 1}-{workflow.uuid4().hex[:6]}",
+            system_id=self._id,
+            kind="incident",
+            summary=f"Incident: {view.manifest.name} ({self._id}) contained",
+            description=_incident_text(view, reason, meta.principal, credentials),
+            assignee=str(owners.technical_owner).lower() if owners.technical_owner else None,
+        )
+        update: dict[str, Any] = {
+            "state": S.contained,
+            "contained_from": view.state,
+            "pending_request": None,
+            "last_reason": f"contained: {reason}",
+            "revocations": {c.id: "requested" for c in credentials},
+        }
+        self._event(
+            meta.principal,
+            "contained",
+            reason=reason,
+            previous=view.state.value,
+            credentials=[c.id for c in credentials],
+        )
+        self._queue_revocations(credentials, f"contained: {reason}", meta.principal)
+        self._incident_queue.append(incident)
+        self._tell_owners(
+            view,
+            policy,
+            f"contained:{incident.ticket_id}",
+            f"{view.manifest.name} ({self._id}) was contained by {meta.principal}: {reason}. "
+            "Every deploy gate is closed and its credentials were handed to the revoker.",
+        )
+        message = (
+            f"{self._id} contained: every environment is closed; "
+            f"{len(credentials)} credential(s) handed to the revoker; an incident ticket opens"
+        )
+        result = self._commit(meta, view.model_copy(update=update), message)
+        if pending is not None:
+            self._event("threshold", "request_withdrawn", pending.id, reason="contained")
+            await self._withdraw_quietly(pending)
+        return result
+
+    async def _withdraw_quietly(self, request: ApprovalRequest) -> None:
+        """Cancel an open request's workflow (it closes as withdrawn)."""
+        handle = workflow.get_external_workflow_handle(self._approval_id(request.id))
+        try:
+            await handle.cancel()
+        except Exception as error:  # closed meanwhile; its signal is then ignored
+            self._event("threshold", "withdraw_failed", request.id, error=str(error))
+
+    def _queue_revocations(self, credentials: list[Credential], reason: str, actor: str) -> None:
+        for credential in credentials:
+            self._event(
+                actor,
+                "credential_revocation_requested",
+                credential_id=credential.id,
+                environment=credential.environment.value,
+                vault_ref=credential.vault_ref,
+                reason=reason,
+            )
+            self._revoke_queue.append(
+                RevokeInput(system_id=self._id, credential=credential, reason=reason)
+            )
+
+    # ----- jobs the main loop runs ---------------------------------------------------------
+
+    def _jobs_pending(self) -> bool:
+        return bool(self._revoke_queue or self._incident_queue or self._notice_queue)
+
+    def _tell_owners(self, view: SystemView, policy: Policy | None, key: str, text: str) -> None:
+        """Queue a direct message to the owners and security (Slack, when configured)."""
+        owners = view.approved_manifest or view.manifest
+        people = [str(p).lower() for p in (owners.business_owner, owners.technical_owner) if p]
+        people += policy.members(Role.security.value) if policy is not None else []
+        notice_id = f"notice:{self._id}:{key}"[:200]
+        notice = PeopleNotice(key=notice_id, system_id=self._id, people=people, text=text)
+        self._notice_queue.append(notice)
+
+    async def run_containment_jobs(self) -> None:
+        """Hand queued credentials to the revoker and open queued incident tickets."""
+        while self._revoke_queue:
+            job = self._revoke_queue[0]
+            await self._revoke(job)
+            self._revoke_queue.pop(0)
+        while self._incident_queue:
+            incident = self._incident_queue[0]
+            await self._open_incident(incident)
+            self._incident_queue.pop(0)
+        while self._notice_queue:
+            notice = self._notice_queue[0]
+            try:
+                await workflow.execute_activity("notify_people", notice, **REVOKE_OPTIONS)
+            except ActivityError as error:
+                self._event(
+                    "threshold",
+                    "notification_failed",
+                    activity="notify_people",
+                    error=str(error.cause),
+                )
+            self._notice_queue.pop(0)
+        self._finish_retirement()
+
+    async def _revoke(self, job: RevokeInput) -> None:
+        credential = job.credential.id
+        try:
+            result: RevokeResult = await workflow.execute_activity(
+                "revoke_credential", job, result_type=RevokeResult, **REVOKE_OPTIONS
+            )
+            status = "confirmed" if result.confirmed else f"failed: {result.detail}"
+            detail = {"revoker": result.revoker, "detail": result.detail}
+        except ActivityError as error:
+            status, detail = f"failed: {error.cause}", {"revoker": "", "detail": str(error.cause)}
+        action = (
+            "credential_revocation_confirmed"
+            if status == "confirmed"
+            else "credential_revocation_failed"
+        )
+        self._event("threshold", action, credential_id=credential, **detail)
+        view = self._current()
+        revocations = {**view.revocations, credential: status}
+        meta = CommandMeta(
+            command_id=f"revoked:{credential}:{workflow.uuid4().hex[:8]}", principal="threshold"
+        )
+        self._commit(meta, view.model_copy(update={"revocations": revocations}), status)
+
+    async def _open_incident(self, incident: GovernanceTicketInput) -> None:
+        try:
+            result: TicketSyncResult = await workflow.execute_activity(
+                "sync_governance_ticket", incident, result_type=TicketSyncResult, **INCIDENT_OPTIONS
+            )
+        except ActivityError as error:
+            self._event(
+                "threshold",
+                "notification_failed",
+                activity="sync_governance_ticket",
+                error=str(error.cause),
+            )
+            return
+        self._event(
+            "threshold",
+            "ticket_opened",
+            incident.ticket_id,
+            ticket=result.key,
+            tracker=result.tracker,
+            kind="incident",
+        )
+        view = self._current()
+        meta = CommandMeta(command_id=f"incident:{incident.ticket_id}", principal="threshold")
+        self._commit(meta, view.model_copy(update={"incident": result.key}), result.key)
+
+    # ----- release -------------------------------------------------------------------------
+
+    @workflow.update
+    async def release(self, cmd: ReleaseCommand) -> CommandResult:
+        """Ask security and the owners to release a contained system."""
+        if self._seen(cmd.meta):
+            return self._replay(cmd.meta)
+        view = self._current()
+        owners = view.approved_manifest or view.manifest
+        roles = [r for r in RELEASE_ROLES if not missing_holders(owners, cmd.policy, [r])]
+        request = new_request(
+            request_id=f"{self._id}-{len(view.request_ids) + 1}",
+            view=view,
+            policy=cmd.policy,
+            requester=cmd.meta.principal,
+            kind=RequestKind.release,
+            roles=roles,
+            summary=f"Release {view.manifest.name} ({self._id}) from containment",
+            production=view.production_requirements,
+            now=workflow.now(),
+            change=[view.last_reason] if view.last_reason else [],
+        )
+        await self._start_approval(request)
+        view = self._current()
+        self._event(
+            cmd.meta.principal,
+            "release_requested",
+            request.id,
+            required_roles=[r.value for r in roles],
+            comment=cmd.comment,
+        )
+        update = {"pending_request": request, "request_ids": [*view.request_ids, request.id]}
+        names = ", ".join(r.value for r in roles)
+        return self._commit(
+            cmd.meta,
+            view.model_copy(update=update),
+            f"release requested ({request.id}); awaiting {names}",
+        )
+
+    @release.validator
+    def _validate_release(self, cmd: ReleaseCommand) -> None:
+        def check() -> None:
+            if self._seen(cmd.meta):
+                return
+            view = self._current()
+            if view.state is not S.contained or view.retiring:
+                raise Conflict(
+                    f"system {self._id} is {view.state.value}; only a contained "
+                    "system can be released"
+                )
+            if view.pending_request is not None:
+                raise Conflict(f"release request {view.pending_request.id} is already pending")
+            owners = view.approved_manifest or view.manifest
+            missing = missing_holders(owners, cmd.policy, [Role.security])
+            if missing:
+                raise Conflict(f"cannot release {self._id}: no one holds role security")
+
+        self._check(check)
+
+    def _release_closed(
+        self, meta: CommandMeta, view: SystemView, request: ApprovalRequest
+    ) -> None:
+        """Approved: back to the state before containment. Otherwise it stays contained."""
+        if request.status is RequestStatus.approved:
+            back = view.contained_from or S.pilot
+            update: dict[str, Any] = {
+                "state": back,
+                "contained_from": None,
+                "pending_request": None,
+                "last_reason": "",
+            }
+            self._event(
+                "threshold",
+                "released",
+                request.id,
+                state=back.value,
+                approvers=[d.principal for d in request.decisions if d.approve],
+            )
+            message = f"{request.id} approved: {self._id} released to {back.value}"
+        else:
+            why = f"release {request.id} {request.status.value}: {request.reason}"
+            update = {"pending_request": None, "last_reason": why}
+            self._event(
+                "threshold", f"release_{request.status.value}", request.id, reason=request.reason
+            )
+            message = f"{why}; {self._id} stays contained"
+        self._commit(meta, view.model_copy(update=update), message)
+
+
+def _incident_text(view: SystemView, reason: str, actor: str, credentials: list[Credential]) -> str:
+    lines = [
+        f"{view.manifest.name} ({view.system_id}) was contained by {actor}.",
+        f"Reason: {reason}",
+        f"State before containment: {view.state.value}",
+        f"Owners: {view.manifest.business_owner or '-'}, {view.manifest.technical_owner or '-'}",
+        "Every deploy gate is closed. Credentials handed to the revoker:",
+        *[f"- {c.id} ({c.environment.value}, {c.vault_ref})" for c in credentials],
+        f"Release: threshold release {view.system_id} (security and the owners approve).",
+    ]
+    return "\n".join(lines)

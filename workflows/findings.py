@@ -1,0 +1,139 @@
+"""Action findings on `AISystemWorkflow`: the first finding of each kind revalidates or contains.
+
+The API stores every finding; the first of each kind per system arrives here as the
+`action_finding` signal. It is audited, the owners and security are told, and per
+`actions.on_finding` a production system gets a revalidation request or is contained.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from domain.approvals import ApprovalRequest, RequestKind
+    from domain.lifecycle import CLOSED_STATES, PRODUCTION_STATES, LifecycleState
+    from domain.policy import Policy, Role
+    from workflows.models import ActionFindingSignal, CommandMeta, CommandResult, SystemView
+    from workflows.scope import missing_holders, new_request
+
+S = LifecycleState
+
+
+class ActionFindings:
+    """The action-finding half of `AISystemWorkflow` (mixed in; state lives on the workflow)."""
+
+    if TYPE_CHECKING:
+        _id: str
+        _view: SystemView | None
+        _processed: dict[str, str]
+        _change_busy: bool
+
+        def _seen(self, meta: CommandMeta) -> bool: ...
+        def _current(self) -> SystemView: ...
+        def _replay(self, meta: CommandMeta) -> CommandResult: ...
+        def _commit(self, meta: CommandMeta, view: SystemView, message: str) -> CommandResult: ...
+        def _event(
+            self, actor: str, action: str, request_id: str | None = None, **detail: object
+        ) -> None: ...
+        @staticmethod
+        def _check(check: object) -> None: ...
+        async def _start_approval(self, request: ApprovalRequest) -> Any: ...
+        async def _contain(
+            self, meta: CommandMeta, reason: str, policy: Policy | None = None
+        ) -> CommandResult: ...
+        def _tell_owners(
+            self, view: SystemView, policy: Policy | None, key: str, text: str
+        ) -> None: ...
+
+    @workflow.signal
+    async def action_finding(self, signal: ActionFindingSignal) -> None:
+        """The first finding of a kind: audit it, then revalidate or contain per policy."""
+        view = self._view
+        key = f"finding:{signal.code}"
+        if view is None or key in self._processed or view.state is S.retired:
+            return
+        self._processed[key] = signal.message
+        outcome = _finding_outcome(view, signal.policy)
+        self._event(
+            "threshold",
+            "action_finding",
+            code=signal.code,
+            message=signal.message,
+            nhi=signal.nhi,
+            trace_id=signal.trace_id,
+            credential_id=signal.credential_id,
+            at=signal.at,
+            outcome=outcome,
+        )
+        meta = CommandMeta(command_id=f"{key}:{signal.trace_id}"[:200], principal="threshold")
+        self._tell_owners(
+            view,
+            signal.policy,
+            key,
+            f"{view.manifest.name} ({self._id}) acted outside its approved scope: "
+            f"{signal.message} (trace {signal.trace_id}); outcome: {outcome}",
+        )
+        if outcome == "contain":
+            reason = f"action finding {signal.code}: {signal.message}"
+            await self._contain(meta, reason, signal.policy)
+        elif outcome == "revalidate":
+            await workflow.wait_condition(lambda: not self._change_busy)
+            self._change_busy = True  # one change at a time: a scope change may be opening one
+            try:
+                if _finding_outcome(self._current(), signal.policy) == "revalidate":
+                    await self._finding_revalidation(meta, self._current(), signal)
+            finally:
+                self._change_busy = False
+
+    async def _finding_revalidation(
+        self, meta: CommandMeta, view: SystemView, signal: ActionFindingSignal
+    ) -> None:
+        """Open a revalidation of the system's actual behaviour (technical owner, security)."""
+        policy = signal.policy
+        roles = [
+            r
+            for r in (Role.technical_owner, Role.security)
+            if not missing_holders(view.approved_manifest or view.manifest, policy, [r])
+        ]
+        request = new_request(
+            request_id=f"{self._id}-{len(view.request_ids) + 1}",
+            view=view,
+            policy=policy,
+            requester="threshold",
+            kind=RequestKind.revalidation,
+            roles=roles,
+            summary=f"Revalidate {view.manifest.name} ({self._id}): action outside approved scope",
+            production=view.production_requirements,
+            now=workflow.now(),
+            change=[f"action finding: {signal.message}"],
+        )
+        await self._start_approval(request)
+        view = self._current()
+        self._event(
+            "threshold",
+            "revalidation_requested",
+            request.id,
+            required_roles=[r.value for r in roles],
+            changes=request.change,
+            outcome="revalidate",
+        )
+        update = {
+            "state": S.revalidation_pending,
+            "pending_request": request,
+            "request_ids": [*view.request_ids, request.id],
+            "last_reason": f"action finding {signal.code}: {signal.message}",
+        }
+        self._commit(meta, view.model_copy(update=update), f"revalidation {request.id} opened")
+
+
+def _finding_outcome(view: SystemView, policy: Policy) -> str:
+    """contain, revalidate or record, from the policy and where the system is."""
+    if view.state in CLOSED_STATES:
+        return "record"
+    if policy.actions.on_finding == "contain":
+        return "contain"
+    if view.state in PRODUCTION_STATES and view.pending_request is None:
+        return "revalidate"
+    return "record"
