@@ -263,6 +263,32 @@ class RecordBatch(Model):
     request_version: int = 0
 
 
+class PeopleNotice(Model):
+    """A direct message to some people, sent at most once per `key` and person."""
+
+    key: str
+    system_id: str
+    people: list[str]
+    text: str
+
+
+class GovernanceTicketInput(Model):
+    """A ticket about a system that is not an approval request (overdue, waiver expired)."""
+
+    ticket_id: str = Field(description="Threshold's id for it; the deterministic label's base.")
+    system_id: str
+    kind: str
+    summary: str
+    description: str
+    assignee: str | None = None
+    watchers: list[str] = Field(default_factory=list)
+    due: str | None = Field(default=None, description="YYYY-MM-DD")
+    notes: list[tuple[str, str]] = Field(
+        default_factory=list, description="(event, comment) pairs the ticket should carry."
+    )
+    close: bool = False
+
+
 class SystemWorkflowInput(Model):
     """Start or continue a system's lifecycle workflow."""
 
@@ -343,29 +369,3 @@ class TicketSyncResult(Model):
     url: str | None = None
     comments: int = 0
     transitioned: bool = False
-
-
-class PeopleNotice(Model):
-    """A direct message to some people, sent at most once per `key` and person."""
-
-    key: str
-    system_id: str
-    people: list[str]
-    text: str
-
-
-class GovernanceTicketInput(Model):
-    """A ticket about a system that is not an approval request (overdue, waiver expired)."""
-
-    ticket_id: str = Field(description="Threshold's id for it; the deterministic label's base.")
-    system_id: str
-    kind: str
-    summary: str
-    description: str
-    assignee: str | None = None
-    watchers: list[str] = Field(default_factory=list)
-    due: str | None = Field(default=None, description="YYYY-MM-DD")
-    notes: list[tuple[str, str]] = Field(
-        default_factory=list, description="(event, comment) pairs the ticket should carry."
-    )
-    close: bool = False

@@ -129,9 +129,12 @@ async def test_pilot_credential_reused_in_production_blocks_promotion(
         assert "NHI8" in {g["nhi"] for g in gate["gaps"]}
         assert any(r.startswith("blocking gap [NHI8]") for r in gate["reasons"])
 
-        inventory = (
-            await stack.call("GET", "/credentials?credential=shared-pilot-key", REQUESTER)
-        ).json()
+        async def both_listed() -> list[dict[str, Any]] | None:
+            url = "/credentials?credential=shared-pilot-key"
+            listed: list[dict[str, Any]] = (await stack.call("GET", url, REQUESTER)).json()
+            return listed if len(listed) == 2 else None  # the projection lands after the reply
+
+        inventory = await eventually(both_listed) or []
         assert {c["system_id"] for c in inventory} == {SYSTEM, "support-copilot"}
         mine_row = next(c for c in inventory if c["system_id"] == SYSTEM)
         assert mine_row["shared_with"] == ["support-copilot"]
