@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -49,13 +50,13 @@ def _like(term: str) -> str:
     return f"%{escaped}%"
 
 
-def _system_filters(
-    state: str | None, risk_tier: str | None, owner: str | None, search: str | None
+def system_filters(
+    states: Sequence[str] | None, risk_tier: str | None, owner: str | None, search: str | None
 ) -> list[Any]:
-    """WHERE conditions for the systems list."""
+    """WHERE conditions for the systems list (`states`: any of them; None: any state)."""
     conditions: list[Any] = []
-    if state:
-        conditions.append(SYSTEMS.c.state == state)
+    if states is not None:
+        conditions.append(SYSTEMS.c.state.in_(list(states)))
     if risk_tier:
         conditions.append(SYSTEMS.c.risk_tier == risk_tier)
     if owner:
@@ -83,7 +84,7 @@ def list_systems(
     offset: int = 0,
 ) -> tuple[list[SystemSummary], int]:
     """One page of systems ordered by id, and how many match in total."""
-    conditions = _system_filters(state, risk_tier, owner, search)
+    conditions = system_filters([state] if state else None, risk_tier, owner, search)
     total = session.execute(
         select(func.count()).select_from(SYSTEMS).where(*conditions)
     ).scalar_one()
