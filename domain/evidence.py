@@ -23,7 +23,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("credentials", ("credential_",)),
     ("findings", ("action_finding",)),
     ("containment", ("contained", "release_requested", "released", "retired")),
-    ("changes", ("scope_change", "revalidation_", "manifest_amended")),
+    ("changes", ("scope_changed", "scope_change_", "revalidation_", "manifest_amended")),
     ("approvals", ("promotion_", "decision_", "approval_", "ticket_opened")),
     ("lifecycle", ("registered", "entered_", "production_governance_applies")),
 )
