@@ -10,8 +10,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from core.temporal import venv_binary
-from tests.browser.conftest import CHROMIUM
-from tests.browser.conftest import SKIP_REASON as CHROMIUM_SKIP
+from tests.chromium import CHROMIUM
+from tests.chromium import SKIP_REASON as CHROMIUM_SKIP
 from tests.pg import SKIP_REASON, fresh_schema, postgres_available
 
 
