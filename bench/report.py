@@ -261,6 +261,36 @@ def ledger_rows(r: Figures) -> list[Row]:
     ]
 
 
+def estate_rows(r: Figures) -> list[Row]:
+    """Figure 6: N live systems, the worker's memory and the dashboard's p95."""
+    estate = r.get("estate")
+    if not estate:
+        return []
+    rss = estate["rss_after_bytes"]
+    rows = [
+        Row(
+            f"6 Worker RSS with {estate['systems']:,} live systems (bench process)",
+            f"{rss / 2**20:,.0f} MiB",
+            f"{estate['rss_before_bytes'] / 2**20:,.0f} MiB before",
+            None,
+            "< 1 GiB",
+            rss < estate["rss_target_bytes"],
+        )
+    ]
+    for label, figures in estate["pages"].items():
+        rows.append(
+            Row(
+                f"  dashboard {label} p50 / p95",
+                f"{ms(figures['p50_ms'])} / {ms(figures['p95_ms'])}",
+                "",
+                None,
+                "p95 < 100 ms",
+                figures["p95_ms"] < 100,
+            )
+        )
+    return rows
+
+
 def table(rows: list[Row], title: str) -> Table:
     """The results as a rich table."""
     out = Table(title=title, title_justify="left")
@@ -312,7 +342,7 @@ def write_json(payload: dict[str, Any], rows: list[Row]) -> Path:
 def print_report(console: Console, payload: dict[str, Any]) -> list[Row]:
     """Print the tables; return the rows (for the JSON checks)."""
     results = payload["results"]
-    rows = temporal_rows(results) + ledger_rows(results)
+    rows = temporal_rows(results) + ledger_rows(results) + estate_rows(results)
     console.print(env_table(payload["environment"]))
     console.print(table(rows, f"Threshold benchmark ({payload['mode']})"))
     return rows
