@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from datetime import datetime
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from db.ledger import AUDIT, iso_utc
@@ -74,7 +74,7 @@ def system_requests(
     columns = APPROVAL_REQUESTS.c
     query = select(columns.request_json).where(columns.system_id == system_id)
     if since is not None:
-        query = query.where(or_(columns.updated_at >= as_utc(since)))
+        query = query.where(columns.updated_at >= as_utc(since))
     requests = [ApprovalRequest.model_validate_json(t) for t in session.execute(query).scalars()]
     return sorted(requests, key=lambda r: (r.opened_at, r.id))
 

@@ -118,7 +118,8 @@ async def signout(request: Request) -> Response:
 
 def _local(target: str) -> str:
     """Only same-site paths are followed after sign-in (no open redirect)."""
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+    safe = target.startswith("/") and not target.startswith("//") and "\\" not in target
+    return target if safe else "/"
 
 
 # ----- estate -------------------------------------------------------------------------------

@@ -30,10 +30,10 @@ async def browser(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-async def sign_in(http: httpx.AsyncClient, token: str) -> httpx.Response:
+async def sign_in(http: httpx.AsyncClient, token: str, next: str = "/") -> httpx.Response:
     """Sign in through the form (fetching its CSRF token first)."""
     form = await http.get("/signin")
     response = await http.post(
-        "/signin", data={"token": token, "csrf_token": csrf_of(form.text), "next": "/"}
+        "/signin", data={"token": token, "csrf_token": csrf_of(form.text), "next": next}
     )
     return response

@@ -34,8 +34,9 @@ async def test_sign_in_uses_a_strict_http_only_cookie_and_csrf(
         assert wrong.status_code == 401
         assert "Unknown or revoked token" in wrong.text
 
-        signed = await sign_in(http, stack.tokens[BUSINESS])
+        signed = await sign_in(http, stack.tokens[BUSINESS], next="//evil.example/")
         assert signed.status_code == 303
+        assert signed.headers["location"] == "/"  # only same-site paths are followed
         cookie = next(h for h in signed.headers.get_list("set-cookie") if "threshold_session=" in h)
         assert "HttpOnly" in cookie
         assert "SameSite=strict" in cookie or "SameSite=Strict" in cookie
