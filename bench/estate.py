@@ -55,15 +55,17 @@ async def register_all(stack: BenchStack, count: int, progress: Progress) -> Mea
     return await run_concurrent(register, count, 32, progress, f"register {count:,} systems")
 
 
-async def projected(stack: BenchStack, count: int, timeout: float = 300.0) -> None:
-    """Wait until the projection lists every registered system."""
+async def projected(stack: BenchStack, count: int) -> float:
+    """Wait until the projection lists every registered system; the seconds it took."""
+    timeout = 120 + count * 0.5  # the worker's first task per system lags the starts
+    began = asyncio.get_running_loop().time()
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
         page = await stack.http.get(
             "/api/v1/systems", params={"q": PREFIX, "limit": 1}, headers=stack.auth(BUSINESS)
         )
         if expect(page, 200)["total"] >= count:
-            return
+            return asyncio.get_running_loop().time() - began
         await asyncio.sleep(0.5)
     raise RuntimeError(f"the projection did not reach {count} systems in {timeout:.0f} s")
 
@@ -119,7 +121,7 @@ async def run_estate(stack: BenchStack, count: int, progress: Progress) -> dict[
     """Register, wait for the projection, then memory and page latencies."""
     before = rss_bytes()
     registered = await register_all(stack, count, progress)
-    await projected(stack, count)
+    catch_up = await projected(stack, count)
     gc.collect()
     after = rss_bytes()
     http = await signed_in(stack)
@@ -131,6 +133,7 @@ async def run_estate(stack: BenchStack, count: int, progress: Progress) -> dict[
         "estate": {
             "systems": count,
             "registration": registered.summary(),
+            "projection_catch_up_seconds": round(catch_up, 1),
             "rss_before_bytes": before,
             "rss_after_bytes": after,
             "rss_target_bytes": GIB,
