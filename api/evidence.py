@@ -5,10 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from enum import StrEnum
 
 from api.dashboard.templating import templates
-from domain.evidence import EvidencePack
+from domain.evidence import EvidencePack, SystemEvidence
 
 CSV_COLUMNS = (
     "record",
@@ -56,54 +57,7 @@ def pack_csv(pack: EvidencePack) -> str:
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, restval="")
     writer.writeheader()
     for system in pack.systems:
-        sid = system.system_id
-        facts = {
-            "business_owner": system.business_owner,
-            "technical_owner": system.technical_owner,
-            "data_classification": system.data_classification,
-            "use_cases": system.use_cases,
-            "credentials": system.credentials,
-        }
-        for name, value in facts.items():
-            writer.writerow(
-                {"record": "fact", "system_id": sid, "section": name, "detail": _json(value)}
-            )
-        for approval in system.approvals:
-            for d in approval.decisions:
-                writer.writerow(
-                    {
-                        "record": "decision",
-                        "system_id": sid,
-                        "section": approval.kind,
-                        "at": d.at.isoformat(),
-                        "actor": d.principal,
-                        "action": "approve" if d.approve else "reject",
-                        "request_id": approval.id,
-                        "detail": _json({"role": d.role.value, "comment": d.comment}),
-                    }
-                )
-        for section, entries in system.sections.items():
-            for e in entries:
-                writer.writerow(
-                    {
-                        "record": "event",
-                        "system_id": sid,
-                        "section": section,
-                        "seq": e.seq,
-                        "at": e.at,
-                        "actor": e.actor,
-                        "action": e.action,
-                        "request_id": e.request_id or "",
-                        "controls": " ".join(e.controls),
-                        "detail": _json(e.detail),
-                        "hash": e.hash,
-                    }
-                )
-        if system.ledger_head is not None:
-            head = system.ledger_head
-            writer.writerow(
-                {"record": "ledger_head", "system_id": sid, "seq": head.seq, "hash": head.hash}
-            )
+        writer.writerows(_system_rows(system))
     for item in pack.crosswalk.supported:
         control = item.control
         writer.writerow(
@@ -123,6 +77,50 @@ def pack_csv(pack: EvidencePack) -> str:
             }
         )
     return out.getvalue()
+
+
+def _system_rows(system: SystemEvidence) -> Iterator[dict[str, object]]:
+    """One system's CSV rows: facts, decisions, every ledger entry, the chain head."""
+    sid = system.system_id
+    facts = {
+        "business_owner": system.business_owner,
+        "technical_owner": system.technical_owner,
+        "data_classification": system.data_classification,
+        "use_cases": system.use_cases,
+        "credentials": system.credentials,
+    }
+    for name, value in facts.items():
+        yield {"record": "fact", "system_id": sid, "section": name, "detail": _json(value)}
+    for approval in system.approvals:
+        for d in approval.decisions:
+            yield {
+                "record": "decision",
+                "system_id": sid,
+                "section": approval.kind,
+                "at": d.at.isoformat(),
+                "actor": d.principal,
+                "action": "approve" if d.approve else "reject",
+                "request_id": approval.id,
+                "detail": _json({"role": d.role.value, "comment": d.comment}),
+            }
+    for section, entries in system.sections.items():
+        for e in entries:
+            yield {
+                "record": "event",
+                "system_id": sid,
+                "section": section,
+                "seq": e.seq,
+                "at": e.at,
+                "actor": e.actor,
+                "action": e.action,
+                "request_id": e.request_id or "",
+                "controls": " ".join(e.controls),
+                "detail": _json(e.detail),
+                "hash": e.hash,
+            }
+    if system.ledger_head is not None:
+        head = system.ledger_head
+        yield {"record": "ledger_head", "system_id": sid, "seq": head.seq, "hash": head.hash}
 
 
 def _json(value: object) -> str:
