@@ -1,9 +1,14 @@
 """Figure 6: the estate at scale. N live systems registered through HTTP, then the worker's
 resident memory and the dashboard's page latencies (estate pages, filters, system pages).
 
-`python -m bench.estate [--systems N]` runs it alone on its own dev server; `bench.run`
-includes it (N = 10,000 in the full run). The worker runs in the bench process (with the API
-and the raw worker), so its RSS is this process's, read from /proc.
+`python -m bench.estate [--systems N] [--live L]` runs it alone on its own dev server;
+`bench.run` includes it (N = 10,000 in the full run). The worker runs in the bench process
+(with the API and the raw worker), so its RSS is this process's, read from /proc.
+
+`--live L` (L < N) registers only L live systems and fills the projection up to N rows with
+copies of one live system's stored view (`seeded-*` ids, no workflow behind them): the estate
+pages then read N rows while the worker holds L workflows. For machines where registering N
+systems takes too long; the result says which figures came from how many live systems.
 """
 
 from __future__ import annotations
@@ -23,13 +28,20 @@ from typing import Any
 
 import httpx
 from rich.progress import Progress
+from sqlmodel import Session
 
 from bench.common import BUSINESS
 from bench.scenarios import JSON, expect, manifest_bodies
 from bench.stack import BenchStack
 from bench.stats import Measure, run_concurrent
+from core.settings import Settings
+from db.engine import get_engine
+from db.projection import upsert_system
+from db.queries import get_system
 
 PREFIX = "estate-"
+SEEDED = "seeded-"
+SEED_BATCH = 500
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 SAMPLES = 40  # sequential samples per page kind
 GIB = 1024**3
@@ -84,10 +96,27 @@ async def signed_in(stack: BenchStack) -> httpx.AsyncClient:
     return http
 
 
-def page_paths(count: int) -> dict[str, list[str]]:
-    """The pages measured: estate at several offsets and filters, and system pages."""
+def seed_projection(settings: Settings, count: int) -> None:
+    """Add `count` projection rows copied from the first live system's view (no workflows)."""
+    engine = get_engine(settings.database_url)
+    with Session(engine) as session:
+        template = get_system(session, system_id=f"{PREFIX}0")
+    if template is None:
+        raise RuntimeError(f"{PREFIX}0 is not in the projection")
+    for start in range(0, count, SEED_BATCH):
+        with Session(engine) as session:
+            for n in range(start, min(count, start + SEED_BATCH)):
+                sid = f"{SEEDED}{n}"
+                manifest = template.manifest.model_copy(update={"id": sid, "name": f"Seeded {n}"})
+                view = template.model_copy(update={"system_id": sid, "manifest": manifest})
+                upsert_system(session, view=view)
+            session.commit()
+
+
+def page_paths(count: int, live: int) -> dict[str, list[str]]:
+    """The pages measured: estate at several offsets and filters, and (live) system pages."""
     last = max(1, -(-count // 50))
-    ids = random.Random(7).sample(range(count), min(SAMPLES, count))
+    ids = random.Random(7).sample(range(live), min(SAMPLES, live))
     return {
         "estate page 1": ["/"],
         "estate middle and last pages": [f"/?page={max(1, last // 2)}", f"/?page={last}"],
@@ -102,10 +131,12 @@ def page_paths(count: int) -> dict[str, list[str]]:
     }
 
 
-async def measure_pages(http: httpx.AsyncClient, count: int, progress: Progress) -> dict[str, Any]:
+async def measure_pages(
+    http: httpx.AsyncClient, count: int, live: int, progress: Progress
+) -> dict[str, Any]:
     """p50/p95 of each page kind, one request at a time (a person's browser)."""
     figures: dict[str, Any] = {}
-    for label, paths in page_paths(count).items():
+    for label, paths in page_paths(count, live).items():
 
         async def fetch(index: int, paths: list[str] = paths) -> None:
             response = await http.get(paths[index % len(paths)])
@@ -117,21 +148,27 @@ async def measure_pages(http: httpx.AsyncClient, count: int, progress: Progress)
     return figures
 
 
-async def run_estate(stack: BenchStack, count: int, progress: Progress) -> dict[str, Any]:
+async def run_estate(
+    stack: BenchStack, count: int, progress: Progress, live: int | None = None
+) -> dict[str, Any]:
     """Register, wait for the projection, then memory and page latencies."""
+    live = count if live is None else min(live, count)
     before = rss_bytes()
-    registered = await register_all(stack, count, progress)
-    catch_up = await projected(stack, count)
+    registered = await register_all(stack, live, progress)
+    catch_up = await projected(stack, live)
     gc.collect()
     after = rss_bytes()
+    if count > live:
+        await asyncio.to_thread(seed_projection, stack.settings, count - live)
     http = await signed_in(stack)
     try:
-        pages = await measure_pages(http, count, progress)
+        pages = await measure_pages(http, count, live, progress)
     finally:
         await http.aclose()
     return {
         "estate": {
             "systems": count,
+            "live_systems": live,
             "registration": registered.summary(),
             "projection_catch_up_seconds": round(catch_up, 1),
             "rss_before_bytes": before,
@@ -142,7 +179,7 @@ async def run_estate(stack: BenchStack, count: int, progress: Progress) -> dict[
     }
 
 
-async def standalone(count: int, tmp: Path) -> dict[str, Any]:
+async def standalone(count: int, live: int | None, tmp: Path) -> dict[str, Any]:
     """Only this figure, on its own dev server."""
     from bench.run import progress_bar
     from bench.stack import bench_stack, start_dev_server
@@ -151,7 +188,7 @@ async def standalone(count: int, tmp: Path) -> dict[str, Any]:
         env = await start_dev_server(tmp)
         try:
             async with bench_stack(env, tmp) as stack:
-                return await run_estate(stack, count, progress)
+                return await run_estate(stack, count, progress, live)
         finally:
             await env.shutdown()
 
@@ -159,7 +196,10 @@ async def standalone(count: int, tmp: Path) -> dict[str, Any]:
 def main() -> None:
     """`python -m bench.estate --systems N`: print the figures; leave with os._exit."""
     parser = argparse.ArgumentParser(prog="python -m bench.estate", description=__doc__)
-    parser.add_argument("--systems", type=int, default=10_000, help="live systems (10,000)")
+    parser.add_argument("--systems", type=int, default=10_000, help="systems (10,000)")
+    parser.add_argument(
+        "--live", type=int, default=None, help="of which live (default: all; rest seeded)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     status = 0
@@ -168,7 +208,7 @@ def main() -> None:
         from bench.run import console
 
         with tempfile.TemporaryDirectory(prefix="threshold-estate-") as tmp:
-            results = asyncio.run(standalone(args.systems, Path(tmp)))
+            results = asyncio.run(standalone(args.systems, args.live, Path(tmp)))
         console.print(table(estate_rows(results), "Estate at scale"))
         console.print_json(data=results)
     except Exception:

@@ -267,9 +267,11 @@ def estate_rows(r: Figures) -> list[Row]:
     if not estate:
         return []
     rss = estate["rss_after_bytes"]
+    live, total = estate.get("live_systems", estate["systems"]), estate["systems"]
+    seeded = f" ({total - live:,} more seeded in the projection)" if total > live else ""
     rows = [
         Row(
-            f"6 Worker RSS with {estate['systems']:,} live systems (bench process)",
+            f"6 Worker RSS with {live:,} live systems (bench process){seeded}",
             f"{rss / 2**20:,.0f} MiB",
             f"{estate['rss_before_bytes'] / 2**20:,.0f} MiB before",
             None,
@@ -280,7 +282,7 @@ def estate_rows(r: Figures) -> list[Row]:
     for label, figures in estate["pages"].items():
         rows.append(
             Row(
-                f"  dashboard {label} p50 / p95",
+                f"  dashboard {label} p50 / p95, {total:,} systems",
                 f"{ms(figures['p50_ms'])} / {ms(figures['p95_ms'])}",
                 "",
                 None,
