@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from db.queries import system_filters
-from db.tables import APPROVAL_REQUESTS, SYSTEMS, TICKETS
+from db.tables import APPROVAL_REQUESTS, AUDIT_ENTRIES, SYSTEMS, TICKETS, AuditEntryRow
 from domain.lifecycle import PRODUCTION_STATES, LifecycleState
 
 
@@ -96,3 +96,15 @@ def open_ticket_count(session: Session) -> int:
             select(func.count()).select_from(TICKETS).where(TICKETS.c.status == "open")
         ).scalar_one()
     )
+
+
+def recent_events(
+    session: Session, *, system_id: str, limit: int, actions: Sequence[str] | None = None
+) -> list[AuditEntryRow]:
+    """A system's latest audit entries, newest first (only `actions`, when given)."""
+    columns = AUDIT_ENTRIES.c
+    query = select(AuditEntryRow).where(columns.chain_id == system_id)
+    if actions is not None:
+        query = query.where(columns.action.in_(list(actions)))
+    query = query.order_by(columns.seq.desc()).limit(limit)
+    return list(session.execute(query).scalars())

@@ -22,9 +22,8 @@ from api.dashboard.views import (
 from api.errors import STATUS
 from api.evidence import MEDIA_TYPES, PackFormat, render_pack
 from api.service import GovernanceService, command_meta
-from db.dashboard import EstateQuery
+from db.dashboard import EstateQuery, recent_events
 from db.evidence import export_pack
-from db.ledger import list_events
 from db.queries import list_requests
 from db.tickets import list_tickets
 from domain.approvals import DecisionCommand
@@ -33,6 +32,7 @@ from domain.errors import GovernanceError, NotFound
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 TIMELINE_LIMIT = 500
+FINDINGS = ("action_finding",)
 
 
 def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
@@ -176,15 +176,15 @@ async def system(request: Request, system_id: str) -> Response:
         return refused(request, exc.message, 404)
     with DbSession(request.app.state.engine) as db:
         requests, _ = list_requests(db, system_id=system_id, limit=100)
-        timeline = list_events(db, system_id=system_id, limit=TIMELINE_LIMIT)
+        timeline = recent_events(db, system_id=system_id, limit=TIMELINE_LIMIT)
+        findings = recent_events(db, system_id=system_id, limit=100, actions=FINDINGS)
         tickets, _ = list_tickets(db, system_id=system_id, limit=100)
-    findings = [e for e in timeline if e.action == "action_finding"]
     context = {
         "view": view,
         "diff": manifest_diff(view),
         "gates": gates(view),
         "requests": requests,
-        "timeline": list(reversed(timeline)),
+        "timeline": timeline,
         "credentials": credentials(view),
         "findings": findings,
         "tickets": tickets,
