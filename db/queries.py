@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, union
 from sqlmodel import Session
 
 from db.tables import APPROVAL_REQUESTS, SYSTEM_CREDENTIALS, SYSTEMS
@@ -61,7 +61,12 @@ def system_filters(
         conditions.append(SYSTEMS.c.risk_tier == risk_tier)
     if owner:
         who = owner.lower()
-        conditions.append(or_(SYSTEMS.c.business_owner == who, SYSTEMS.c.technical_owner == who))
+        # A union of two index-only lookups: an OR over both columns reads every row.
+        owned = union(
+            select(SYSTEMS.c.id).where(SYSTEMS.c.business_owner == who),
+            select(SYSTEMS.c.id).where(SYSTEMS.c.technical_owner == who),
+        )
+        conditions.append(SYSTEMS.c.id.in_(owned))
     if search:
         pattern = _like(search)
         conditions.append(
