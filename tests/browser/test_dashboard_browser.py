@@ -83,6 +83,10 @@ async def test_approver_signs_in_and_approves_until_production(
         assert await page.get_by_role("link", name="1 pending approvals").count() == 1
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=str(SCREENSHOTS / "estate.png"), full_page=True)
+        await page.set_viewport_size({"width": 390, "height": 844})  # a phone
+        assert await page.get_by_role("link", name="support-assistant", exact=True).is_visible()
+        await page.screenshot(path=str(SCREENSHOTS / "estate-phone.png"))
+        await page.set_viewport_size({"width": 1280, "height": 900})
         await page.get_by_role("button", name="Sign out").click()
 
         for who in (BUSINESS, TECH, SECURITY):

@@ -21,6 +21,13 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
+def key_of(html: str) -> str:
+    """The idempotency key of a page's first decision form."""
+    found = KEY.search(html)
+    assert found, "no idempotency_key field in the page"
+    return found.group(1)
+
+
 @asynccontextmanager
 async def browser(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client with a cookie jar, like a browser tab, speaking to the stack's app."""

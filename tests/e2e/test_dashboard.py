@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from tests.e2e.dashboard import browser, csrf_of, sign_in
+from tests.e2e.dashboard import browser, csrf_of, key_of, sign_in
 from tests.e2e.test_promotion_tour import eventually, manifest, register_and_request
 from tests.e2e.test_scope_changes import NEW_WRITE, cloudevent, in_production, send
 from tests.harness import BUSINESS, REQUESTER, SECURITY, TECH, Stack, make_settings, running_stack
@@ -111,12 +111,18 @@ async def test_inbox_approvals_follow_the_workflow_rules(
             async with browser(stack) as http:
                 await sign_in(http, stack.tokens[who])
                 inbox = await http.get("/approvals")
-                done = await http.post(
-                    f"/approvals/{request_id}",
-                    data={"csrf_token": csrf_of(inbox.text), "decision": "approve"},
-                )
+                form = {
+                    "csrf_token": csrf_of(inbox.text),
+                    "decision": "approve",
+                    "idempotency_key": key_of(inbox.text),
+                }
+                done = await http.post(f"/approvals/{request_id}", data=form)
                 assert done.status_code == 303, done.text
                 assert "decided=" in done.headers["location"]
+                if who == BUSINESS:  # a double submit of the same form decides once
+                    again = await http.post(f"/approvals/{request_id}", data=form)
+                    assert again.status_code == 303, again.text
+                    assert len(await pending_decisions(stack, request_id)) == 1
         decisions = await pending_decisions(stack, request_id)
         assert [d["via"] for d in decisions] == ["dashboard"] * 3
         async with browser(stack) as http:
