@@ -302,6 +302,38 @@ def action_rows(r: Figures) -> list[Row]:
     ]
 
 
+def estate_rows(r: Figures) -> list[Row]:
+    """Figure 7: N live systems, the worker's memory and the dashboard's p95."""
+    estate = r.get("estate")
+    if not estate:
+        return []
+    rss = estate["rss_after_bytes"]
+    live, total = estate.get("live_systems", estate["systems"]), estate["systems"]
+    seeded = f" ({total - live:,} more seeded in the projection)" if total > live else ""
+    rows = [
+        Row(
+            f"7 Worker RSS with {live:,} live systems (bench process){seeded}",
+            f"{rss / 2**20:,.0f} MiB",
+            f"{estate['rss_before_bytes'] / 2**20:,.0f} MiB before",
+            None,
+            "< 1 GiB",
+            rss < estate["rss_target_bytes"],
+        )
+    ]
+    for label, figures in estate["pages"].items():
+        rows.append(
+            Row(
+                f"  dashboard {label} p50 / p95, {total:,} systems",
+                f"{ms(figures['p50_ms'])} / {ms(figures['p95_ms'])}",
+                "",
+                None,
+                "p95 < 100 ms",
+                figures["p95_ms"] < 100,
+            )
+        )
+    return rows
+
+
 def table(rows: list[Row], title: str) -> Table:
     """The results as a rich table."""
     out = Table(title=title, title_justify="left")
@@ -356,6 +388,7 @@ def print_report(console: Console, payload: dict[str, Any]) -> list[Row]:
     rows = temporal_rows(results) + ledger_rows(results)
     if "actions.ingest" in results:
         rows += action_rows(results)
+    rows += estate_rows(results)
     console.print(env_table(payload["environment"]))
     console.print(table(rows, f"Threshold benchmark ({payload['mode']})"))
     return rows

@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bench.actions import ACTIONS_FULL, ACTIONS_QUICK, run_actions
+from bench.estate import run_estate
 from bench.ledger import LEDGER_FULL, LEDGER_QUICK, run_ledger
 from bench.report import environment, print_report, write_json
 from bench.scenarios import FULL, QUICK, Scenarios
@@ -42,8 +43,13 @@ def progress_bar() -> Progress:
     )
 
 
-async def measure(quick: bool, tmp: Path) -> dict[str, Any]:
-    """The ledger figures first (no server running), then everything on one dev server."""
+ESTATE_FULL, ESTATE_QUICK = 10_000, 500
+
+
+async def measure(quick: bool, tmp: Path, estate: int) -> dict[str, Any]:
+    """The ledger figures first (no server running), then everything on one dev server.
+
+    The estate figure (`estate` live systems) comes last: it leaves the server loaded."""
     sizes, ledger_sizes = (QUICK, LEDGER_QUICK) if quick else (FULL, LEDGER_FULL)
     with progress_bar() as progress:
         results: dict[str, Any] = run_ledger(tmp, ledger_sizes, progress)
@@ -52,6 +58,8 @@ async def measure(quick: bool, tmp: Path) -> dict[str, Any]:
         try:
             async with bench_stack(env, tmp) as stack:
                 results |= await Scenarios(stack, sizes, progress).run()
+                if estate:
+                    results |= await run_estate(stack, estate, progress)
         finally:
             await env.shutdown()
     return {
@@ -61,6 +69,7 @@ async def measure(quick: bool, tmp: Path) -> dict[str, Any]:
             "sizes": sizes.__dict__,
             "ledger": ledger_sizes.__dict__,
             "actions": (ACTIONS_QUICK if quick else ACTIONS_FULL).__dict__,
+            "estate_systems": estate,
             "activity_executor_threads": EXECUTOR_THREADS,
             "database": "SQLite (temporary file)",
             "temporal_persistence": "dev server --db-filename (temporary file)",
@@ -73,13 +82,22 @@ def main() -> None:
     """Parse arguments, run, print, write, and leave with the right status."""
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller sizes (~1 minute)")
+    parser.add_argument(
+        "--systems",
+        type=int,
+        default=None,
+        help=f"live systems for the estate figure ({ESTATE_FULL:,}; quick {ESTATE_QUICK}; 0 skips)",
+    )
     args = parser.parse_args()
+    estate = (
+        args.systems if args.systems is not None else (ESTATE_QUICK if args.quick else ESTATE_FULL)
+    )
     logging.basicConfig(level=logging.WARNING)
     status = 0
     began = perf_counter()
     try:
         with tempfile.TemporaryDirectory(prefix="threshold-bench-") as tmp:
-            payload = asyncio.run(measure(args.quick, Path(tmp)))
+            payload = asyncio.run(measure(args.quick, Path(tmp), estate))
         rows = print_report(console, payload)
         path = write_json(payload, rows)
         console.print(f"wrote {path} in {perf_counter() - began:.0f} s")

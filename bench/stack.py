@@ -7,8 +7,6 @@ same sandbox runner, and the FastAPI app under uvicorn on a free 127.0.0.1 port.
 
 from __future__ import annotations
 
-import asyncio
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import uvicorn
-from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlmodel import Session
 from temporalio.client import Client
@@ -34,6 +30,7 @@ from core.temporal import venv_binary
 from db.engine import get_engine, init_db
 from db.tokens import issue_token
 from tests.emulators.slack import SlackEmulator
+from tests.harness import serve_api
 from worker import build_worker, workflow_runner
 
 EXECUTOR_THREADS = 32
@@ -89,30 +86,6 @@ def issue_tokens(settings: Settings) -> dict[str, str]:
             _, tokens[principal] = issue_token(session, principal=principal, role=role)
         session.commit()
     return tokens
-
-
-@asynccontextmanager
-async def serve_api(app: FastAPI) -> AsyncIterator[str]:
-    """Run the app under uvicorn in this event loop on a free port; yield its base URL."""
-    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted sockets only when the
-    # listening socket says TCP, and without it every response waits ~40 ms for a delayed ACK.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError("uvicorn stopped before it started")
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=15)
-        sock.close()
 
 
 async def start_dev_server(tmp: Path) -> WorkflowEnvironment:

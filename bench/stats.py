@@ -41,6 +41,11 @@ class Measure:
         return percentile(self.latencies_ms, 50)
 
     @property
+    def p95(self) -> float:
+        """95th-percentile latency in ms."""
+        return percentile(self.latencies_ms, 95)
+
+    @property
     def p99(self) -> float:
         """99th-percentile latency in ms."""
         return percentile(self.latencies_ms, 99)
@@ -53,6 +58,7 @@ class Measure:
             "seconds": round(self.seconds, 3),
             "per_second": round(self.rate, 1),
             "p50_ms": round(self.p50, 2),
+            "p95_ms": round(self.p95, 2),
             "p99_ms": round(self.p99, 2),
             "max_ms": round(max(self.latencies_ms), 2),
         }

@@ -131,6 +131,10 @@ class Api:
         """GET a resource; None-valued parameters are left out."""
         return self._send("GET", path, params=params)
 
+    def get_text(self, path: str, params: dict[str, Any] | None = None) -> str:
+        """GET a text document (CSV, HTML, JSON kept as sent)."""
+        return str(self._send("GET", path, params=params, raw=True))
+
     def post(self, path: str, body: Any = None, *, key: str | None = None) -> Any:
         """POST a JSON body."""
         return self._send("POST", path, json=body, key=key)
@@ -159,6 +163,7 @@ class Api:
         content: bytes | None = None,
         content_type: str | None = None,
         key: str | None = None,
+        raw: bool = False,
     ) -> Any:
         headers: dict[str, str] = {}
         if method != "GET":
@@ -174,6 +179,8 @@ class Api:
             raise CliError(f"{self.url} did not answer within {TIMEOUT.read:.0f}s") from None
         except (httpx.TransportError, httpx.InvalidURL) as exc:
             raise self._unreachable(exc) from None
+        if raw and not response.is_error:
+            return response.text
         return self._decode(response)
 
     def _unreachable(self, exc: Exception) -> CliError:

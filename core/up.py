@@ -118,6 +118,7 @@ def banner(settings: Settings, token_path: Path) -> str:
         [
             "Threshold is up.",
             f"  API        {settings.api_url}/api/v1   (OpenAPI: {settings.api_url}/docs)",
+            f"  Dashboard  {settings.api_url}/   (sign in with a token)",
             f"  Temporal   {settings.temporal.address}   namespace {settings.temporal.namespace}",
             f"  Temporal UI {ui}",
             f"  Database   {settings.database_url}",

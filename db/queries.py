@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, union
 from sqlmodel import Session
 
 from db.tables import APPROVAL_REQUESTS, SYSTEM_CREDENTIALS, SYSTEMS
@@ -52,28 +53,33 @@ def _like(term: str) -> str:
     return f"%{escaped}%"
 
 
-def _system_filters(
-    state: str | None,
+def system_filters(
+    states: Sequence[str] | None,
     risk_tier: str | None,
     owner: str | None,
     search: str | None,
     overdue: bool = False,
     due_before: datetime | None = None,
 ) -> list[Any]:
-    """WHERE conditions for the systems list."""
+    """WHERE conditions for the systems list (`states`: any of them; None: any state)."""
     conditions: list[Any] = []
     if overdue:
         conditions.append(SYSTEMS.c.overdue_since.is_not(None))
     if due_before is not None:
         conditions.append(SYSTEMS.c.recertification_due_at <= due_before)
         conditions.append(SYSTEMS.c.state.not_in(["retired"]))
-    if state:
-        conditions.append(SYSTEMS.c.state == state)
+    if states is not None:
+        conditions.append(SYSTEMS.c.state.in_(list(states)))
     if risk_tier:
         conditions.append(SYSTEMS.c.risk_tier == risk_tier)
     if owner:
         who = owner.lower()
-        conditions.append(or_(SYSTEMS.c.business_owner == who, SYSTEMS.c.technical_owner == who))
+        # A union of two index-only lookups: an OR over both columns reads every row.
+        owned = union(
+            select(SYSTEMS.c.id).where(SYSTEMS.c.business_owner == who),
+            select(SYSTEMS.c.id).where(SYSTEMS.c.technical_owner == who),
+        )
+        conditions.append(SYSTEMS.c.id.in_(owned))
     if search:
         pattern = _like(search)
         conditions.append(
@@ -101,7 +107,9 @@ def list_systems(
 
     `overdue`: recertification overdue; `due_before`: recertification due by then.
     """
-    conditions = _system_filters(state, risk_tier, owner, search, overdue, due_before)
+    conditions = system_filters(
+        [state] if state else None, risk_tier, owner, search, overdue, due_before
+    )
     total = session.execute(
         select(func.count()).select_from(SYSTEMS).where(*conditions)
     ).scalar_one()

@@ -57,6 +57,15 @@ class SystemRow(SQLModel, table=True):
     """The projection of one AI system: summary columns for queries plus the full view."""
 
     __tablename__ = "systems"
+    # (filter column, id) pairs let the dashboard page a filtered estate from the index alone,
+    # and (id, name) lets search scan names without reading the stored views (migration 0006).
+    __table_args__ = (
+        Index("ix_systems_state_id", "state", "id"),
+        Index("ix_systems_risk_tier_id", "risk_tier", "id"),
+        Index("ix_systems_business_owner_id", "business_owner", "id"),
+        Index("ix_systems_technical_owner_id", "technical_owner", "id"),
+        Index("ix_systems_id_name", "id", "name"),
+    )
 
     id: str = Field(primary_key=True)
     name: str

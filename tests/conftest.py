@@ -10,22 +10,34 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from core.temporal import venv_binary
+from tests.chromium import CHROMIUM
+from tests.chromium import SKIP_REASON as CHROMIUM_SKIP
 from tests.pg import SKIP_REASON, fresh_schema, postgres_available
 
 
-def pytest_report_header(config: pytest.Config) -> str:
-    """Say up front whether PostgreSQL tests run."""
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Say up front whether PostgreSQL and browser tests run."""
     if postgres_available():
-        return "PostgreSQL: reachable on 127.0.0.1:5432 — PostgreSQL tests run"
-    if os.environ.get("CI"):
-        return "PostgreSQL: NOT reachable and CI is set — PostgreSQL tests will FAIL"
-    return f"PostgreSQL: {SKIP_REASON}"
+        lines = ["PostgreSQL: reachable on 127.0.0.1:5432 — PostgreSQL tests run"]
+    elif os.environ.get("CI"):
+        lines = ["PostgreSQL: NOT reachable and CI is set — PostgreSQL tests will FAIL"]
+    else:
+        lines = [f"PostgreSQL: {SKIP_REASON}"]
+    if CHROMIUM.is_file():
+        lines.append(f"Chromium: {CHROMIUM} — browser tests run")
+    else:
+        lines.append(f"Chromium: {CHROMIUM_SKIP}")
+    return lines
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Repeat the PostgreSQL skip at the end, where people look."""
-    if not postgres_available() and not os.environ.get("CI"):
+    """Repeat the PostgreSQL and Chromium skips at the end, where people look."""
+    if os.environ.get("CI"):
+        return
+    if not postgres_available():
         terminalreporter.write_line(f"NOTE: {SKIP_REASON} (they run in CI).", yellow=True)
+    if not CHROMIUM.is_file():
+        terminalreporter.write_line(f"NOTE: {CHROMIUM_SKIP} (they run in CI).", yellow=True)
 
 
 def require_postgres() -> None:

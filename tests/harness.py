@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -11,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
+from fastapi import FastAPI
 from sqlmodel import Session
 from temporalio.client import Client
 
@@ -38,6 +42,7 @@ class Stack:
     client: Client
     http: httpx.AsyncClient
     tokens: dict[str, str] = field(default_factory=dict)
+    app: FastAPI | None = None
 
     def as_(self, principal: str) -> dict[str, str]:
         """Authorization headers for a principal issued by `token`."""
@@ -89,7 +94,7 @@ async def running_stack(
         async with worker, app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://threshold") as http:
-                stack = Stack(settings=settings, client=client, http=http)
+                stack = Stack(settings=settings, client=client, http=http, app=app)
                 stack.token(BUSINESS, "approver")
                 stack.token(TECH, "approver")
                 stack.token(SECURITY, "approver")
@@ -97,3 +102,30 @@ async def running_stack(
                 stack.token("admin@threshold.local", "admin")
                 stack.token("viewer@example.com", "viewer")
                 yield stack
+
+
+@asynccontextmanager
+async def serve_api(app: FastAPI, *, lifespan: str = "on") -> AsyncIterator[str]:
+    """Run the app under uvicorn in this event loop on a free port; yield its base URL.
+
+    `lifespan="off"` serves an app whose lifespan is already running (`running_stack`'s).
+    """
+    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted sockets only when the
+    # listening socket says TCP, and without it every response waits ~40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan=lifespan)  # type: ignore[arg-type]
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("uvicorn stopped before it started")
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=15)
+        sock.close()

@@ -10,11 +10,9 @@ with workflow.unsafe.imports_passed_through():
     from domain.classification import classify, classify_for_production
     from domain.errors import Conflict, GovernanceError, NotFound, Problem
     from domain.lifecycle import (
-        PRODUCTION_STATES,
         GateResult,
         LifecycleState,
         Scope,
-        evaluate_gate,
     )
     from domain.manifest import AISystemManifest, Environment
     from domain.policy import Policy
@@ -23,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.containment import Containment
     from workflows.deadlines import derive_state
     from workflows.findings import ActionFindings
+    from workflows.gate import system_gate
     from workflows.models import (
         AmendCommand,
         CommandMeta,
@@ -38,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.recorder import Recorder, refusal
     from workflows.registration import check_registration, registered_view, registration_problems
     from workflows.retirement import Retirement
-    from workflows.scope import declared_scope, new_request, role_holders
+    from workflows.scope import new_request, role_holders
     from workflows.waivers import Waivers
 
 PROCESSED_KEEP = 500
@@ -154,35 +153,7 @@ class AISystemWorkflow(
         return self._gate(environment, Scope.declared)
 
     def _gate(self, environment: Environment, scope: Scope) -> GateResult:
-        view = self._view
-        gaps = None
-        if view is not None and environment is Environment.production:
-            waived = self._waived_codes(view)
-            gaps = [g for g in view.production_requirements.blocking_gaps if g.code not in waived]
-        return evaluate_gate(
-            system_id=self._id,
-            state=view.state if view else S.registered,
-            environment=environment,
-            scope=scope,
-            declared=declared_scope(view) if view else None,
-            holds=[
-                f"the waiver of gap {code} ended and the gap is still there: production is "
-                "held until it is fixed or a new exception is granted"
-                for code in (view.lapsed_gaps if view else [])
-            ],
-            notes=self._gate_notes(view) if view else [],
-            gaps=gaps,
-        )
-
-    def _gate_notes(self, view: SystemView) -> list[str]:
-        """Waivers in force and recertification standing, shown with every gate answer."""
-        notes = [f"waiver: {text}" for text in self._waived(view)]
-        recert = view.recertification
-        if recert is not None and recert.overdue_since is not None:
-            notes.append(f"recertification overdue since {recert.overdue_since:%Y-%m-%d}")
-        elif recert is not None and view.state in PRODUCTION_STATES:
-            notes.append(f"recertification due {recert.due_at:%Y-%m-%d}")
-        return notes
+        return system_gate(self._id, self._view, environment, scope, workflow.now())
 
     # ----- helpers -------------------------------------------------------------------------
 

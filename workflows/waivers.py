@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.changes import _outcome_seen
     from workflows.deadlines import Deadlines, _day
+    from workflows.gate import waiver_lines
     from workflows.models import (
         CommandResult,
         GovernanceTicketInput,
@@ -44,12 +45,7 @@ class Waivers(Deadlines):
     # ----- exceptions -----------------------------------------------------------------------
 
     def _waived(self, view: SystemView) -> list[str]:
-        now = workflow.now()
-        return [
-            f"{e.gap} until {_day(e.until)} ({e.request_id}, granted by {', '.join(e.granted_by)})"
-            for e in view.exceptions
-            if e.waives(now)
-        ]
+        return waiver_lines(view, workflow.now())
 
     def _waived_codes(self, view: SystemView) -> set[str]:
         return waived_codes(view.exceptions, workflow.now())

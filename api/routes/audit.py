@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from api.auth import READERS, Principal
 from api.deps import EngineDep, SessionDep, require
+from api.evidence import MEDIA_TYPES, PackFormat, render_pack
 from db.actions import verify_actions
+from db.evidence import export_pack
 from db.ledger import list_events, verify_chains
+from domain.errors import InvalidInput, Problem
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 Reader = Annotated[Principal, Depends(require(READERS))]
@@ -46,3 +49,22 @@ def events(
     """Audit entries, oldest first."""
     rows = list_events(session, system_id=system, since=since, limit=limit, offset=offset)
     return [row.model_dump(mode="json") for row in rows]
+
+
+@router.get("/export")
+def export(
+    engine: EngineDep,
+    principal: Reader,
+    system: str | None = None,
+    all_systems: Annotated[bool, Query(alias="all")] = False,
+    fmt: Annotated[PackFormat, Query(alias="format")] = PackFormat.json,
+    since: datetime | None = None,
+) -> Response:
+    """The evidence pack of one system (`system=ID`) or every system (`all=true`)."""
+    if (system is None) == (not all_systems):
+        raise InvalidInput(
+            "say which systems to export",
+            [Problem("system", "pass system=ID for one system or all=true for every system")],
+        )
+    pack = export_pack(engine, system_id=system, by=principal.email, since=since)
+    return Response(render_pack(pack, fmt), media_type=MEDIA_TYPES[fmt])

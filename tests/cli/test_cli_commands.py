@@ -194,3 +194,25 @@ def test_tokens_revoke_deletes(api, cli):
     result = cli("tokens", "revoke", "tok-1")
     assert result.exit_code == 0
     assert "revoked" in result.stdout
+
+
+def test_audit_export_writes_the_pack_and_sends_the_filters(api, cli, tmp_path):
+    """`audit export --system S --format json --since D -o FILE` writes what the API sent."""
+    api.reply("GET", "/audit/export", 200, {"systems": [{"system_id": "s1"}]})
+    out = tmp_path / "pack.json"
+    result = cli("audit", "export", "--system", "s1", "--since", "2026-01-01", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert '"system_id": "s1"' in out.read_text().replace('":"', '": "')
+    sent = api.requests[-1].url.params
+    assert sent["system"] == "s1" and sent["format"] == "json"
+    assert sent["since"].startswith("2026-01-01")
+
+
+def test_audit_export_needs_system_or_all(api, cli):
+    """Without --system or --all (or with both) the command exits 2 naming the options."""
+    result = cli("audit", "export")
+    assert result.exit_code == 2
+    assert "--system ID" in result.output
+    both = cli("audit", "export", "--system", "s1", "--all")
+    assert both.exit_code == 2
+    assert api.requests == []

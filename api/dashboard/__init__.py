@@ -1,0 +1,1 @@
+"""The web dashboard: estate, system pages, approvals inbox and evidence packs (Jinja2 HTML)."""

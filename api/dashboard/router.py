@@ -1,0 +1,281 @@
+"""Dashboard pages: sign-in, estate, system page, approvals inbox, evidence downloads."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session as DbSession
+
+from api.dashboard import session as auth
+from api.dashboard.templating import templates
+from api.dashboard.views import (
+    credentials,
+    estate_page,
+    gates,
+    manifest_diff,
+)
+from api.errors import STATUS
+from api.evidence import MEDIA_TYPES, PackFormat, render_pack
+from api.service import GovernanceService, command_meta
+from db.dashboard import EstateQuery, recent_events
+from db.evidence import export_pack
+from db.queries import list_requests
+from db.tickets import list_tickets
+from domain.approvals import DecisionCommand
+from domain.errors import GovernanceError, NotFound
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 50
+TIMELINE_LIMIT = 500
+FINDINGS = ("action_finding",)
+
+
+def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    """Render a template with the session and its CSRF token."""
+    session = auth.current(request)
+    base = {"session": session, "csrf": session.csrf if session else ""}
+    response = templates.TemplateResponse(request, name, base | context, status_code=status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def to_signin(request: Request) -> RedirectResponse:
+    """Send an anonymous visitor to the sign-in page, back here afterwards."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/signin?{urlencode({'next': target})}", status_code=303)
+
+
+def refused(request: Request, message: str, status: int) -> HTMLResponse:
+    """An error page (403 for a missing CSRF token or role, 404, ...)."""
+    return page(request, "error.html", {"message": message}, status)
+
+
+async def checked_form(request: Request, session: auth.Session) -> dict[str, str] | None:
+    """The submitted form when its CSRF token matches the session's, else None."""
+    form = await request.form()
+    if not auth.csrf_ok(session.csrf, form.get(auth.CSRF_FIELD)):
+        return None
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def _service(request: Request) -> GovernanceService:
+    service: GovernanceService = request.app.state.service
+    return service
+
+
+# ----- sign-in ------------------------------------------------------------------------------
+
+
+@router.get("/signin")
+def signin_form(request: Request, next: str = "/") -> Response:
+    """The sign-in form (a token field), protected by a double-submit cookie."""
+    secret = auth.presign_secret(request)
+    response = page(
+        request, "signin.html", {"next": _local(next), "presign": auth.csrf_for(secret)}
+    )
+    auth.set_cookie(request, response, auth.PRESIGN_COOKIE, secret, 3600)
+    return response
+
+
+@router.post("/signin")
+async def signin(request: Request) -> Response:
+    """Check the token; on success the session cookie holds it, HttpOnly."""
+    form = await request.form()
+    secret = request.cookies.get(auth.PRESIGN_COOKIE)
+    if secret is None or not auth.csrf_ok(auth.csrf_for(secret), form.get(auth.CSRF_FIELD)):
+        return refused(request, "The sign-in form expired or was not sent from this site.", 403)
+    token = str(form.get("token", "")).strip()
+    principal = request.app.state.tokens.principal(token) if token else None
+    target = _local(str(form.get("next", "/")))
+    if principal is None:
+        context = {
+            "next": target,
+            "presign": auth.csrf_for(secret),
+            "error": "Unknown or revoked token.",
+        }
+        return page(request, "signin.html", context, 401)
+    response = RedirectResponse(target, status_code=303)
+    auth.set_cookie(request, response, auth.SESSION_COOKIE, token, auth.SESSION_SECONDS)
+    response.delete_cookie(auth.PRESIGN_COOKIE, path="/")
+    return response
+
+
+@router.post("/signout")
+async def signout(request: Request) -> Response:
+    """Forget the session cookie."""
+    session = auth.current(request)
+    if session is not None and await checked_form(request, session) is None:
+        return refused(request, "Sign-out needs the form's CSRF token.", 403)
+    response = RedirectResponse("/signin", status_code=303)
+    response.delete_cookie(auth.SESSION_COOKIE, path="/")
+    return response
+
+
+def _local(target: str) -> str:
+    """Only same-site paths are followed after sign-in (no open redirect)."""
+    safe = target.startswith("/") and not target.startswith("//") and "\\" not in target
+    return target if safe else "/"
+
+
+# ----- estate -------------------------------------------------------------------------------
+
+
+@router.get("/")
+def estate(
+    request: Request,
+    state: str | None = None,
+    tier: str | None = None,
+    owner: Annotated[str | None, Query(max_length=320)] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    overdue: bool = False,
+    page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+) -> Response:
+    """Every system, filtered and paged in SQL, with the estate's counts on top."""
+    session = auth.current(request)
+    if session is None:
+        return to_signin(request)
+    query = EstateQuery(
+        state=state or None,
+        tier=tier or None,
+        owner=(owner or "").strip() or None,
+        search=(q or "").strip() or None,
+        overdue=overdue,
+        limit=PAGE_SIZE,
+        offset=(page_no - 1) * PAGE_SIZE,
+    )
+    with DbSession(request.app.state.engine) as db:
+        estate_view = estate_page(db, query)
+    filters = {"state": state, "tier": tier, "owner": owner, "q": q, "overdue": overdue or None}
+    kept = {k: v for k, v in filters.items() if v}
+    pages = max(1, -(-estate_view.total // PAGE_SIZE))
+    links = {
+        "prev": f"/?{urlencode(kept | {'page': page_no - 1})}" if page_no > 1 else None,
+        "next": f"/?{urlencode(kept | {'page': page_no + 1})}" if page_no < pages else None,
+    }
+    context = {"estate": estate_view, "filters": filters, "page_no": page_no, "pages": pages}
+    return page(request, "estate.html", context | {"links": links})
+
+
+# ----- system page --------------------------------------------------------------------------
+
+
+@router.get("/systems/{system_id}")
+async def system(request: Request, system_id: str) -> Response:
+    """One system: manifests side by side, timeline, requests, credentials, tickets, gates."""
+    session = auth.current(request)
+    if session is None:
+        return to_signin(request)
+    try:
+        view = await _service(request).view(system_id)
+    except NotFound as exc:
+        return refused(request, exc.message, 404)
+    with DbSession(request.app.state.engine) as db:
+        requests, _ = list_requests(db, system_id=system_id, limit=100)
+        timeline = recent_events(db, system_id=system_id, limit=TIMELINE_LIMIT)
+        findings = recent_events(db, system_id=system_id, limit=100, actions=FINDINGS)
+        tickets, _ = list_tickets(db, system_id=system_id, limit=100)
+    context = {
+        "view": view,
+        "diff": manifest_diff(view),
+        "gates": gates(view),
+        "requests": requests,
+        "timeline": timeline,
+        "credentials": credentials(view),
+        "findings": findings,
+        "tickets": tickets,
+        "decision_key": uuid.uuid4().hex,
+    }
+    return page(request, "system.html", context)
+
+
+# ----- approvals ----------------------------------------------------------------------------
+
+
+def _inbox(request: Request, session: auth.Session, **extra: Any) -> HTMLResponse:
+    with DbSession(request.app.state.engine) as db:
+        waiting, _ = list_requests(
+            db, status="pending", principal=session.principal.email, limit=200
+        )
+    status = int(extra.pop("status", 200))
+    context = {"waiting": waiting, "decision_key": uuid.uuid4().hex} | extra
+    return page(request, "approvals.html", context, status)
+
+
+@router.get("/approvals")
+def approvals(request: Request, decided: str | None = None, outcome: str | None = None) -> Response:
+    """The requests waiting for the signed-in principal."""
+    session = auth.current(request)
+    if session is None:
+        return to_signin(request)
+    notice = None
+    if decided and outcome in ("approved", "rejected", "recorded"):
+        notice = f"Your decision on {decided} was recorded ({outcome})."
+    return _inbox(request, session, notice=notice)
+
+
+@router.post("/approvals/{request_id}")
+async def decide(request: Request, request_id: str) -> Response:
+    """Approve or reject through the same workflow update and rules as the API and Slack."""
+    session = auth.current(request)
+    if session is None:
+        return to_signin(request)
+    form = await checked_form(request, session)
+    if form is None:
+        return refused(
+            request, "This form has no valid CSRF token; reload the page and retry.", 403
+        )
+    if not session.can_decide:
+        role = session.principal.role.value
+        return refused(request, f"Your token's role ({role}) may not approve or reject.", 403)
+    approve = form.get("decision") == "approve"
+    decision = DecisionCommand(
+        principal=session.principal.email,
+        approve=approve,
+        comment=form.get("reason", "").strip(),
+        via="dashboard",
+    )
+    key = form.get("idempotency_key") or None
+    service = _service(request)
+    try:
+        result = await service.decide(
+            request_id, command_meta(session.principal.email, key), decision
+        )
+    except GovernanceError as exc:
+        status = STATUS.get(exc.code, 409)
+        return _inbox(request, session, error=exc.message, problems=exc.problems, status=status)
+    await service.settled(result.request)
+    outcome = (
+        result.request.status.value if result.request.status.value != "pending" else "recorded"
+    )
+    target = f"/approvals?{urlencode({'decided': request_id, 'outcome': outcome})}"
+    return RedirectResponse(target, status_code=303)
+
+
+# ----- evidence -----------------------------------------------------------------------------
+
+
+@router.get("/evidence")
+def evidence(
+    request: Request,
+    system: str | None = None,
+    fmt: Annotated[PackFormat, Query(alias="format")] = PackFormat.html,
+    since: datetime | None = None,
+) -> Response:
+    """Download an evidence pack (one system, or all without `system`)."""
+    session = auth.current(request)
+    if session is None:
+        return to_signin(request)
+    try:
+        pack = export_pack(
+            request.app.state.engine, system_id=system, by=session.principal.email, since=since
+        )
+    except NotFound as exc:
+        return refused(request, exc.message, 404)
+    name = f"evidence-{system or 'all'}.{fmt.value}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
+    return Response(render_pack(pack, fmt), media_type=MEDIA_TYPES[fmt], headers=headers)

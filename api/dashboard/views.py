@@ -1,0 +1,232 @@
+"""View-models for the dashboard pages, built from stored system views (JSON) and live views.
+
+Recertification (`due_at`, `overdue_since`) and waivers (`gap`, `until`, `status`) are read
+from the stored view here and only here; counts are SQL aggregates (`db/dashboard.py`).
+Estate rows read the stored JSON with `json.loads` (no model validation) to stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from db.dashboard import (
+    EstateQuery,
+    expiring_exception_count,
+    finding_count,
+    in_production,
+    open_ticket_count,
+    open_tickets,
+    overdue_count,
+    page_views,
+    pending_requests,
+    state_counts,
+)
+from domain.lifecycle import GateResult, LifecycleState, Scope
+from domain.manifest import Environment
+from workflows.gate import system_gate
+from workflows.models import SystemView
+
+NONE = "—"
+EXPIRING_DAYS = 14
+
+
+@dataclass(frozen=True)
+class EstateRow:
+    """One line of the estate view."""
+
+    id: str
+    name: str
+    state: str
+    environment: str
+    risk_tier: str
+    owners: list[str]
+    why: list[str]
+    gaps: list[str]
+    waivers: list[str]
+    pending_request: str | None
+    next_recertification: str
+    overdue: bool
+    tickets: list[str]
+
+
+@dataclass(frozen=True)
+class EstateCounts:
+    """The figures at the top of the estate view (None: not tracked yet)."""
+
+    in_production: int
+    pending_approvals: int
+    overdue_recertifications: int
+    expiring_exceptions: int | None
+    open_findings: int | None
+    open_tickets: int
+
+
+@dataclass
+class EstatePage:
+    """The rows of one page, the total that match, and the counts."""
+
+    rows: list[EstateRow]
+    total: int
+    query: EstateQuery
+    counts: EstateCounts
+    states: list[str] = field(default_factory=lambda: [s.value for s in LifecycleState])
+
+
+def recertification(view: dict[str, Any]) -> tuple[str, bool]:
+    """Next recertification due date and whether it is overdue (issue 5's field, if present)."""
+    recert = view.get("recertification") or {}
+    due = recert.get("due_at")
+    overdue = bool(recert.get("overdue_since")) or view.get("state") == "overdue"
+    return (due[:10] if isinstance(due, str) else NONE), overdue
+
+
+def waivers(view: dict[str, Any]) -> list[str]:
+    """Active exceptions as "gap until date" (issue 5's field, if present)."""
+    found = []
+    for item in view.get("exceptions") or []:
+        if item.get("status", "granted") in ("granted", "active"):
+            until = str(item.get("until") or "")[:10]
+            found.append(f"{item.get('gap', '?')} until {until}" if until else str(item.get("gap")))
+    return found
+
+
+def estate_row(view: dict[str, Any], tickets: list[str]) -> EstateRow:
+    """One estate line from a stored view."""
+    manifest = view.get("approved_manifest") or view["manifest"]
+    production = view.get("production_requirements") or view["requirements"]
+    due, overdue = recertification(view)
+    pending = view.get("pending_request")
+    return EstateRow(
+        id=view["system_id"],
+        name=manifest["name"],
+        state=view["state"],
+        environment=manifest.get("environment", ""),
+        risk_tier=view["requirements"]["risk_tier"],
+        owners=[o for o in (manifest.get("business_owner"), manifest.get("technical_owner")) if o],
+        why=[t["reason"] for t in production.get("triggers", [])],
+        gaps=[g["message"] for g in production.get("gaps", [])],
+        waivers=waivers(view),
+        pending_request=pending["id"] if pending else None,
+        next_recertification=due,
+        overdue=overdue,
+        tickets=tickets,
+    )
+
+
+def estate_counts(session: Session) -> EstateCounts:
+    """The estate's headline figures, each one SQL aggregate."""
+    states = state_counts(session)
+    return EstateCounts(
+        in_production=in_production(states),
+        pending_approvals=pending_requests(session),
+        overdue_recertifications=overdue_count(session),
+        expiring_exceptions=expiring_exception_count(
+            session, now=datetime.now(UTC), within=timedelta(days=EXPIRING_DAYS)
+        ),
+        open_findings=finding_count(session),
+        open_tickets=open_ticket_count(session),
+    )
+
+
+def estate_page(session: Session, query: EstateQuery) -> EstatePage:
+    """One page of the estate: rows, total and counts."""
+    texts, total = page_views(session, query)
+    views = [json.loads(text) for text in texts]
+    tickets = open_tickets(session, system_ids=[v["system_id"] for v in views])
+    rows = [estate_row(v, tickets.get(v["system_id"], [])) for v in views]
+    return EstatePage(rows=rows, total=total, query=query, counts=estate_counts(session))
+
+
+@dataclass(frozen=True)
+class FieldDiff:
+    """One manifest field as approved and as declared."""
+
+    path: str
+    approved: str
+    declared: str
+
+    @property
+    def changed(self) -> bool:
+        """Whether the declared value differs from the approved one."""
+        return self.approved != self.declared
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, str]:
+    """A manifest as dotted paths to display strings."""
+    if isinstance(value, dict):
+        out: dict[str, str] = {}
+        for key, item in value.items():
+            out |= flatten(item, f"{prefix}.{key}" if prefix else str(key))
+        return out
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        out = {}
+        for index, item in enumerate(value):
+            out |= flatten(item, f"{prefix}[{index}]")
+        return out
+    if isinstance(value, list):
+        return {prefix: ", ".join(str(v) for v in value) or NONE}
+    return {prefix: NONE if value is None else str(value)}
+
+
+def manifest_diff(view: SystemView) -> list[FieldDiff]:
+    """Every field of the declared manifest beside the approved one (pilot: declared only)."""
+    declared = flatten(view.manifest.model_dump(mode="json"))
+    approved = (
+        flatten(view.approved_manifest.model_dump(mode="json"))
+        if view.approved_manifest is not None
+        else {}
+    )
+    paths = list(declared) + [p for p in approved if p not in declared]
+    return [FieldDiff(p, approved.get(p, NONE), declared.get(p, NONE)) for p in paths]
+
+
+def gates(view: SystemView) -> list[GateResult]:
+    """The deploy gate per environment, by the workflow's own pure rule over this view."""
+    now = datetime.now(UTC)
+    return [
+        system_gate(view.system_id, view, environment, Scope.approved, now)
+        for environment in Environment
+    ]
+
+
+@dataclass(frozen=True)
+class CredentialLine:
+    """A declared credential and the gaps that name it."""
+
+    id: str
+    kind: str
+    environment: str
+    owner: str
+    expires_at: str
+    scopes: str
+    gaps: list[str]
+
+
+def credentials(view: SystemView) -> list[CredentialLine]:
+    """The system's credentials (no secret values: only vault references exist) with gaps."""
+    gaps = view.production_requirements.gaps
+    lines = []
+    for index, cred in enumerate(view.manifest.credentials):
+        mine = [g.message for g in gaps if g.field.startswith(f"credentials[{index}]")]
+        lines.append(
+            CredentialLine(
+                id=cred.id,
+                kind=cred.kind.value,
+                environment=cred.environment.value,
+                owner=cred.owner or NONE,
+                expires_at=cred.expires_at.date().isoformat() if cred.expires_at else NONE,
+                scopes=", ".join(cred.scopes) or NONE,
+                gaps=mine,
+            )
+        )
+    return lines
+
+
+def now() -> datetime:
+    """The current time (UTC)."""
+    return datetime.now(UTC)

@@ -1,0 +1,208 @@
+"""Control crosswalk: which evidence supports which NIST CSF 2.0, AI RMF and OWASP NHI controls.
+
+Pure data plus two functions. Evidence is named by *kind*: an audit ledger action
+(`promotion_approved`, `recertified`, `credential_rotated`, ...) or a manifest fact
+(`owners`, `use_cases`, ...). Every agreed action is mapped, including those written by
+recertification, exceptions, credentials, the action ledger and containment, so their
+evidence lands in packs as soon as the ledger holds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Framework(StrEnum):
+    """A control framework in the crosswalk."""
+
+    csf = "NIST CSF 2.0"
+    ai_rmf = "NIST AI RMF 1.0"
+    nhi = "OWASP NHI Top 10 2025"
+
+
+class Control(BaseModel):
+    """One control (subcategory, function category or risk) of a framework."""
+
+    model_config = ConfigDict(frozen=True)
+    id: str
+    framework: Framework
+    title: str
+
+
+def _controls(framework: Framework, pairs: Iterable[tuple[str, str]]) -> list[Control]:
+    return [Control(id=cid, framework=framework, title=title) for cid, title in pairs]
+
+
+CATALOGUE: tuple[Control, ...] = tuple(
+    _controls(
+        Framework.csf,
+        [
+            ("GV.OV-01", "Risk management strategy outcomes are reviewed to adjust direction"),
+            ("GV.OV-02", "The strategy is reviewed and adjusted to cover requirements and risks"),
+            ("GV.OV-03", "Risk management performance is evaluated and reviewed for adjustments"),
+            ("GV.RR-02", "Roles, responsibilities and authorities are established and enforced"),
+            ("GV.PO-01", "Policy for managing risk is established, communicated and enforced"),
+            ("GV.PO-02", "Policy is reviewed and updated as requirements and technology change"),
+            ("ID.AM-02", "Inventories of software, services and systems are maintained"),
+            (
+                "ID.AM-07",
+                "Inventories of data and its metadata for designated types are maintained",
+            ),
+            ("ID.RA-07", "Changes and exceptions are managed, assessed, recorded and tracked"),
+            ("PR.AA-01", "Identities and credentials for users, services and hardware are managed"),
+            (
+                "PR.AA-05",
+                "Access permissions are managed with least privilege and separation of duties",
+            ),
+            ("PR.PS-04", "Log records are generated and made available for monitoring"),
+            ("DE.CM-09", "Runtime environments and their data are monitored for adverse events"),
+            ("DE.AE-02", "Potentially adverse events are analysed"),
+            ("RS.MI-01", "Incidents are contained"),
+        ],
+    )
+    + _controls(
+        Framework.ai_rmf,
+        [
+            ("GOVERN-1", "Policies, processes and practices for AI risk are in place and applied"),
+            ("GOVERN-2", "Accountability structures: people are empowered and responsible"),
+            (
+                "GOVERN-3",
+                "Workforce diversity, equity, inclusion and accessibility are prioritised",
+            ),
+            (
+                "GOVERN-4",
+                "Teams are committed to a culture that considers and communicates AI risk",
+            ),
+            ("GOVERN-5", "Processes for robust engagement with relevant AI actors"),
+            ("GOVERN-6", "Policies address risks from third-party software, data and supply chain"),
+        ],
+    )
+    + _controls(
+        Framework.nhi,
+        [
+            ("NHI1", "Improper Offboarding"),
+            ("NHI2", "Secret Leakage"),
+            ("NHI3", "Vulnerable Third-Party NHI"),
+            ("NHI4", "Insecure Authentication"),
+            ("NHI5", "Overprivileged NHI"),
+            ("NHI6", "Insecure Cloud Deployment Configurations"),
+            ("NHI7", "Long-Lived Secrets"),
+            ("NHI8", "Environment Isolation"),
+            ("NHI9", "NHI Reuse"),
+            ("NHI10", "Human Use of NHI"),
+        ],
+    )
+)
+
+_DECISION = ("GV.OV-01", "GV.RR-02", "PR.AA-05", "GOVERN-2")
+_CHANGE = ("ID.RA-07", "GV.OV-02", "GOVERN-1")
+_RECERT = ("GV.OV-03", "GV.OV-02", "GOVERN-1", "GOVERN-2")
+_EXCEPTION = ("ID.RA-07", "GV.PO-02", "GV.OV-02", "GOVERN-1")
+_REVOCATION = ("PR.AA-01", "RS.MI-01", "NHI1")
+
+EVIDENCE: Mapping[str, tuple[str, ...]] = {
+    # manifest facts (from the system's approved or declared manifest)
+    "owners": ("GV.RR-02", "GOVERN-2"),
+    "use_cases": ("GOVERN-1", "GOVERN-4", "ID.AM-02"),
+    "data_classification": ("ID.AM-07", "GOVERN-1"),
+    "model": ("ID.AM-02", "GOVERN-6"),
+    "logging_policy": ("PR.PS-04",),
+    "credential_inventory": ("PR.AA-01", "NHI7", "NHI8", "NHI9"),
+    # registration and promotion
+    "registered": ("ID.AM-02", "ID.AM-07", "GOVERN-1"),
+    "entered_pilot": ("ID.AM-02", "GV.PO-01", "GOVERN-1"),
+    "manifest_amended": ("ID.AM-02", "ID.RA-07"),
+    "production_governance_applies": ("GV.PO-01", "GOVERN-1"),
+    "promotion_requested": ("GV.OV-01", "GV.RR-02", "GOVERN-1"),
+    "promotion_approved": _DECISION,
+    "promotion_rejected": _DECISION,
+    "promotion_expired": _DECISION,
+    "promotion_withdrawn": _DECISION,
+    "entered_production": ("GV.OV-01", "ID.AM-02"),
+    "decision_approved": (*_DECISION, "GOVERN-4"),
+    "decision_rejected": (*_DECISION, "GOVERN-4"),
+    "approval_reminder": ("GV.RR-02", "GOVERN-2"),
+    "approval_escalated": ("GV.RR-02", "GOVERN-2"),
+    "approval_expired": ("GV.RR-02", "GOVERN-2"),
+    "ticket_opened": ("ID.RA-07", "GOVERN-4"),
+    # changes and revalidation
+    "scope_changed": _CHANGE,
+    "scope_change_assessed": _CHANGE,
+    "revalidation_requested": _CHANGE,
+    "revalidation_approved": (*_CHANGE, *_DECISION),
+    "revalidation_rejected": (*_CHANGE, *_DECISION),
+    "revalidation_expired": _CHANGE,
+    "revalidation_withdrawn": _CHANGE,
+    "revalidation_folded": _CHANGE,
+    # recertification (issue 5)
+    "recertification_reminder": _RECERT,
+    "recertification_requested": _RECERT,
+    "recertified": (*_RECERT, "GV.OV-01"),
+    "recertification_overdue": (*_RECERT, "GV.PO-01"),
+    "recertification_escalated": (*_RECERT, "GV.RR-02"),
+    "recertification_ticket_opened": ("GV.OV-03", "GOVERN-4"),
+    "recertification_ticket_closed": ("GV.OV-03", "GOVERN-4"),
+    "overdue_gate_closed": ("GV.OV-03", "GV.PO-01", "GOVERN-1"),
+    # exceptions (issue 5)
+    "exception_requested": _EXCEPTION,
+    "exception_granted": (*_EXCEPTION, "GV.RR-02"),
+    "exception_rejected": (*_EXCEPTION, "GV.RR-02"),
+    "exception_expired": _EXCEPTION,
+    "exception_revoked": _EXCEPTION,
+    # credentials, action ledger, containment (issue 6)
+    "credential_added": ("PR.AA-01", "ID.AM-02", "NHI8", "NHI9"),
+    "credential_rotated": ("PR.AA-01", "NHI2", "NHI7"),
+    "credential_revoked": ("PR.AA-01", "NHI1", "NHI2"),
+    "credential_revocation_requested": _REVOCATION,
+    "credential_revocation_confirmed": _REVOCATION,
+    "action_finding": ("DE.CM-09", "DE.AE-02", "PR.PS-04", "NHI5", "NHI10"),
+    "contained": ("RS.MI-01", "GV.RR-02", "NHI1"),
+    "release_requested": ("RS.MI-01", "GV.RR-02"),
+    "released": ("RS.MI-01", "GV.RR-02", "PR.AA-05"),
+    "retired": ("ID.AM-02", "GOVERN-1", "NHI1"),
+}
+
+_BY_ID = {control.id: control for control in CATALOGUE}
+
+
+class ControlEvidence(BaseModel):
+    """One control, and the evidence kinds (with counts) that support it."""
+
+    model_config = ConfigDict(frozen=True)
+    control: Control
+    evidence: dict[str, int] = Field(default_factory=dict, description="kind → how many items")
+
+
+class Crosswalk(BaseModel):
+    """Every control in the catalogue: supported (with evidence) or not yet."""
+
+    model_config = ConfigDict(frozen=True)
+    supported: list[ControlEvidence]
+    without_evidence: list[Control]
+    unmapped: list[str] = Field(
+        default_factory=list, description="Evidence kinds present that map to no control"
+    )
+
+
+def controls_for(kind: str) -> list[Control]:
+    """The controls one kind of evidence supports (none for operational events)."""
+    return [_BY_ID[cid] for cid in EVIDENCE.get(kind, ())]
+
+
+def crosswalk(counts: Mapping[str, int]) -> Crosswalk:
+    """Map evidence counts by kind onto the catalogue, in catalogue order."""
+    found: dict[str, dict[str, int]] = {}
+    for kind, count in sorted(counts.items()):
+        if count <= 0:
+            continue
+        for cid in EVIDENCE.get(kind, ()):
+            found.setdefault(cid, {})[kind] = count
+    supported = [
+        ControlEvidence(control=c, evidence=found[c.id]) for c in CATALOGUE if c.id in found
+    ]
+    missing = [c for c in CATALOGUE if c.id not in found]
+    unmapped = sorted(k for k, n in counts.items() if n > 0 and k not in EVIDENCE)
+    return Crosswalk(supported=supported, without_evidence=missing, unmapped=unmapped)
