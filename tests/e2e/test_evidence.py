@@ -25,10 +25,11 @@ from workflows.models import AuditEvent
 pytestmark = pytest.mark.devserver
 
 
-def recertification_and_exception(system_id: str) -> list[AuditEvent]:
-    """The audit events recertification and an exception write (issue 5's agreed names).
+def exception_events(system_id: str) -> list[AuditEvent]:
+    """The audit events an exception writes, straight to the ledger as the recorder would.
 
-    Written straight to the ledger, as the recorder would, until those workflows land here.
+    The system this test promotes has no gap left to waive; `tests/workflows/test_exception_expiry.py`
+    drives real exceptions through the workflow.
     """
     now = datetime.now(UTC)
 
@@ -43,8 +44,6 @@ def recertification_and_exception(system_id: str) -> list[AuditEvent]:
         )
 
     return [
-        event("threshold", "recertification_requested", due_at=now.isoformat()),
-        event(BUSINESS, "recertified", approvers=[BUSINESS, TECH]),
         event(TECH, "exception_requested", gap="credential_no_expiry"),
         event(
             SECURITY,
@@ -68,8 +67,19 @@ async def lived_a_full_life(stack: Stack) -> None:
         return "revalidation_approved" in [e["action"] for e in events.json()]
 
     assert await eventually(revalidated)
+    for owner in (BUSINESS, TECH):  # the first attestation opens the cycle's request early
+        attested = await stack.call(
+            "POST", f"/systems/{SYSTEM}/recertification", owner, json={"approve": True}
+        )
+        assert attested.status_code == 200, attested.text
+
+    async def recertified() -> bool:
+        events = await stack.call("GET", f"/audit/events?system={SYSTEM}", REQUESTER)
+        return "recertified" in [e["action"] for e in events.json()]
+
+    assert await eventually(recertified)
     with Session(get_engine(stack.settings.database_url)) as session:
-        append_events(session, events=recertification_and_exception(SYSTEM))
+        append_events(session, events=exception_events(SYSTEM))
         session.commit()
 
 
@@ -105,7 +115,8 @@ async def test_evidence_pack_holds_each_event_once_with_its_controls(
         actions = [e["action"] for e in entries]
         for action in ONCE:
             assert actions.count(action) == 1, action
-        assert [e["action"] for e in system["sections"]["recertifications"]] == [
+        recertifications = [e["action"] for e in system["sections"]["recertifications"]]
+        assert [a for a in recertifications if a in ONCE] == [
             "recertification_requested",
             "recertified",
         ]
@@ -116,11 +127,13 @@ async def test_evidence_pack_holds_each_event_once_with_its_controls(
         granted = system["sections"]["exceptions"][1]
         assert {"ID.RA-07", "GV.OV-02"} <= set(granted["controls"])
 
-        promotion, revalidation = system["approvals"]
+        promotion, revalidation, recertification = system["approvals"]
         assert promotion["kind"] == "promotion" and promotion["status"] == "approved"
         assert {d["principal"] for d in promotion["decisions"]} == {BUSINESS, TECH, SECURITY}
         assert all(d["at"] for d in promotion["decisions"])
         assert revalidation["kind"] == "revalidation"
+        assert recertification["kind"] == "recertification"
+        assert {d["principal"] for d in recertification["decisions"]} == {BUSINESS, TECH}
         assert system["business_owner"] == BUSINESS
         assert system["data_classification"] == "confidential"
         assert system["use_cases"]
