@@ -28,10 +28,7 @@ def grant(
     """Ask security to waive one gap until a date (security must approve it)."""
     body = {"gap": gap, "until": until, "reason": reason}
     result = connect(ctx).post(f"/systems/{segment(system_id)}/exceptions", body, key=key)
-    if as_json:
-        render.echo_json(result)
-    else:
-        views.command_result(result)
+    views.command_answer(result, as_json)
 
 
 @app.command("revoke")
@@ -46,10 +43,7 @@ def revoke(
     """End an exception early: its gap counts again at once."""
     path = f"/systems/{segment(system_id)}/exceptions/{segment(exception)}/revoke"
     result = connect(ctx).post(path, {"reason": reason}, key=key)
-    if as_json:
-        render.echo_json(result)
-    else:
-        views.command_result(result)
+    views.command_answer(result, as_json)
 
 
 @app.command("list")

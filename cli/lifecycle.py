@@ -100,10 +100,7 @@ def retire(
     """Retire a system for good: every gate closes (admin)."""
     path = f"/systems/{segment(system_id)}/retire"
     result = connect(ctx).post(path, {"reason": reason}, key=key)
-    if as_json:
-        render.echo_json(result)
-    else:
-        views.command_result(result)
+    views.command_answer(result, as_json)
 
 
 def contain(
@@ -116,10 +113,7 @@ def contain(
     """Contain a system now: every gate closes, credentials go to the revoker (admin)."""
     path = f"/systems/{segment(system_id)}/contain"
     result = connect(ctx).post(path, {"reason": reason}, key=key)
-    if as_json:
-        render.echo_json(result)
-    else:
-        views.command_result(result)
+    views.command_answer(result, as_json)
 
 
 def release(
@@ -132,10 +126,7 @@ def release(
     """Ask security and the owners to release a contained system."""
     path = f"/systems/{segment(system_id)}/release"
     result = connect(ctx).post(path, {"comment": comment}, key=key)
-    if as_json:
-        render.echo_json(result)
-    else:
-        views.command_result(result)
+    views.command_answer(result, as_json)
 
 
 def install(root: typer.Typer) -> None:

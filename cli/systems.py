@@ -64,7 +64,7 @@ def register(
     result = connect(ctx).send_document(
         "POST", "/systems", manifest.content, manifest.content_type, key
     )
-    _print_result(result, as_json)
+    views.command_answer(result, as_json)
 
 
 @app.command("amend")
@@ -77,7 +77,7 @@ def amend(
         raise CliError(f"{file} has no id", [Problem("id", "set the id of the system to amend")])
     path = f"/systems/{segment(manifest.system_id)}/manifest"
     result = connect(ctx).send_document("PUT", path, manifest.content, manifest.content_type, key)
-    _print_result(result, as_json)
+    views.command_answer(result, as_json)
 
 
 @app.command("list")
@@ -116,10 +116,3 @@ def show(ctx: typer.Context, system_id: str, as_json: JsonOpt = False) -> None:
         render.echo_json(view)
     else:
         views.system_detail(view)
-
-
-def _print_result(result: Any, as_json: bool) -> None:
-    if as_json:
-        render.echo_json(result)
-    else:
-        views.command_result(result)

@@ -9,7 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from cli.render import console, joined, pending_roles, say, table, when
+from cli.render import console, echo_json, joined, pending_roles, say, table, when
 
 
 def _fields(pairs: list[tuple[str, Any]]) -> Table:
@@ -196,6 +196,14 @@ def verify(report: dict[str, Any]) -> None:
         f"system {broken.get('chain_id')} seq {broken.get('seq')}"
         f" (entry id {broken.get('entry_id')}): {broken.get('problem')}"
     )
+
+
+def command_answer(result: dict[str, Any], as_json: bool) -> None:
+    """A command's answer: the JSON as it came when asked, else the human summary."""
+    if as_json:
+        echo_json(result)
+    else:
+        command_result(result)
 
 
 def command_result(result: dict[str, Any]) -> None:
