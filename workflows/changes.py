@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.lifecycle import CLOSED_STATES, PRODUCTION_STATES, LifecycleState
     from domain.manifest import AISystemManifest, Credential
     from workflows.approval import ApprovalWorkflow
+    from workflows.host import SystemHost
     from workflows.models import (
         ApprovalWorkflowInput,
         ChangeCommand,
@@ -48,24 +49,11 @@ def _outcome_seen(child: asyncio.Future[Any]) -> None:
         child.exception()
 
 
-class ScopeChanges:
+class ScopeChanges(SystemHost):
     """The scope-change half of `AISystemWorkflow` (mixed in; state lives on the workflow)."""
 
     if TYPE_CHECKING:
-        _id: str
-        _view: SystemView | None
-        _change_busy: bool
-        _processed: dict[str, str]
 
-        def _seen(self, meta: CommandMeta) -> bool: ...
-        def _current(self) -> SystemView: ...
-        def _replay(self, meta: CommandMeta) -> CommandResult: ...
-        def _commit(self, meta: CommandMeta, view: SystemView, message: str) -> CommandResult: ...
-        def _event(
-            self, actor: str, action: str, request_id: str | None = None, **detail: object
-        ) -> None: ...
-        @staticmethod
-        def _check(check: object) -> None: ...
         def _material_change(self, view: SystemView) -> SystemView: ...
         def _queue_revocations(
             self, credentials: list[Credential], reason: str, actor: str

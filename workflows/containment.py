@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.lifecycle import CLOSED_STATES, LifecycleState
     from domain.manifest import Credential
     from domain.policy import Policy, Role
+    from workflows.host import SystemHost
     from workflows.models import (
         CommandMeta,
         CommandResult,
@@ -56,30 +57,14 @@ def bound_credentials(view: SystemView) -> list[Credential]:
     return list(found.values())
 
 
-class Containment:
+class Containment(SystemHost):
     """The containment half of `AISystemWorkflow` (mixed in; state lives on the workflow)."""
 
     if TYPE_CHECKING:
-        _id: str
-        _view: SystemView | None
-        _processed: dict[str, str]
-        _finished: bool
         _revoke_queue: list[RevokeInput]
         _incident_queue: list[GovernanceTicketInput]
         _notice_queue: list[PeopleNotice]
-        _change_busy: bool
 
-        def _seen(self, meta: CommandMeta) -> bool: ...
-        def _current(self) -> SystemView: ...
-        def _replay(self, meta: CommandMeta) -> CommandResult: ...
-        def _commit(self, meta: CommandMeta, view: SystemView, message: str) -> CommandResult: ...
-        def _event(
-            self, actor: str, action: str, request_id: str | None = None, **detail: object
-        ) -> None: ...
-        @staticmethod
-        def _check(check: object) -> None: ...
-        async def _start_approval(self, request: ApprovalRequest) -> Any: ...
-        def _approval_id(self, request_id: str) -> str: ...
         def _finish_retirement(self) -> None: ...
 
     # ----- contain -------------------------------------------------------------------------

@@ -18,9 +18,8 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from domain.approvals import ApprovalRequest, RequestKind
+    from domain.approvals import RequestKind
     from domain.lifecycle import PRODUCTION_STATES, LifecycleState
-    from domain.policy import Policy
     from domain.recertification import (
         RecertStep,
         due_steps,
@@ -31,9 +30,8 @@ with workflow.unsafe.imports_passed_through():
         WaiverStatus,
         next_expiry,
     )
+    from workflows.host import SystemHost
     from workflows.models import (
-        CommandMeta,
-        CommandResult,
         GovernanceTicketInput,
         PeopleNotice,
         SystemView,
@@ -69,27 +67,11 @@ def derive_state(view: SystemView) -> LifecycleState:
     return base
 
 
-class Deadlines:
+class Deadlines(SystemHost):
     """The timer and side effects of `AISystemWorkflow` (mixed in; state lives on the workflow)."""
 
     if TYPE_CHECKING:
-        _id: str
-        _view: SystemView | None
-        _policy: Policy
-        _processed: dict[str, str]
 
-        def _seen(self, meta: CommandMeta) -> bool: ...
-        def _current(self) -> SystemView: ...
-        def _replay(self, meta: CommandMeta) -> CommandResult: ...
-        def _commit(self, meta: CommandMeta, view: SystemView, message: str) -> CommandResult: ...
-        def _internal(self, view: SystemView) -> SystemView: ...
-        def _event(
-            self, actor: str, action: str, request_id: str | None = None, **detail: object
-        ) -> None: ...
-        @staticmethod
-        def _check(check: object) -> None: ...
-        async def _start_approval(self, request: ApprovalRequest) -> Any: ...
-        def _approval_id(self, request_id: str) -> str: ...
         async def _recert_step(self, step: RecertStep) -> None: ...
         async def _lapse(
             self, exception: GapException, status: WaiverStatus, actor: str

@@ -7,39 +7,26 @@ The API stores every finding; the first of each kind per system arrives here as 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from domain.approvals import ApprovalRequest, RequestKind
+    from domain.approvals import RequestKind
     from domain.lifecycle import CLOSED_STATES, PRODUCTION_STATES, LifecycleState
     from domain.policy import Policy, Role
+    from workflows.host import SystemHost
     from workflows.models import ActionFindingSignal, CommandMeta, CommandResult, SystemView
     from workflows.scope import missing_holders, new_request
 
 S = LifecycleState
 
 
-class ActionFindings:
+class ActionFindings(SystemHost):
     """The action-finding half of `AISystemWorkflow` (mixed in; state lives on the workflow)."""
 
     if TYPE_CHECKING:
-        _id: str
-        _view: SystemView | None
-        _processed: dict[str, str]
-        _change_busy: bool
 
-        def _seen(self, meta: CommandMeta) -> bool: ...
-        def _current(self) -> SystemView: ...
-        def _replay(self, meta: CommandMeta) -> CommandResult: ...
-        def _commit(self, meta: CommandMeta, view: SystemView, message: str) -> CommandResult: ...
-        def _event(
-            self, actor: str, action: str, request_id: str | None = None, **detail: object
-        ) -> None: ...
-        @staticmethod
-        def _check(check: object) -> None: ...
-        async def _start_approval(self, request: ApprovalRequest) -> Any: ...
         async def _contain(
             self, meta: CommandMeta, reason: str, policy: Policy | None = None
         ) -> CommandResult: ...

@@ -16,29 +16,18 @@ with workflow.unsafe.imports_passed_through():
     from domain.lifecycle import LifecycleState
     from domain.manifest import Credential
     from workflows.containment import bound_credentials
-    from workflows.models import CommandMeta, CommandResult, RetireCommand, SystemView
+    from workflows.host import SystemHost
+    from workflows.models import CommandMeta, CommandResult, RetireCommand
 
 S = LifecycleState
 RETIRE_REVOKES = "retire-revokes-credentials"
 
 
-class Retirement:
+class Retirement(SystemHost):
     """The retirement half of `AISystemWorkflow` (mixed in; state lives on the workflow)."""
 
     if TYPE_CHECKING:
-        _id: str
-        _view: SystemView | None
-        _finished: bool
 
-        def _seen(self, meta: CommandMeta) -> bool: ...
-        def _current(self) -> SystemView: ...
-        def _replay(self, meta: CommandMeta) -> CommandResult: ...
-        def _commit(self, meta: CommandMeta, view: SystemView, message: str) -> CommandResult: ...
-        def _event(
-            self, actor: str, action: str, request_id: str | None = None, **detail: object
-        ) -> None: ...
-        @staticmethod
-        def _check(check: object) -> None: ...
         def _jobs_pending(self) -> bool: ...
         def _queue_revocations(
             self, credentials: list[Credential], reason: str, actor: str
