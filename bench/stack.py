@@ -26,7 +26,7 @@ from api.app import create_app
 from bench.common import POLICY, PRINCIPALS
 from bench.raw import RawEntityWorkflow
 from core.settings import Settings, SlackSettings, TemporalSettings
-from core.temporal import venv_binary
+from core.temporal import DEV_SERVER_SQLITE_ARGS, venv_binary
 from db.engine import get_engine, init_db
 from db.tokens import issue_token
 from tests.emulators.slack import SlackEmulator
@@ -95,6 +95,7 @@ async def start_dev_server(tmp: Path) -> WorkflowEnvironment:
         dev_server_existing_path=str(venv_binary("temporal")),
         dev_server_database_filename=str(tmp / "temporal.db"),
         dev_server_log_level="error",
+        dev_server_extra_args=list(DEV_SERVER_SQLITE_ARGS),
     )
 
 

