@@ -41,11 +41,11 @@ def action_hash(prev_hash: str, values: Iterable[Any]) -> str:
 def action_body_sql(dialect: str) -> str:
     """SQL for the bytes `action_hash` hashes: prev_hash then the hashed fields, joined.
 
-    SQLite concatenates with `||` (its `printf` would stop at a NUL character inside a field and
-    so hide an appended one); PostgreSQL's `concat` reads NULL as '' and its text holds no NULs.
+    NULL joins as '' (`concat` on PostgreSQL, `coalesce` on SQLite). SQLite joins with `||`, not
+    `printf`, which is no faster once NULs are guarded against: it stops a field at a NUL
+    character, which would hide text appended after one.
     """
     if dialect == "postgresql":
-        fields = ", chr(31), ".join(ACTION_HASHED)
-        return f"convert_to(concat(prev_hash, {fields}), 'UTF8')"
+        return f"convert_to(concat(prev_hash, {', chr(31), '.join(ACTION_HASHED)}), 'UTF8')"
     fields = f" || '{_SEP}' || ".join(f"coalesce({field}, '')" for field in ACTION_HASHED)
-    return f"CAST(coalesce(prev_hash, '') || {fields} AS BLOB)"
+    return f"CAST(prev_hash || {fields} AS BLOB)"
