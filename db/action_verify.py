@@ -58,7 +58,8 @@ def verify_action_ledger(
             (ACTIONS, *params),
         )
         heads: Heads = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
-        cursor.execute(f"SELECT min(id), max(id) FROM actions WHERE 1 = 1{where}", params)
+        ends = [f"(SELECT {end}(id) FROM actions WHERE 1 = 1{where})" for end in ("min", "max")]
+        cursor.execute(f"SELECT {', '.join(ends)}", [*params, *params])  # each one index seek
         first, last = cursor.fetchone()
         workers = 1 if chain_id is not None else _workers()
         spans = _spans(first, last, workers=workers, parallel_from=parallel_from)
