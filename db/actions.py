@@ -19,8 +19,10 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from db.action_hash import ACTION_HASHED, action_hash
+from db.action_verify import verify_action_ledger
 from db.ledger import _chunks, _Sql, iso_utc
-from db.verify import PARALLEL_MIN_ENTRIES, VerifyReport, verify_ledger
+from db.verify import PARALLEL_MIN_ENTRIES, VerifyReport
 from domain.actions import (
     ActionRecord,
     ActionScope,
@@ -31,12 +33,10 @@ from domain.actions import (
     kept_content,
     mask_secret_credential,
 )
-from domain.ledger import entry_hash
 from domain.lifecycle import CLOSED_STATES, PRODUCTION_STATES, LifecycleState
 from workflows.models import SystemView
 
 ACTIONS = "actions"
-_SEP = "\x1f"
 ACTION_COLUMNS = (
     "chain_id",
     "seq",
@@ -55,6 +55,7 @@ ACTION_COLUMNS = (
     "prev_hash",
     "hash",
 )
+_HASHED_AT = tuple(ACTION_COLUMNS.index(field) for field in ACTION_HASHED)
 FINDING_COLUMNS = (
     "system_id",
     "code",
@@ -88,33 +89,6 @@ class IngestResult(BaseModel):
     duplicates: int
     findings: int
     first_findings: list[NewFinding]
-
-
-def action_detail(row: Sequence[Any]) -> str:
-    """The hashed detail of an action row (`ACTION_COLUMNS` order), as verify joins it in SQL."""
-    env, tool, target, approved, digest, length, content, key = (
-        row[4],
-        row[6],
-        row[7],
-        row[9],
-        row[11],
-        row[12],
-        row[13],
-        row[2],
-    )
-    length_text = "" if length is None else str(length)
-    return _SEP.join(
-        (
-            env,
-            tool or "",
-            target or "",
-            approved or "",
-            digest or "",
-            length_text,
-            content or "",
-            key,
-        )
-    )
 
 
 def record_key(record: ActionRecord) -> str:
@@ -238,10 +212,7 @@ def _chain_rows(
         seq, prev = moved.get(chain) or heads[chain]
         seq += 1
         partial = (chain, seq, key, at, *values, prev)
-        detail = action_detail(partial)
-        digest = entry_hash(
-            prev, chain, seq, at, record.credential_id or "", values[1], record.trace_id, detail
-        )
+        digest = action_hash(prev, [partial[i] for i in _HASHED_AT])
         rows.append((*partial, digest))
         moved[chain] = (seq, digest)
     return rows, moved
@@ -322,7 +293,7 @@ def verify_actions(
     engine: Engine, *, chain_id: str | None = None, parallel_from: int = PARALLEL_MIN_ENTRIES
 ) -> VerifyReport:
     """Recompute every action chain (or one system's) and report the first broken entry."""
-    return verify_ledger(engine, ledger=ACTIONS, chain_id=chain_id, parallel_from=parallel_from)
+    return verify_action_ledger(engine, chain_id=chain_id, parallel_from=parallel_from)
 
 
 # ----- trace -------------------------------------------------------------------------------

@@ -1,9 +1,14 @@
-"""Fast verification of the hash-chained audit ledger straight off the DBAPI cursor."""
+"""Fast verification of the hash-chained ledgers straight off the DBAPI cursor.
+
+The audit ledger is verified here by chain ranges; the action ledger by id spans in
+`db.action_verify`, on the same process pool, snapshots and problem wording.
+"""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -19,6 +24,7 @@ from db.engine import get_engine, placeholder
 from domain.ledger import GENESIS, entry_hash
 
 BATCH_ROWS = 20_000
+_SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
 SQLITE_MMAP_BYTES = 1 << 30
 
 
@@ -47,34 +53,7 @@ Found = tuple[str, int, str]
 Heads = dict[str, tuple[int, str]]
 Bounds = tuple[str | None, str | None]  # chain ids: lo inclusive, hi exclusive; None = open
 RangeResult = tuple[int, int, BrokenEntry | None]  # entries, chains, first broken entry
-
-
-def _action_detail_sql(dialect: str) -> str:
-    """The action ledger's hashed detail, joined in SQL exactly as `db.actions.action_detail`."""
-    sep = " || chr(31) || " if dialect == "postgresql" else " || char(31) || "
-    parts = [
-        "environment",
-        "coalesce(tool, '')",
-        "coalesce(target, '')",
-        "coalesce(approved_by, '')",
-        "coalesce(content_digest, '')",
-        "coalesce(CAST(content_length AS TEXT), '')",
-        "coalesce(content, '')",
-        "record_key",
-    ]
-    return sep.join(parts)
-
-
-def _ledger_sql(ledger: str, dialect: str) -> tuple[str, str]:
-    """(table, select list) of a ledger, in the column order `_scan` reads."""
-    if ledger == "actions":
-        columns = (
-            "chain_id, seq, at, coalesce(credential_id, ''), kind, trace_id, "
-            f"{_action_detail_sql(dialect)}, prev_hash, hash"
-        )
-        return "actions", columns
-    return "audit_entries", "chain_id, seq, at, actor, action, request_id, detail, prev_hash, hash"
-
+AUDIT_COLUMNS = "chain_id, seq, at, actor, action, request_id, detail, prev_hash, hash"
 
 PARALLEL_MIN_ENTRIES = 100_000
 """Below this many entries one process verifies; above it, one process per core shares chains."""
@@ -175,24 +154,19 @@ def _verify_one(engine: Engine, ledger: str, bounds: Bounds, *, exact: bool = Fa
         )
         heads: Heads = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
         scan = dbapi.cursor(name="threshold_verify") if dialect == "postgresql" else dbapi.cursor()
-        table, columns = _ledger_sql(ledger, dialect)
-        # The action ledger interleaves many chains per batch: read it in table order (ids rise
-        # with seq within a chain, appends being serialised per chain) instead of seeking.
-        order = "id" if ledger == "actions" else "chain_id, seq"
-        scan.execute(f"SELECT {columns} FROM {table} WHERE 1 = 1{where} ORDER BY {order}", params)
-        rows = flatten.from_iterable(iter(partial(scan.fetchmany, BATCH_ROWS), []))
-        scanner = _scan_in_table_order if ledger == "actions" else _scan
-        entries, chains, found = scanner(rows, heads)
+        query = f"SELECT {AUDIT_COLUMNS} FROM audit_entries WHERE 1 = 1{where}"
+        scan.execute(f"{query} ORDER BY chain_id, seq", params)
+        entries, chains, found = _scan(_rows(scan), heads)
         scan.close()
         found = found or _headless_problem(heads, seen=chains)
-        broken = _broken(cursor, mark, found, ledger, table) if found else None
+        broken = _broken(cursor, mark, found, ledger, "audit_entries") if found else None
         cursor.close()
     return entries, len(chains), broken
 
 
 @contextmanager
-def _snapshot(engine: Engine) -> Iterator[Any]:
-    """A raw DBAPI connection inside one read-only snapshot transaction."""
+def _snapshot(engine: Engine, shared: str | None = None) -> Iterator[Any]:
+    """A raw DBAPI connection inside one read-only snapshot transaction (PostgreSQL: `shared`)."""
     raw = engine.raw_connection()
     dbapi: Any = raw.dbapi_connection
     try:
@@ -200,6 +174,10 @@ def _snapshot(engine: Engine) -> Iterator[Any]:
             dbapi.rollback()
             with dbapi.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                if shared is not None:
+                    if not _SNAPSHOT_ID.fullmatch(shared):
+                        raise ValueError(f"not a PostgreSQL snapshot id: {shared!r}")
+                    cursor.execute(f"SET TRANSACTION SNAPSHOT '{shared}'")
         else:
             dbapi.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
             dbapi.execute("BEGIN")
@@ -209,6 +187,11 @@ def _snapshot(engine: Engine) -> Iterator[Any]:
         if engine.dialect.name != "postgresql":
             dbapi.execute("PRAGMA mmap_size=0")
         raw.close()
+
+
+def _rows(cursor: Any) -> Iterator[Any]:
+    """Every row of an executed cursor, fetched in batches."""
+    return flatten.from_iterable(iter(partial(cursor.fetchmany, BATCH_ROWS), []))
 
 
 def _scan(rows: Iterator[Any], heads: Heads) -> tuple[int, set[str], Found | None]:
@@ -236,26 +219,6 @@ def _scan(rows: Iterator[Any], heads: Heads) -> tuple[int, set[str], Found | Non
         if problem:
             return entries, seen, (chain, expected - 1, problem)
     return entries, seen, None
-
-
-def _scan_in_table_order(rows: Iterator[Any], heads: Heads) -> tuple[int, set[str], Found | None]:
-    """The hot loop for rows in table order: each chain's last seq and hash kept in a dict."""
-    state: dict[str, tuple[int, str]] = {}
-    entries = 0
-    for chain_id, seq, at, actor, action, request_id, detail, prev_hash, stored in rows:
-        last_seq, prev = state.get(chain_id, (0, GENESIS))
-        digest = entry_hash(prev, chain_id, seq, at, actor, action, request_id or "", detail)
-        if seq != last_seq + 1 or prev_hash != prev or digest != stored:
-            why = _entry_problem(seq, last_seq + 1, prev_hash, prev)
-            return entries, set(state), (chain_id, seq, why)
-        state[chain_id] = (seq, stored)
-        entries += 1
-    for chain_id in sorted(state):
-        last_seq, last_hash = state[chain_id]
-        problem = _head_problem(heads.get(chain_id), last_seq, last_hash)
-        if problem:
-            return entries, set(state), (chain_id, last_seq, problem)
-    return entries, set(state), None
 
 
 def _entry_problem(seq: int, expected: int, prev_hash: str, prev: str) -> str:

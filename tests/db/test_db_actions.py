@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
+from db.action_hash import ACTION_HASHED, action_body_sql, action_hash
 from db.actions import ScopeCache, ingest_actions, trace, verify_actions
 from db.projection import upsert_system
 from domain.actions import ActionRecord
+from domain.ledger import canonical
 from domain.lifecycle import LifecycleState
 from tests.db.conftest import NOW, credential, system_view
 
@@ -132,3 +135,118 @@ def test_a_deleted_tail_is_caught_by_the_chain_head(engine: Engine) -> None:
         conn.execute(text("DELETE FROM actions WHERE chain_id = 'beta' AND seq = 4"))
     broken = verify_actions(engine).first_broken
     assert broken is not None and broken.chain_id == "beta" and "tail deleted" in broken.problem
+
+
+HASHED_EDITS = {  # field: a different stored value (None makes a kept field NULL)
+    "at": "2026-11-26T10:00:09.000000+00:00",
+    "credential_id": None,
+    "kind": "prompt",
+    "trace_id": "trace-forged",
+    "environment": "pilot",
+    "tool": None,
+    "target": "payroll",
+    "approved_by": "mallory",
+    "content_digest": "0" * 64,
+    "content_length": 7,
+    "content": "question 3 (rewritten)",
+    "record_key": "alpha:forged",
+    "prev_hash": "f" * 64,
+}
+
+
+def stored(engine: Engine, sql: str, **params: Any) -> Any:
+    """One value read back from the database."""
+    with engine.connect() as conn:
+        return conn.execute(text(sql), params).scalar_one()
+
+
+def test_every_hashed_field_and_the_link_is_checked(engine: Engine) -> None:
+    """Changing any one stored field of an entry, to a value or to NULL, names that entry."""
+    publish(engine, "alpha", 1, ["search"])
+    ingest_actions(engine, [record("alpha", n) for n in range(6)], ScopeCache())
+    entry = stored(engine, "SELECT id FROM actions WHERE chain_id = 'alpha' AND seq = 3")
+    edits: list[tuple[str, Any]] = list(HASHED_EDITS.items())
+    if engine.dialect.name == "sqlite":  # PostgreSQL text cannot hold NUL at all
+        edits.append(("target", "kb\x00payroll"))
+    for field, value in edits:
+        before = stored(engine, f"SELECT {field} FROM actions WHERE id = :i", i=entry)
+        with engine.begin() as conn:
+            conn.execute(
+                text(f"UPDATE actions SET {field} = :v WHERE id = :i"), {"v": value, "i": entry}
+            )
+        broken = verify_actions(engine).first_broken
+        assert broken is not None, field
+        assert (broken.chain_id, broken.seq, broken.entry_id) == ("alpha", 3, entry), field
+        with engine.begin() as conn:
+            conn.execute(
+                text(f"UPDATE actions SET {field} = :v WHERE id = :i"), {"v": before, "i": entry}
+            )
+        assert verify_actions(engine).ok, field
+
+
+def test_the_database_joins_the_fields_exactly_as_append_hashes_them(engine: Engine) -> None:
+    """The bytes verify hashes are `action_hash`'s: NULLs, numbers and non-ASCII text alike."""
+    publish(engine, "alpha", 1, ["search"])
+    records = [
+        record("alpha", 1, trace_id="trace-é-∑", approved_by="Zoë"),
+        record("alpha", 2, kind="prompt", tool=None, target=None, content="naïve ☃"),
+    ]
+    ingest_actions(engine, records, ScopeCache())
+    body = action_body_sql(engine.dialect.name)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(f"SELECT {body}, prev_hash, hash, {', '.join(ACTION_HASHED)} FROM actions")
+        ).all()
+    assert len(rows) == 2
+    for joined, prev_hash, digest, *fields in rows:
+        assert bytes(joined) == prev_hash.encode() + canonical(
+            "" if v is None else str(v) for v in fields
+        )
+        assert action_hash(prev_hash, fields) == digest == hashlib.sha256(joined).hexdigest()
+
+
+def test_split_verification_joins_spans_and_catches_reorder_and_forged_head(
+    engine: Engine,
+) -> None:
+    """Processes verifying spans of ids agree with one process and catch what one would."""
+    for system in ("alpha", "beta", "gamma"):
+        publish(engine, system, 1, ["search"])
+    records = [record(s, n) for n in range(10) for s in ("alpha", "beta", "gamma")]
+    ingest_actions(engine, records, ScopeCache())
+    whole = verify_actions(engine, parallel_from=1)
+    assert (whole.ok, whole.entries_checked, whole.chains_checked) == (True, 30, 3)
+    assert verify_actions(engine) == whole
+
+    swap = "UPDATE actions SET id = :to WHERE id = :i"
+    five, six = (
+        stored(engine, f"SELECT id FROM actions WHERE chain_id = 'beta' AND seq = {n}")
+        for n in (5, 6)
+    )
+    with engine.begin() as conn:  # beta's entries 5 and 6 change places in the table
+        for source, target in ((five, -1), (six, five), (-1, six)):
+            conn.execute(text(swap), {"i": source, "to": target})
+    broken = verify_actions(engine, parallel_from=1).first_broken
+    assert broken is not None and (broken.chain_id, broken.seq) == ("beta", 6)
+    with engine.begin() as conn:
+        for source, target in ((five, -1), (six, five), (-1, six)):
+            conn.execute(text(swap), {"i": source, "to": target})
+    assert verify_actions(engine, parallel_from=1).ok
+
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE chain_heads SET hash = :h WHERE chain_id = 'gamma'"), {"h": "0" * 64}
+        )
+    broken = verify_actions(engine, parallel_from=1).first_broken
+    assert broken is not None and broken.chain_id == "gamma"
+    assert "chain head hash does not match" in broken.problem
+
+    middle = stored(engine, "SELECT (min(id) + max(id) + 1) / 2 FROM actions")
+    chain, seq = (
+        stored(engine, f"SELECT {column} FROM actions WHERE id = :i", i=middle)
+        for column in ("chain_id", "seq")
+    )
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM actions WHERE id = :i"), {"i": middle})
+    broken = verify_actions(engine, parallel_from=1).first_broken
+    assert broken is not None and (broken.chain_id, broken.seq) == (chain, seq + 1)
+    assert "deleted" in broken.problem

@@ -1,0 +1,177 @@
+"""Verification of the action ledger in table order, split by entry id over one process per core.
+
+The action ledger interleaves every system's chain in insertion order, so it is read the way it
+is stored: by id (ids rise with seq within a chain, appends to a chain being serialised by its
+head lock). The database joins each entry's hashed fields into bytes (`action_body_sql`); Python
+hashes them, checks each link, and recomputes any entry that does not match with `action_hash`
+over the stored row before calling it edited. Each process takes one span of ids and returns
+every chain's first and last entry in it; the parent joins the spans at those ends and checks
+the chain heads. Every span reads the parent's snapshot: PostgreSQL exports it to the workers;
+on SQLite the spans end at the newest id the parent saw (SQLite hands out ids in commit order).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from functools import partial
+from itertools import repeat
+from typing import Any
+
+from sqlalchemy import Engine
+
+from db.action_hash import ACTION_HASHED, action_body_sql, action_hash
+from db.engine import get_engine, placeholder
+from db.verify import (
+    PARALLEL_MIN_ENTRIES,
+    Found,
+    Heads,
+    VerifyReport,
+    _broken,
+    _entry_problem,
+    _head_problem,
+    _headless_problem,
+    _process_pool,
+    _rows,
+    _snapshot,
+    _workers,
+)
+from domain.ledger import GENESIS
+
+ACTIONS = "actions"
+Span = tuple[int, int]  # entry ids, both inclusive
+Ends = dict[str, tuple[int, str, int, str]]  # chain: first seq, its prev_hash, last seq, last hash
+SpanResult = tuple[int, Ends, Found | None]  # entries, chain ends, first problem in the span
+
+
+def verify_action_ledger(
+    engine: Engine, *, chain_id: str | None = None, parallel_from: int = PARALLEL_MIN_ENTRIES
+) -> VerifyReport:
+    """Recompute every action chain (or one system's); stop at the first broken entry."""
+    dialect = engine.dialect.name
+    mark = placeholder(dialect)
+    where, params = ("", []) if chain_id is None else (f" AND chain_id = {mark}", [chain_id])
+    with _snapshot(engine) as dbapi:
+        cursor = dbapi.cursor()
+        cursor.execute(
+            f"SELECT chain_id, seq, hash FROM chain_heads WHERE ledger = {mark}{where}",
+            (ACTIONS, *params),
+        )
+        heads: Heads = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
+        ends = [f"(SELECT {end}(id) FROM actions WHERE 1 = 1{where})" for end in ("min", "max")]
+        cursor.execute(f"SELECT {', '.join(ends)}", [*params, *params])  # each one index seek
+        first, last = cursor.fetchone()
+        workers = 1 if chain_id is not None else _workers()
+        spans = _spans(first, last, workers=workers, parallel_from=parallel_from)
+        if len(spans) < 2:
+            results = [_scan_span(dbapi, dialect, span, chain_id) for span in spans]
+        else:
+            shared = _export_snapshot(cursor) if dialect == "postgresql" else None
+            url = engine.url.render_as_string(hide_password=False)
+            results = list(_process_pool().map(_verify_span, repeat(url), repeat(shared), spans))
+        entries, chains, found = _join(results, heads)
+        broken = _broken(cursor, mark, found, ACTIONS, "actions") if found else None
+        cursor.close()
+    return VerifyReport(
+        ok=broken is None, entries_checked=entries, chains_checked=chains, first_broken=broken
+    )
+
+
+def _spans(first: int | None, last: int | None, *, workers: int, parallel_from: int) -> list[Span]:
+    """Equal spans of ids, one per worker (one span when the ledger is small, none when empty)."""
+    if first is None or last is None:
+        return []
+    count = last - first + 1
+    if workers < 2 or count < parallel_from:
+        return [(first, last)]
+    size = -(-count // workers)
+    return [(lo, min(lo + size - 1, last)) for lo in range(first, last + 1, size)]
+
+
+def _export_snapshot(cursor: Any) -> str:
+    """The id of this PostgreSQL transaction's snapshot, for the workers to read the same data."""
+    cursor.execute("SELECT pg_export_snapshot()")
+    return str(cursor.fetchone()[0])
+
+
+def _verify_span(url: str, shared: str | None, span: Span) -> SpanResult:
+    """Verify one span of ids in a worker process, inside the parent's snapshot."""
+    engine = get_engine(url)
+    with _snapshot(engine, shared) as dbapi:
+        return _scan_span(dbapi, engine.dialect.name, span, None)
+
+
+def _scan_span(dbapi: Any, dialect: str, span: Span, chain_id: str | None) -> SpanResult:
+    """Read a span in id order, each entry's hashed bytes joined by the database, and check it."""
+    mark = placeholder(dialect)
+    where, params = f"id >= {mark} AND id <= {mark}", list[Any](span)
+    if chain_id is not None:
+        where, params = f"{where} AND chain_id = {mark}", [*params, chain_id]
+    scan = dbapi.cursor(name="threshold_verify") if dialect == "postgresql" else dbapi.cursor()
+    scan.execute(
+        f"SELECT id, chain_id, seq, {action_body_sql(dialect)}, prev_hash, hash FROM actions"
+        f" WHERE {where} ORDER BY id",
+        params,
+    )
+    result = _check(_rows(scan), partial(_rehash, dbapi, mark))
+    scan.close()
+    return result
+
+
+def _check(rows: Iterator[Any], rehash: Callable[[int, str], bool]) -> SpanResult:
+    """The hot loop: hash each entry's bytes, check its link and seq within the span."""
+    sha256 = hashlib.sha256().copy  # copying an empty hash is cheaper than making a new one
+    first: dict[str, tuple[int, str]] = {}
+    last: dict[str, tuple[int, str]] = {}
+    entries = 0
+    for entry_id, chain_id, seq, body, prev_hash, stored in rows:
+        before = last.get(chain_id)
+        if before is None:
+            first[chain_id] = (seq, prev_hash)
+        elif seq != before[0] + 1 or prev_hash != before[1]:
+            why = _entry_problem(seq, before[0] + 1, prev_hash, before[1])
+            return entries, _ends(first, last), (chain_id, seq, why)
+        digest = sha256()
+        digest.update(body)
+        if digest.hexdigest() != stored and not rehash(entry_id, stored):
+            return entries, _ends(first, last), (chain_id, seq, "hash mismatch: entry was edited")
+        last[chain_id] = (seq, stored)
+        entries += 1
+    return entries, _ends(first, last), None
+
+
+def _ends(first: dict[str, tuple[int, str]], last: dict[str, tuple[int, str]]) -> Ends:
+    """Each chain's first and last entry in a span."""
+    return {chain: (*first[chain], *last[chain]) for chain in last}
+
+
+def _rehash(dbapi: Any, mark: str, entry_id: int, stored: str) -> bool:
+    """Whether `action_hash` over the stored row gives its stored hash (the rule has the last word)."""
+    cursor = dbapi.cursor()
+    cursor.execute(
+        f"SELECT prev_hash, {', '.join(ACTION_HASHED)} FROM actions WHERE id = {mark}", (entry_id,)
+    )
+    row = cursor.fetchone()
+    cursor.close()
+    return row is not None and action_hash(row[0], row[1:]) == stored
+
+
+def _join(results: list[SpanResult], heads: Heads) -> tuple[int, int, Found | None]:
+    """Link the spans at each chain's ends, in id order, then check every chain's head."""
+    last: dict[str, tuple[int, str]] = {}
+    entries = 0
+    for count, ends, found in results:
+        entries += count
+        for chain_id, (first_seq, first_prev, last_seq, last_hash) in ends.items():
+            seq, prev = last.get(chain_id, (0, GENESIS))
+            if first_seq != seq + 1 or first_prev != prev:
+                why = _entry_problem(first_seq, seq + 1, first_prev, prev)
+                return entries, len(last), (chain_id, first_seq, why)
+            last[chain_id] = (last_seq, last_hash)
+        if found is not None:
+            return entries, len(last), found
+    for chain_id in sorted(last):
+        problem = _head_problem(heads.get(chain_id), *last[chain_id])
+        if problem:
+            return entries, len(last), (chain_id, last[chain_id][0], problem)
+    return entries, len(last), _headless_problem(heads, seen=set(last))
