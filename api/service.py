@@ -22,8 +22,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from core.policy import load_policy
 from core.settings import Settings
 from db.actions import IngestResult, ScopeCache, UnknownSystems, ingest_actions
+from db.engine import read_session
 from db.projection import list_systems, shared_credentials
-from db.queries import system_credential_ids
+from db.queries import system_sharing
 from db.tables import utcnow
 from domain.actions import ActionRecord
 from domain.approvals import ApprovalRequest, DecisionCommand, RequestStatus
@@ -86,7 +87,7 @@ class GovernanceService:
         self.scopes = ScopeCache()
 
     def _shared(self, manifest: AISystemManifest) -> dict[str, list[str]]:
-        with Session(self.engine) as session:
+        with read_session(self.engine) as session:
             shared: dict[str, list[str]] = shared_credentials(
                 session, credential_ids=[c.id for c in manifest.credentials]
             )
@@ -384,14 +385,15 @@ class GovernanceService:
     async def apply_event(self, event: ScopeEvent, principal: str) -> CommandResult:
         """Apply one scope-change event; its `source#id` makes a re-sent event a no-op.
 
-        One database read (the system's credentials, for the sharing check, from the
-        projection) and one update: an unknown system is the update's not-found.
+        One database read (which systems share the system's or the event's credentials, from
+        the projection, in one statement that takes no write lock) and one update: an unknown
+        system is the update's not-found.
         """
         workflow_id = system_workflow_id(event.subject, self.prefix)
-        with Session(self.engine) as session:
-            ids = set(system_credential_ids(session, system_id=event.subject))
-            ids |= _event_credentials(event)
-            shared = shared_credentials(session, credential_ids=sorted(ids))
+        with read_session(self.engine) as session:
+            shared = system_sharing(
+                session, system_id=event.subject, credential_ids=sorted(_event_credentials(event))
+            )
         meta = CommandMeta(command_id=event_command_id(event), principal=principal)
         command = ChangeCommand(
             meta=meta, event=event, policy=load_policy(self.settings), shared_credentials=shared

@@ -7,12 +7,14 @@ same sandbox runner, and the FastAPI app under uvicorn on a free 127.0.0.1 port.
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
@@ -34,9 +36,32 @@ from tests.harness import serve_api
 from worker import build_worker, workflow_runner
 
 EXECUTOR_THREADS = 32
+HTTP_CLIENTS = 32  # one per lane at the scenarios' concurrency
 
 
 SLACK_SECRET = "bench-signing-secret-0123456789abcdef"
+
+
+class SpreadClient:
+    """The load generator's HTTP client: requests go to `len(clients)` httpx clients in turn.
+
+    One httpx client at 32 concurrent requests spends most of its CPU in httpcore's pool, which
+    scans every connection for every request (quadratic), on the two cores the server under
+    test shares. Small pools keep the client's cost per request flat, like a real caller's.
+    """
+
+    def __init__(self, clients: list[httpx.AsyncClient]) -> None:
+        self.clients = clients
+        self.base_url = clients[0].base_url
+        self._turn = itertools.cycle(clients)
+
+    async def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        """GET with the next client."""
+        return await next(self._turn).get(url, **kwargs)
+
+    async def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        """POST with the next client."""
+        return await next(self._turn).post(url, **kwargs)
 
 
 @dataclass
@@ -45,7 +70,7 @@ class BenchStack:
 
     client: Client
     settings: Settings
-    http: httpx.AsyncClient
+    http: SpreadClient
     tokens: dict[str, str]
     raw_queue: str
     slack: SlackEmulator
@@ -110,7 +135,9 @@ async def bench_stack(env: WorkflowEnvironment, tmp: Path) -> AsyncIterator[Benc
     init_db(get_engine(settings.database_url))
     tokens = issue_tokens(settings)
     raw_queue = f"{settings.temporal.task_queue}-raw"
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    # Idle connections close on the client first (uvicorn closes them after 5 s): never a
+    # request on a connection the server is closing (an httpx.ReadError between phases).
+    limits = httpx.Limits(max_connections=4, max_keepalive_connections=4, keepalive_expiry=2.0)
     with slack, ThreadPoolExecutor(max_workers=EXECUTOR_THREADS) as executor:  # stops it
         worker = build_worker(client, settings, executor)
         raw_worker = Worker(
@@ -123,6 +150,14 @@ async def bench_stack(env: WorkflowEnvironment, tmp: Path) -> AsyncIterator[Benc
             worker,
             raw_worker,
             serve_api(create_app(settings, client)) as base_url,
-            httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as http,
+            AsyncExitStack() as clients,
         ):
+            http = SpreadClient(
+                [
+                    await clients.enter_async_context(
+                        httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60)
+                    )
+                    for _ in range(HTTP_CLIENTS)
+                ]
+            )
             yield BenchStack(client, settings, http, tokens, raw_queue, slack, slack_users)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -10,10 +12,12 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
+from sqlmodel import Session
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 MIGRATION_LOCK = 0x7448524553484F4C  # PostgreSQL advisory lock key held while migrating
+READ_ONLY = "threshold_read_only"  # execution option: this connection only reads
 
 
 def placeholder(dialect: str) -> str:
@@ -59,8 +63,25 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(connection: Connection) -> None:
-    """Start write-capable transactions so concurrent read-then-write never hits BUSY_SNAPSHOT."""
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    """Start write-capable transactions so concurrent read-then-write never hits BUSY_SNAPSHOT.
+
+    A read-only connection (`read_session`) begins deferred: in WAL mode it reads a snapshot
+    and never queues behind a writer for SQLite's single write lock.
+    """
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    """A session for reads only (never write through it): on SQLite it takes no write lock."""
+    with (
+        engine.connect() as connection,
+        Session(bind=connection.execution_options(**{READ_ONLY: True})) as session,
+    ):
+        yield session
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, Table, delete
+from sqlalchemy import Engine, Table, bindparam, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -41,21 +42,23 @@ def commit_batch(engine: Engine, *, batch: RecordBatch) -> None:
         session.commit()
 
 
-def _insert(session: Session, table: Table) -> Any:
-    """An INSERT that supports ON CONFLICT on the session's dialect."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+@lru_cache(maxsize=16)
+def _newer_wins_statement(dialect: str, table: Table, names: tuple[str, ...]) -> Any:
+    """The upsert for `names` on `dialect`, built once: values are bound per execution."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(table).values({name: bindparam(name) for name in names})
+    return stmt.on_conflict_do_update(
+        index_elements=["id"],
+        set_={name: stmt.excluded[name] for name in names if name != "id"},
+        where=table.c.version < stmt.excluded.version,
+    ).returning(table.c.id)
 
 
 def _newer_wins(session: Session, table: Table, values: dict[str, Any]) -> bool:
     """Insert a row or overwrite it when `version` is newer; True when the row was written."""
-    stmt = _insert(session, table).values(**values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["id"],
-        set_={name: stmt.excluded[name] for name in values if name != "id"},
-        where=table.c.version < stmt.excluded.version,
-    ).returning(table.c.id)
-    return session.execute(stmt).first() is not None
+    dialect = session.get_bind().dialect.name
+    stmt = _newer_wins_statement(dialect, table, tuple(values))
+    return session.execute(stmt, values).first() is not None
 
 
 def upsert_system(session: Session, *, view: SystemView) -> bool:

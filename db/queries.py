@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import func, or_, select, union
+from sqlalchemy import ColumnElement, func, or_, select, union
 from sqlmodel import Session
 
 from db.tables import APPROVAL_REQUESTS, SYSTEM_CREDENTIALS, SYSTEMS
@@ -197,13 +197,32 @@ def shared_credentials(session: Session, *, credential_ids: list[str]) -> dict[s
     """For each credential id in use, the systems (not retired) that declare it."""
     if not credential_ids:
         return {}
+    return _declared_by(session, SYSTEM_CREDENTIALS.c.credential_id.in_(credential_ids))
+
+
+def system_sharing(
+    session: Session, *, system_id: str, credential_ids: Sequence[str] = ()
+) -> dict[str, list[str]]:
+    """`shared_credentials` of the system's projected credentials plus `credential_ids`.
+
+    One statement (the event path runs it per event): the system's own ids come from a subquery.
+    """
+    column = SYSTEM_CREDENTIALS.c.credential_id
+    own = select(SYSTEM_CREDENTIALS.c.credential_id).where(
+        SYSTEM_CREDENTIALS.c.system_id == system_id
+    )
+    wanted: ColumnElement[bool] = column.in_(own.scalar_subquery())
+    if credential_ids:
+        wanted = or_(wanted, column.in_(sorted(credential_ids)))
+    return _declared_by(session, wanted)
+
+
+def _declared_by(session: Session, wanted: Any) -> dict[str, list[str]]:
+    """Credential id → the systems (not retired) declaring it, for credentials matching `wanted`."""
     rows = session.execute(
         select(SYSTEM_CREDENTIALS.c.credential_id, SYSTEM_CREDENTIALS.c.system_id)
         .join(SYSTEMS, SYSTEMS.c.id == SYSTEM_CREDENTIALS.c.system_id)
-        .where(
-            SYSTEM_CREDENTIALS.c.credential_id.in_(credential_ids),
-            SYSTEMS.c.state != LifecycleState.retired.value,
-        )
+        .where(wanted, SYSTEMS.c.state != LifecycleState.retired.value)
         .order_by(SYSTEM_CREDENTIALS.c.credential_id, SYSTEM_CREDENTIALS.c.system_id)
     ).all()
     found: dict[str, list[str]] = {}

@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
         SystemWorkflowInput,
     )
     from workflows.recertification import Recertification
-    from workflows.recorder import Recorder, refusal
+    from workflows.recorder import LOCAL_RECORD_PATCH, Recorder, refusal
     from workflows.registration import check_registration, registered_view, registration_problems
     from workflows.retirement import Retirement
     from workflows.scope import new_request, role_holders
@@ -83,6 +83,7 @@ class AISystemWorkflow(
                 type="not_registered",
                 non_retryable=True,
             )
+        self._rec.local = workflow.patched(LOCAL_RECORD_PATCH)
         while True:
             self._arm()  # one durable timer for the nearest recertification/exception deadline
             await workflow.wait_condition(

@@ -18,6 +18,8 @@ RECORD_OPTIONS: dict[str, Any] = {
     "start_to_close_timeout": timedelta(seconds=30),
     "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30)),
 }
+# Runs started since this patch write their batches as local activities (same code, same retries).
+LOCAL_RECORD_PATCH = "local-record-batch"
 
 
 def refusal(error: GovernanceError) -> ApplicationError:
@@ -31,11 +33,17 @@ def refusal(error: GovernanceError) -> ApplicationError:
 
 
 class Recorder:
-    """Numbers events per workflow (the idempotency key) and flushes them in order."""
+    """Numbers events per workflow (the idempotency key) and flushes them in order.
 
-    def __init__(self, key_prefix: str, seq: int = 0) -> None:
+    `local` writes each batch as a local activity: the worker runs it inside the workflow task
+    that produced it (a marker in history, no activity task, no second workflow task), so a
+    command costs one workflow task. Temporal still retries it; the write stays idempotent.
+    """
+
+    def __init__(self, key_prefix: str, seq: int = 0, *, local: bool = False) -> None:
         self.key_prefix = key_prefix
         self.seq = seq
+        self.local = local
         self.events: list[AuditEvent] = []
         self.system: SystemView | None = None
         self.request: ApprovalRequest | None = None
@@ -85,4 +93,7 @@ class Recorder:
             request_version=self.request_version,
         )
         self.events, self.system, self.request = [], None, None
-        await workflow.execute_activity("record_batch", batch, **RECORD_OPTIONS)
+        if self.local:
+            await workflow.execute_local_activity("record_batch", batch, **RECORD_OPTIONS)
+        else:
+            await workflow.execute_activity("record_batch", batch, **RECORD_OPTIONS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, Table, func, select
 from sqlmodel import Session
 
+from db.engine import read_session
 from db.projection import (
     commit_batch,
     get_request,
@@ -12,7 +13,9 @@ from db.projection import (
     list_requests,
     list_systems,
     shared_credentials,
+    upsert_system,
 )
+from db.queries import system_sharing
 from db.tables import AUDIT_ENTRIES, SYSTEM_CREDENTIALS, SYSTEMS
 from domain.approvals import Decision, RequestStatus
 from domain.lifecycle import LifecycleState
@@ -111,6 +114,38 @@ def test_shared_credentials_maps_each_credential_to_its_systems(engine: Engine) 
         found = shared_credentials(session, credential_ids=["key-a", "key-b", "key-z"])
         assert found == {"key-a": ["alpha-one", "beta-two"], "key-b": ["alpha-one"]}
         assert shared_credentials(session, credential_ids=[]) == {}
+
+
+def test_system_sharing_covers_the_system_and_the_event_credentials(engine: Engine) -> None:
+    """One read gives the sharing of a system's own credentials plus an event's new ones."""
+    views = [
+        system_view("alpha-one", credentials=[credential("key-a")]),
+        system_view("beta-two", credentials=[credential("key-a"), credential("key-c")]),
+        system_view("gamma-three", credentials=[credential("key-b")]),
+    ]
+    for view in views:
+        commit_batch(engine, batch=RecordBatch(system=view))
+    with read_session(engine) as session:
+        own = system_sharing(session, system_id="alpha-one")
+        assert own == {"key-a": ["alpha-one", "beta-two"]}
+        both = system_sharing(session, system_id="alpha-one", credential_ids=["key-b", "key-z"])
+        assert both == {"key-a": ["alpha-one", "beta-two"], "key-b": ["gamma-three"]}
+        assert system_sharing(session, system_id="nobody") == {}
+        expected = shared_credentials(session, credential_ids=["key-a", "key-b", "key-c"])
+        found = system_sharing(session, system_id="beta-two", credential_ids=["key-b"])
+        assert found == expected
+
+
+def test_read_session_reads_while_another_connection_writes(engine: Engine) -> None:
+    """A read does not wait for a writer's open transaction, and sees committed rows only."""
+    commit_batch(engine, batch=RecordBatch(system=system_view("alpha-one")))
+    with Session(engine) as writer:
+        upsert_system(writer, view=system_view("beta-two"))  # holds the write lock, uncommitted
+        with read_session(engine) as reader:
+            assert [row.id for row in list_systems(reader)[0]] == ["alpha-one"]
+        writer.commit()
+    with read_session(engine) as reader:
+        assert [row.id for row in list_systems(reader)[0]] == ["alpha-one", "beta-two"]
 
 
 def test_list_requests_finds_what_awaits_a_principal(engine: Engine) -> None:
