@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,11 @@ from tests.harness import (
 )
 
 pytestmark = pytest.mark.devserver
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+SCREENSHOTS = Path(
+    os.environ.get("THRESHOLD_SCREENSHOTS", ROOT / "tests" / "artifacts" / "screenshots")
+)
+"""Where the run saves its screenshots (ignored by git); the README's come from
+`THRESHOLD_SCREENSHOTS=docs/screenshots`."""
 VIEWER = "viewer@example.com"
 
 
