@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.recorder import LOCAL_RECORD_PATCH, Recorder, refusal
     from workflows.registration import check_registration, registered_view, registration_problems
     from workflows.retirement import Retirement
-    from workflows.scope import new_request, role_holders
+    from workflows.scope import new_request, next_request_id, role_holders
     from workflows.waivers import Waivers
 
 PROCESSED_KEEP = 500
@@ -360,7 +360,7 @@ class AISystemWorkflow(
         self, view: SystemView, cmd: PromoteCommand, production: GovernanceRequirements
     ) -> ApprovalRequest:
         request = new_request(
-            request_id=f"{self._id}-{len(view.request_ids) + 1}",
+            request_id=next_request_id(view),
             view=view,
             policy=cmd.policy,
             requester=cmd.meta.principal,

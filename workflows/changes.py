@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         covers,
         missing_holders,
         new_request,
+        next_request_id,
     )
 
 S = LifecycleState
@@ -248,7 +249,7 @@ class ScopeChanges(SystemHost):
     ) -> CommandResult:
         """Open one revalidation request for the whole declared change (folding an open one)."""
         request = new_request(
-            request_id=f"{self._id}-{len(view.request_ids) + 1}",
+            request_id=next_request_id(view),
             view=view,
             policy=cmd.policy,
             requester=cmd.meta.principal,

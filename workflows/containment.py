@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
         SystemView,
         TicketSyncResult,
     )
-    from workflows.scope import missing_holders, new_request
+    from workflows.scope import missing_holders, new_request, next_request_id
 
 S = LifecycleState
 RELEASE_ROLES = [Role.security, Role.business_owner, Role.technical_owner]
@@ -110,7 +110,7 @@ class Containment(SystemHost):
         credentials = bound_credentials(view)
         owners = view.approved_manifest or view.manifest
         incident = GovernanceTicketInput(
-            ticket_id=f"{self._id}-incident-{len(view.request_ids) + 1}-{workflow.uuid4().hex[:6]}",
+            ticket_id=f"{next_request_id(view)}-incident-{workflow.uuid4().hex[:6]}",
             system_id=self._id,
             kind="incident",
             summary=f"Incident: {view.manifest.name} ({self._id}) contained",
@@ -269,7 +269,7 @@ class Containment(SystemHost):
         owners = view.approved_manifest or view.manifest
         roles = [r for r in RELEASE_ROLES if not missing_holders(owners, cmd.policy, [r])]
         request = new_request(
-            request_id=f"{self._id}-{len(view.request_ids) + 1}",
+            request_id=next_request_id(view),
             view=view,
             policy=cmd.policy,
             requester=cmd.meta.principal,

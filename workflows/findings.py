@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.policy import Policy, Role
     from workflows.host import SystemHost
     from workflows.models import ActionFindingSignal, CommandMeta, CommandResult, SystemView
-    from workflows.scope import missing_holders, new_request
+    from workflows.scope import missing_holders, new_request, next_request_id
 
 S = LifecycleState
 
@@ -85,7 +85,7 @@ class ActionFindings(SystemHost):
             if not missing_holders(view.approved_manifest or view.manifest, policy, [r])
         ]
         request = new_request(
-            request_id=f"{self._id}-{len(view.request_ids) + 1}",
+            request_id=next_request_id(view),
             view=view,
             policy=policy,
             requester="threshold",

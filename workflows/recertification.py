@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
         RecertifyCommand,
         SystemView,
     )
-    from workflows.scope import new_request, role_holders
+    from workflows.scope import new_request, next_request_id, role_holders
 
 S = LifecycleState
 
@@ -111,7 +111,7 @@ class Recertification(Deadlines):
         now = workflow.now()
         tier = recert.risk_tier
         request = new_request(
-            request_id=f"{self._id}-{len(view.request_ids) + 1}",
+            request_id=next_request_id(view),
             view=view,
             policy=self._policy,
             requester=requester,

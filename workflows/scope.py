@@ -72,6 +72,11 @@ def missing_holders(
     ]
 
 
+def next_request_id(view: SystemView) -> str:
+    """The id of the system's next approval request: `<system>-<n>`, counting every request."""
+    return f"{view.system_id}-{len(view.request_ids) + 1}"
+
+
 def new_request(
     *,
     request_id: str,

@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
         RevokeExceptionCommand,
         SystemView,
     )
-    from workflows.scope import new_request, role_holders
+    from workflows.scope import new_request, next_request_id, role_holders
 
 S = LifecycleState
 
@@ -117,7 +117,7 @@ class Waivers(Deadlines):
         """Open a revalidation of the system as it stands, now that a gap counts again."""
         roles = list(dict.fromkeys([Role.technical_owner, *self._policy.exceptions.approver_roles]))
         request = new_request(
-            request_id=f"{self._id}-{len(view.request_ids) + 1}",
+            request_id=next_request_id(view),
             view=view,
             policy=self._policy,
             requester="threshold",
@@ -156,7 +156,7 @@ class Waivers(Deadlines):
         gaps = self._gaps(cmd)
         gap = next(g for g in gaps if g.code == cmd.gap)
         request = new_request(
-            request_id=f"{self._id}-{len(view.request_ids) + 1}",
+            request_id=next_request_id(view),
             view=view,
             policy=cmd.policy,
             requester=cmd.meta.principal,
