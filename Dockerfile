@@ -12,7 +12,8 @@ COPY api api
 COPY cli cli
 COPY core core
 COPY worker.py policy.yaml ./
-RUN pip install --no-cache-dir . && useradd --system --uid 10001 threshold
+# The sandbox re-executes workflow modules per run: ship their bytecode (PYTHONDONTWRITEBYTECODE).
+RUN pip install --no-cache-dir . && python -m compileall -q /app && useradd --system --uid 10001 threshold
 USER threshold
 EXPOSE 8000
 CMD ["uvicorn", "api.main:app", "--host", "0.0.0.0", "--port", "8000"]
