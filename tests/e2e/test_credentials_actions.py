@@ -9,14 +9,16 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import SecretStr
 from sqlalchemy import text
 from temporalio.testing import WorkflowEnvironment
 
-from core.settings import RevokerSettings, Settings
+from core.settings import RevokerSettings, Settings, SlackSettings
 from db.engine import get_engine
 from integrations.revoker import RecordingRevoker
 from tests.e2e.test_promotion_tour import eventually, manifest
 from tests.e2e.test_scope_changes import in_production
+from tests.emulators.slack import SlackEmulator
 from tests.harness import (
     BUSINESS,
     REQUESTER,
@@ -242,6 +244,52 @@ async def test_tool_call_outside_scope_contains_the_system(
             return "released" in await audit_actions(stack)
 
         assert await eventually(released_audited)
+
+
+async def test_owners_and_security_are_told_in_slack_when_a_finding_contains(
+    dev_env: WorkflowEnvironment, database_url: str, tmp_path: Path
+) -> None:
+    """With Slack configured, both owners and security get a DM naming the finding and another
+    saying the system was contained; acting while contained is told once more, then no more."""
+    settings = settings_for(database_url, tmp_path, on_finding="contain")
+    with SlackEmulator() as slack:
+        people = {email: slack.add_user(email) for email in (BUSINESS, TECH, SECURITY, REQUESTER)}
+        settings.slack = SlackSettings(
+            bot_token=SecretStr(slack.token),
+            signing_secret=SecretStr("0123456789abcdef0123456789abcdef"),
+            api_url=slack.base_url,
+        )
+        async with running_stack(dev_env.client, settings) as stack:
+            await in_production(stack)
+            outside = action(tool="send_email")  # one kind of finding: a tool out of scope
+            result = await post_actions(stack, [outside])
+            assert [f["code"] for f in result["first_findings"]] == ["tool_out_of_scope"]
+
+            def notices(email: str) -> list[str]:
+                texts = [m.get("text", "") for m in slack.messages(slack.dm_channel(people[email]))]
+                return [t for t in texts if "outside its approved scope" in t or "contained" in t]
+
+            async def everyone_told() -> bool:
+                return all(len(notices(e)) == 2 for e in (BUSINESS, TECH, SECURITY))
+
+            assert await eventually(everyone_told), {e: notices(e) for e in people}
+            finding, contained = notices(TECH)
+            assert "acted outside its approved scope" in finding and "outcome: contain" in finding
+            assert f"({SYSTEM}) was contained by threshold" in contained
+            assert notices(REQUESTER) == []  # the requester is neither owner nor security
+
+            # acting while contained is a finding of its own: everyone is told once more
+            again = await post_actions(stack, [{**outside, "id": uuid.uuid4().hex}])
+            codes = [f["code"] for f in again["first_findings"]]
+            assert codes == ["action_while_contained"]
+
+            async def told_again() -> bool:
+                return all(len(notices(e)) == 3 for e in (BUSINESS, TECH, SECURITY))
+
+            assert await eventually(told_again), {e: notices(e) for e in people}
+            assert "acted while contained" in notices(SECURITY)[2]
+            repeat = await post_actions(stack, [{**outside, "id": uuid.uuid4().hex}])
+            assert repeat["findings"] == 2 and repeat["first_findings"] == []
 
 
 async def test_tool_call_outside_scope_opens_revalidation_and_trace_finds_every_action(
