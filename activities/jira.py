@@ -131,6 +131,8 @@ class ChangeTicketActivities:
             due=date.fromisoformat(job.due) if job.due else None,
             labels=["threshold", job.kind.replace("_", "-")],
         )
+        for email in job.watchers:
+            self._watch(jira, key, email)
         with Session(self._engine) as session:
             stored = add_jira_ticket(session, draft=draft, key=key, url=jira.browse_url(key))
             session.commit()
@@ -146,6 +148,14 @@ class ChangeTicketActivities:
         except TrackerPermanentError as exc:
             activity.logger.warning("cannot look up Jira user %s: %s", email, exc)
             return None
+
+    @staticmethod
+    def _watch(jira: ChangeTracker, key: str, email: str) -> None:
+        """Add a watcher (the business owner); someone Jira does not know is left out."""
+        try:
+            jira.add_watcher(key, email)
+        except TrackerPermanentError as exc:
+            activity.logger.warning("cannot add %s as a watcher of %s: %s", email, key, exc)
 
     def _deliver(self, job: GovernanceTicketInput, result: TicketSyncResult) -> TicketSyncResult:
         """Post the comments not delivered yet, then close (done) when the job says so."""

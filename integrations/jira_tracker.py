@@ -68,6 +68,10 @@ class ChangeTracker(Protocol):
         """The assignee reference of the person with this e-mail (None when Jira has none)."""
         ...
 
+    def add_watcher(self, key: str, email: str) -> None:
+        """Make the person with this e-mail a watcher of an issue (idempotent)."""
+        ...
+
     def transition(self, key: str, name: str) -> None:
         """Move an issue to status `name` (no-op when it is already there)."""
         ...
@@ -258,6 +262,12 @@ class JiraTracker:
             if str(getattr(user, "emailAddress", "")).lower() == email.lower():
                 return str(user.accountId if cloud else user.name)
         return None
+
+    def add_watcher(self, key: str, email: str) -> None:
+        """Make the person with this e-mail a watcher (the client finds them by e-mail)."""
+        client = self._jira()
+        with self._errors(f"add {email} as a watcher of {key}"):
+            client.add_watcher(key, email)
 
     def comment(self, key: str, body: str) -> None:
         """Add a comment to an issue."""

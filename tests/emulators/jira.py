@@ -101,6 +101,8 @@ class JiraEmulator(LocalServer):
             ("GET", "issue/(?P<ref>[^/]+)", self._get_issue),
             ("GET", "issue/(?P<ref>[^/]+)/comment", self._comments),
             ("POST", "issue/(?P<ref>[^/]+)/comment", self._add_comment),
+            ("GET", "issue/(?P<ref>[^/]+)/watchers", self._watchers),
+            ("POST", "issue/(?P<ref>[^/]+)/watchers", self._add_watcher),
             ("GET", "issue/(?P<ref>[^/]+)/transitions", self._transitions),
             ("POST", "issue/(?P<ref>[^/]+)/transitions", self._transition),
             ("GET|POST", "search", self._search),
@@ -292,6 +294,26 @@ class JiraEmulator(LocalServer):
             return _error(400, errors={"comment": "Comment body can not be empty!"})
         comment = self.store.add_comment(issue, str(body["body"]), account)
         return Response(201, self._render.comment(issue, comment))
+
+    def _watchers(self, request: Request, match: re.Match[str], account: str) -> Response:
+        issue = self._found(match["ref"])
+        if isinstance(issue, Response):
+            return issue
+        watchers = [self._render.user(ident) for ident in issue.watchers]
+        return Response(200, {"watchCount": len(watchers), "watchers": watchers})
+
+    def _add_watcher(self, request: Request, match: re.Match[str], account: str) -> Response:
+        """Body: the accountId (Cloud) or username (Data Center) as a JSON string."""
+        issue = self._found(match["ref"])
+        if isinstance(issue, Response):
+            return issue
+        ident = request.json()
+        if not isinstance(ident, str) or ident not in self.people.values():
+            return _error(404, f"The user '{ident}' does not exist.")
+        with self._lock:
+            if ident not in issue.watchers:
+                issue.watchers.append(ident)
+        return Response(204)
 
     def _transitions(self, request: Request, match: re.Match[str], account: str) -> Response:
         issue = self._found(match["ref"])

@@ -73,6 +73,7 @@ class Issue:
     status: str = "To Do"
     resolution: str | None = None
     comments: list[Comment] = field(default_factory=list)
+    watchers: list[str] = field(default_factory=list)
     updated: str = field(default_factory=jira_timestamp)
 
 

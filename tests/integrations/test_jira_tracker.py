@@ -59,6 +59,21 @@ def test_created_issue_has_fields(
     assert sent == ({"accountId": "ana"} if jira_server.cloud else {"name": "ana"})
 
 
+def test_a_watcher_is_found_by_email_once_and_an_unknown_person_is_refused(
+    jira_server: JiraEmulator, tracker: JiraTracker, reader: JIRA
+) -> None:
+    """The business owner watches the issue (Cloud accountId or DC username), added once."""
+    owner = jira_server.add_person("bo@example.com")
+    key = tracker.ensure_issue(LABEL, "Recertify support-bot", "Overdue")
+    tracker.add_watcher(key, "bo@example.com")
+    tracker.add_watcher(key, "bo@example.com")
+    watchers = reader.watchers(key)
+    assert watchers.watchCount == 1
+    assert [w.accountId if jira_server.cloud else w.name for w in watchers.watchers] == [owner]
+    with pytest.raises(TrackerPermanentError, match="watcher"):
+        tracker.add_watcher(key, "nobody@example.com")
+
+
 def test_comment_then_done_is_visible(tracker: JiraTracker, reader: JIRA) -> None:
     """A decision comment and the move to Done show on the issue."""
     key = tracker.ensure_issue(LABEL, "Promote support-bot", "Needs approval")

@@ -120,6 +120,7 @@ async def test_a_simulated_year_of_recertification(
     settings.jira = JiraSettings(url=jira.url, user=jira.user, api_token=SecretStr(jira.api_token))
     users = {email: slack.add_user(email) for email in (BUSINESS, TECH, SECURITY)}
     tech_account = jira.add_person(TECH)
+    business_account = jira.add_person(BUSINESS)
     settings.slack = SlackSettings(
         bot_token=SecretStr(slack.token),
         signing_secret=SecretStr("s3cr3t-signing"),
@@ -196,5 +197,6 @@ async def test_a_simulated_year_of_recertification(
     issue = overdue_issues[0]
     assert issue.status == "Done" and issue.duedate is not None
     assert issue.assignee == {"accountId": tech_account}
+    assert issue.watchers == [business_account]  # the business owner watches it
     assert TECH in (issue.description or "") and BUSINESS in (issue.description or "")
     assert any("Recertified" in c.body for c in issue.comments)
