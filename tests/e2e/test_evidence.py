@@ -5,58 +5,52 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlmodel import Session
 from temporalio.testing import WorkflowEnvironment
 
-from db.engine import get_engine
-from db.ledger import append_events
 from tests.e2e.dashboard import browser, sign_in
-from tests.e2e.test_promotion_tour import eventually
-from tests.e2e.test_scope_changes import NEW_WRITE, SYSTEM, cloudevent, decide, in_production, send
+from tests.e2e.test_promotion_tour import eventually, manifest
+from tests.e2e.test_scope_changes import NEW_WRITE, SYSTEM, cloudevent, decide, send
 from tests.harness import BUSINESS, REQUESTER, SECURITY, TECH, Stack, make_settings, running_stack
-from workflows.models import AuditEvent
 
 pytestmark = pytest.mark.devserver
 
 
-def exception_events(system_id: str) -> list[AuditEvent]:
-    """The audit events an exception writes, straight to the ledger as the recorder would.
+async def in_production_with_an_exception(stack: Stack) -> None:
+    """Register without a logging policy, have security waive that gap for 30 days, promote."""
+    data = manifest(SYSTEM)
+    data["logging"] = None
+    created = await stack.call("POST", "/systems", REQUESTER, json=data)
+    assert created.status_code == 201, created.text
+    until = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0).isoformat()
+    asked = await stack.call(
+        "POST",
+        f"/systems/{SYSTEM}/exceptions",
+        REQUESTER,
+        json={"gap": "no_logging_policy", "until": until, "reason": "vendor logging fix due"},
+    )
+    assert asked.status_code == 202, asked.text
+    waiver = asked.json()["system"]["exceptions"][0]
+    assert (await decide(stack, waiver["request_id"], SECURITY)).status_code == 200
 
-    The system this test promotes has no gap left to waive; `tests/workflows/test_exception_expiry.py`
-    drives real exceptions through the workflow.
-    """
-    now = datetime.now(UTC)
+    async def waived() -> bool:
+        shown = (await stack.call("GET", f"/systems/{SYSTEM}", REQUESTER)).json()
+        return bool(shown["exceptions"][0]["status"] == "active")
 
-    def event(actor: str, action: str, **detail: Any) -> AuditEvent:
-        return AuditEvent(
-            event_key=f"test:{uuid.uuid4().hex}",
-            system_id=system_id,
-            at=now,
-            actor=actor,
-            action=action,
-            detail=detail,
-        )
-
-    return [
-        event(TECH, "exception_requested", gap="credential_no_expiry"),
-        event(
-            SECURITY,
-            "exception_granted",
-            gap="credential_no_expiry",
-            until=(now + timedelta(days=30)).isoformat(),
-        ),
-    ]
+    assert await eventually(waived)
+    promoted = await stack.call("POST", f"/systems/{SYSTEM}/promotion", REQUESTER, json={})
+    assert promoted.status_code == 202, promoted.text
+    request_id = promoted.json()["system"]["pending_request"]["id"]
+    for who in (BUSINESS, TECH, SECURITY):
+        assert (await decide(stack, request_id, who)).status_code == 200
 
 
 async def lived_a_full_life(stack: Stack) -> None:
-    """Promotion, a material change revalidated, a recertification and an exception."""
-    await in_production(stack)
+    """An exception, promotion, a material change revalidated and a recertification."""
+    await in_production_with_an_exception(stack)
     sent = await send(stack, cloudevent(NEW_WRITE))
     request_id = sent.json()["request_id"]
     assert (await decide(stack, request_id, TECH)).status_code == 200
@@ -78,9 +72,6 @@ async def lived_a_full_life(stack: Stack) -> None:
         return "recertified" in [e["action"] for e in events.json()]
 
     assert await eventually(recertified)
-    with Session(get_engine(stack.settings.database_url)) as session:
-        append_events(session, events=exception_events(SYSTEM))
-        session.commit()
 
 
 ONCE = [
@@ -127,7 +118,9 @@ async def test_evidence_pack_holds_each_event_once_with_its_controls(
         granted = system["sections"]["exceptions"][1]
         assert {"ID.RA-07", "GV.OV-02"} <= set(granted["controls"])
 
-        promotion, revalidation, recertification = system["approvals"]
+        waiver, promotion, revalidation, recertification = system["approvals"]
+        assert waiver["kind"] == "exception" and waiver["status"] == "approved"
+        assert [d["principal"] for d in waiver["decisions"]] == [SECURITY]
         assert promotion["kind"] == "promotion" and promotion["status"] == "approved"
         assert {d["principal"] for d in promotion["decisions"]} == {BUSINESS, TECH, SECURITY}
         assert all(d["at"] for d in promotion["decisions"])
