@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -41,6 +42,8 @@ TICKET_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attemp
 # How long the first Slack message waits for the ticket key before going out without it.
 TICKET_GRACE = timedelta(seconds=10)
 TICKETS_PATCH = "change-tickets"
+# Runs started since this patch start every activity from one dispatcher, in a fixed order.
+DISPATCH_PATCH = "one-dispatcher"
 WITHDRAWN_REASON = "withdrawn without a decision (superseded by a newer request)"
 
 
@@ -63,12 +66,18 @@ class ApprovalWorkflow:
         self._tickets = False
         self._ticket_wanted = 0
         self._ticket_synced = 0
+        self._dispatching = False
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._grace_over = False
 
     @workflow.run
     async def run(self, input: ApprovalWorkflowInput) -> ApprovalRequest:
         """Wait for decisions or deadlines, recording each change, then report the outcome."""
         self._changed()
         self._tickets = workflow.patched(TICKETS_PATCH)
+        self._dispatching = workflow.patched(DISPATCH_PATCH)
+        if self._dispatching:
+            return await self._run_dispatched()
         ticketing = asyncio.create_task(self._ticket_loop()) if self._tickets else None
         publisher = asyncio.create_task(self._notify_loop())
         try:
@@ -86,6 +95,93 @@ class ApprovalWorkflow:
         await publisher
         await self._rec.flush()
         return self._request
+
+    async def _run_dispatched(self) -> ApprovalRequest:
+        """`run` for runs with the dispatcher: records are written before the system is told."""
+        dispatcher = asyncio.create_task(self._dispatch_loop())
+        if self._tickets:
+            grace = asyncio.create_task(asyncio.sleep(TICKET_GRACE.total_seconds()))
+            grace.add_done_callback(self._end_grace)
+        try:
+            await self._until_settled()
+        except asyncio.CancelledError:  # withdrawn by its system (e.g. folded into a newer one)
+            if self._pending() and self._tickets:
+                self._request = withdraw(self._request, workflow.now(), WITHDRAWN_REASON)
+                self._changed()
+                await dispatcher
+            raise
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await workflow.wait_condition(
+            lambda: not self._rec.pending and "record" not in self._running
+        )
+        parent = workflow.get_external_workflow_handle(self._parent)
+        await parent.signal("request_closed", RequestClosed(request=self._request))
+        await dispatcher
+        return self._request
+
+    def _end_grace(self, _: asyncio.Task[None]) -> None:
+        self._grace_over = True
+
+    def _job_done(self, name: str, _: asyncio.Task[None]) -> None:
+        self._running.pop(name, None)
+
+    async def _dispatch_loop(self) -> None:
+        """Start every activity of the request from here: records, then ticket, then Slack.
+
+        Activities that complete in the same workflow task may resume their coroutines in a
+        different order on replay than when they ran; starting activities only here, once the
+        whole activation is applied and in a fixed order, makes the commands a function of
+        the request's state alone. Ends when the request is closed and everything is out.
+        """
+        while True:
+            await workflow.wait_condition(lambda: bool(self._due()) or self._drained())
+            if self._drained():
+                return
+            for name in self._due():
+                task = asyncio.create_task(self._job(name))
+                task.add_done_callback(functools.partial(self._job_done, name))
+                self._running[name] = task
+
+    def _due(self) -> list[str]:
+        """The jobs that should start now, in their fixed order (none already running)."""
+        due = {
+            "record": self._rec.pending,
+            "ticket": self._tickets and self._ticket_behind(),
+            "slack": self._remind or (self._publish and self._slack_enabled and self._slack_may()),
+        }
+        return [name for name, wanted in due.items() if wanted and name not in self._running]
+
+    def _slack_may(self) -> bool:
+        """The first message waits (a short grace) for the ticket key, unless closed already."""
+        return (
+            not self._tickets or self._ticket_synced > 0 or not self._pending() or self._grace_over
+        )
+
+    def _drained(self) -> bool:
+        """Closed, nothing queued, nothing running: the request has nothing left to tell."""
+        return (
+            self._settled()
+            and not self._running
+            and not self._rec.pending
+            and not self._remind
+            and not (self._publish and self._slack_enabled)
+        )
+
+    async def _job(self, name: str) -> None:
+        """Run one job's activity (the dispatcher starts at most one per name at a time)."""
+        if name == "record":
+            await self._rec.flush_once()
+        elif name == "ticket":
+            await self._sync_ticket()
+        elif self._remind:
+            self._remind = False
+            await self._notify("remind_slack_approvers", self._request)
+        else:
+            self._publish = False
+            job = SlackSyncInput(request=self._request, version=self._version)
+            result = await self._notify("sync_slack_messages", job, SlackSyncResult)
+            if isinstance(result, SlackSyncResult):
+                self._after_sync(result)
 
     async def _until_settled(self) -> None:
         """Wait for decisions or deadlines until the request is no longer pending."""
@@ -127,6 +223,12 @@ class ApprovalWorkflow:
         if remaining <= 0:
             return
         timer = asyncio.create_task(asyncio.sleep(remaining))
+        if self._dispatching:  # the dispatcher writes the records
+            try:
+                await workflow.wait_condition(lambda: not self._pending() or timer.done())
+            finally:
+                timer.cancel()
+            return
         try:
             while self._pending() and not timer.done():
                 await workflow.wait_condition(
@@ -213,21 +315,25 @@ class ApprovalWorkflow:
         """Keep the change ticket in step: open it, comment each event, transition on close."""
         while True:
             await workflow.wait_condition(self._ticket_behind)
-            wanted = self._ticket_wanted
-            result = await self._notify(
-                "sync_change_ticket",
-                TicketSyncInput(request=self._request),
-                TicketSyncResult,
-                retry_policy=TICKET_RETRY,
-                report_once=True,
-            )
-            self._ticket_synced = wanted
-            if isinstance(result, TicketSyncResult) and result.key != self._request.ticket:
-                self._request = self._request.model_copy(update={"ticket": result.key})
-                self._event("threshold", "ticket_opened", ticket=result.key, tracker=result.tracker)
-                self._changed(ticket=False)
+            await self._sync_ticket()
             if not self._pending() and not self._ticket_behind():
                 return
+
+    async def _sync_ticket(self) -> None:
+        """Bring the ticket up to the request as it is now; a new key is recorded and published."""
+        wanted = self._ticket_wanted
+        result = await self._notify(
+            "sync_change_ticket",
+            TicketSyncInput(request=self._request),
+            TicketSyncResult,
+            retry_policy=TICKET_RETRY,
+            report_once=True,
+        )
+        self._ticket_synced = wanted
+        if isinstance(result, TicketSyncResult) and result.key != self._request.ticket:
+            self._request = self._request.model_copy(update={"ticket": result.key})
+            self._event("threshold", "ticket_opened", ticket=result.key, tracker=result.tracker)
+            self._changed(ticket=False)
 
     async def _notify(
         self,
