@@ -57,16 +57,17 @@ class SecurityHeaders:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         extra = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
-        self.headers = extra
-        self.headers_csp = [*extra, (b"content-security-policy", CSP.encode())]
+        csp = [*extra, (b"content-security-policy", CSP.encode())]
+        # Built once: (headers to add, their lower-cased names to drop from the response).
+        self.docs = (extra, frozenset(name for name, _ in extra))
+        self.pages = (csp, frozenset(name for name, _ in csp))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         docs = scope["path"].startswith(("/docs", "/redoc"))
-        extra = self.headers if docs else self.headers_csp
-        names = {name for name, _ in extra}
+        extra, names = self.docs if docs else self.pages
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

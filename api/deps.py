@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
@@ -13,18 +14,21 @@ from api.auth import ApiRole, Principal, TokenCache
 from api.service import GovernanceService
 from core.settings import Settings
 
+# The small dependencies are `async def` on purpose: FastAPI runs a plain `def` dependency in the
+# thread pool, a thread hop per dependency per request for what is an attribute read.
 
-def _settings(request: Request) -> Settings:
+
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _engine(request: Request) -> Engine:
+async def _engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
 
 
-def _service(request: Request) -> GovernanceService:
+async def _service(request: Request) -> GovernanceService:
     service: GovernanceService = request.app.state.service
     return service
 
@@ -34,7 +38,7 @@ def _session(engine: Annotated[Engine, Depends(_engine)]) -> Iterator[Session]:
         yield session
 
 
-def _principal(
+async def _principal(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> Principal:
     scheme, _, token = (authorization or "").partition(" ")
@@ -46,7 +50,9 @@ def _principal(
             headers={"WWW-Authenticate": "Bearer"},
         )
     tokens: TokenCache = request.app.state.tokens
-    principal = tokens.principal(token.strip())
+    token = token.strip()
+    # A cached token is a dict lookup; only a miss reads the database, in a worker thread.
+    principal = tokens.cached(token) or await asyncio.to_thread(tokens.principal, token)
     if principal is None:
         raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
     return principal
@@ -60,10 +66,10 @@ PrincipalDep = Annotated[Principal, Depends(_principal)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 
-def require(roles: frozenset[ApiRole]) -> Callable[[Principal], Principal]:
+def require(roles: frozenset[ApiRole]) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that refuses principals whose token role is not in `roles`."""
 
-    def check(principal: PrincipalDep) -> Principal:
+    async def check(principal: PrincipalDep) -> Principal:
         if principal.role not in roles:
             allowed = " or ".join(sorted(r.value for r in roles))
             raise HTTPException(

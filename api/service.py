@@ -22,7 +22,6 @@ from temporalio.service import RPCError, RPCStatusCode
 from core.policy import load_policy
 from core.settings import Settings
 from db.actions import IngestResult, ScopeCache, UnknownSystems, ingest_actions
-from db.engine import read_session
 from db.projection import list_systems, shared_credentials
 from db.queries import system_sharing
 from db.tables import utcnow
@@ -87,11 +86,8 @@ class GovernanceService:
         self.scopes = ScopeCache()
 
     def _shared(self, manifest: AISystemManifest) -> dict[str, list[str]]:
-        with read_session(self.engine) as session:
-            shared: dict[str, list[str]] = shared_credentials(
-                session, credential_ids=[c.id for c in manifest.credentials]
-            )
-        return shared
+        """Which live systems declare the manifest's credentials (one indexed read)."""
+        return shared_credentials(self.engine, credential_ids=[c.id for c in manifest.credentials])
 
     async def _update(self, workflow_id: str, update: Any, arg: Any, update_id: str) -> Any:
         handle = self.client.get_workflow_handle(workflow_id)
@@ -390,10 +386,9 @@ class GovernanceService:
         system is the update's not-found.
         """
         workflow_id = system_workflow_id(event.subject, self.prefix)
-        with read_session(self.engine) as session:
-            shared = system_sharing(
-                session, system_id=event.subject, credential_ids=sorted(_event_credentials(event))
-            )
+        shared = system_sharing(
+            self.engine, system_id=event.subject, credential_ids=sorted(_event_credentials(event))
+        )
         meta = CommandMeta(command_id=event_command_id(event), principal=principal)
         command = ChangeCommand(
             meta=meta, event=event, policy=load_policy(self.settings), shared_credentials=shared

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -82,6 +82,25 @@ def read_session(engine: Engine) -> Iterator[Session]:
         Session(bind=connection.execution_options(**{READ_ONLY: True})) as session,
     ):
         yield session
+
+
+def read_rows(engine: Engine, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """The rows of one SELECT sent straight to the driver (`placeholder` marks), for hot reads.
+
+    No Session, no statement compilation or cache key: a pooled connection and a cursor. On
+    SQLite the statement runs outside any transaction (its own snapshot, no write lock, like
+    `read_session`); on PostgreSQL the pool rolls back the implicit transaction on return.
+    """
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        try:
+            cursor.execute(sql, tuple(params))
+            return [tuple(row) for row in cursor.fetchall()]
+        finally:
+            cursor.close()
+    finally:
+        raw.close()
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

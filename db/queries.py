@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import ColumnElement, func, or_, select, union
+from sqlalchemy import Engine, func, or_, select, union
 from sqlmodel import Session
 
+from db.engine import placeholder, read_rows
 from db.tables import APPROVAL_REQUESTS, SYSTEM_CREDENTIALS, SYSTEMS
 from domain.approvals import ApprovalRequest
 from domain.lifecycle import LifecycleState
@@ -193,42 +195,58 @@ def system_credential_ids(session: Session, *, system_id: str) -> list[str]:
     return sorted(session.execute(query).scalars())
 
 
-def shared_credentials(session: Session, *, credential_ids: list[str]) -> dict[str, list[str]]:
+def shared_credentials(engine: Engine, *, credential_ids: Sequence[str]) -> dict[str, list[str]]:
     """For each credential id in use, the systems (not retired) that declare it."""
     if not credential_ids:
         return {}
-    return _declared_by(session, SYSTEM_CREDENTIALS.c.credential_id.in_(credential_ids))
+    return _declared_by(engine, own=False, count=len(credential_ids), params=list(credential_ids))
 
 
 def system_sharing(
-    session: Session, *, system_id: str, credential_ids: Sequence[str] = ()
+    engine: Engine, *, system_id: str, credential_ids: Sequence[str] = ()
 ) -> dict[str, list[str]]:
     """`shared_credentials` of the system's projected credentials plus `credential_ids`.
 
     One statement (the event path runs it per event): the system's own ids come from a subquery.
     """
-    column = SYSTEM_CREDENTIALS.c.credential_id
-    own = select(SYSTEM_CREDENTIALS.c.credential_id).where(
-        SYSTEM_CREDENTIALS.c.system_id == system_id
-    )
-    wanted: ColumnElement[bool] = column.in_(own.scalar_subquery())
-    if credential_ids:
-        wanted = or_(wanted, column.in_(sorted(credential_ids)))
-    return _declared_by(session, wanted)
+    wanted = sorted(credential_ids)
+    return _declared_by(engine, own=True, count=len(wanted), params=[system_id, *wanted])
 
 
-def _declared_by(session: Session, wanted: Any) -> dict[str, list[str]]:
-    """Credential id → the systems (not retired) declaring it, for credentials matching `wanted`."""
-    rows = session.execute(
-        select(SYSTEM_CREDENTIALS.c.credential_id, SYSTEM_CREDENTIALS.c.system_id)
-        .join(SYSTEMS, SYSTEMS.c.id == SYSTEM_CREDENTIALS.c.system_id)
-        .where(wanted, SYSTEMS.c.state != LifecycleState.retired.value)
-        .order_by(SYSTEM_CREDENTIALS.c.credential_id, SYSTEM_CREDENTIALS.c.system_id)
-    ).all()
+def _declared_by(
+    engine: Engine, *, own: bool, count: int, params: list[str]
+) -> dict[str, list[str]]:
+    """Credential id → the systems (not retired) declaring it: the system's own and/or listed ids.
+
+    Plain SQL to the driver: every registration and scope-change event asks this on the event
+    loop, and building a SQLAlchemy statement (and its cache key) cost far more than the read.
+    """
+    sql = _declared_by_sql(engine.dialect.name, own, count)
+    rows = read_rows(engine, sql, [*params, LifecycleState.retired.value])
     found: dict[str, list[str]] = {}
     for credential_id, system_id in rows:
         found.setdefault(credential_id, []).append(system_id)
     return found
+
+
+@lru_cache(maxsize=256)
+def _declared_by_sql(dialect: str, own: bool, count: int) -> str:
+    """The `_declared_by` SELECT for the system's own credentials and/or `count` listed ids."""
+    mark = placeholder(dialect)
+    wanted: list[str] = []
+    if own:
+        wanted.append(
+            "c.credential_id IN (SELECT o.credential_id FROM system_credentials o"
+            f" WHERE o.system_id = {mark})"
+        )
+    if count:
+        wanted.append(f"c.credential_id IN ({', '.join([mark] * count)})")
+    return (
+        "SELECT c.credential_id, c.system_id FROM system_credentials c"
+        " JOIN systems s ON s.id = c.system_id"
+        f" WHERE ({' OR '.join(wanted)}) AND s.state <> {mark}"
+        " ORDER BY c.credential_id, c.system_id"
+    )
 
 
 def credential_inventory(

@@ -88,6 +88,9 @@ class SystemCredentialRow(SQLModel, table=True):
     """One credential a system declares (kept in step with the system's manifest)."""
 
     __tablename__ = "system_credentials"
+    __table_args__ = (
+        Index("ix_system_credentials_credential_id_system_id", "credential_id", "system_id"),
+    )
 
     system_id: str = Field(primary_key=True)
     credential_id: str = Field(primary_key=True)

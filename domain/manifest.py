@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from domain.emails import Email
 from domain.errors import InvalidInput, Problem
 from domain.secrets import secret_message
 
@@ -115,7 +116,7 @@ class Credential(Strict):
     id: str = Field(min_length=1, max_length=128)
     kind: CredentialKind
     environment: Environment
-    owner: EmailStr | None = None
+    owner: Email | None = None
     scopes: list[str] = Field(default_factory=list)
     expires_at: datetime | None = None
     vault_ref: str = Field(min_length=1, description="Where the secret lives, e.g. vault://kv/x")
@@ -166,8 +167,8 @@ class AISystemManifest(Strict):
     id: SystemId
     name: str = Field(min_length=1, max_length=200)
     description: str = ""
-    business_owner: EmailStr | None = None
-    technical_owner: EmailStr | None = None
+    business_owner: Email | None = None
+    technical_owner: Email | None = None
     use_cases: list[UseCase] = Field(default_factory=list)
     data_classification: DataClassification
     synthetic_data_only: bool = False

@@ -5,8 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from domain.emails import Email
 from domain.errors import InvalidInput, Problem
 
 
@@ -257,7 +258,7 @@ class Policy(PolicyModel):
     credentials: CredentialRules = Field(default_factory=CredentialRules)
     changes: ChangeRules = Field(default_factory=ChangeRules)
     actions: ActionRules = Field(default_factory=ActionRules)
-    role_groups: dict[str, list[EmailStr]] = Field(
+    role_groups: dict[str, list[Email]] = Field(
         default_factory=dict,
         description="Members of group roles (security, privacy) and of the fallback group.",
     )

@@ -110,10 +110,9 @@ def test_shared_credentials_maps_each_credential_to_its_systems(engine: Engine) 
     retired = system_view("gamma-three", version=2, state=LifecycleState.retired)
     retired = retired.model_copy(update={"manifest": views[2].manifest})
     commit_batch(engine, batch=RecordBatch(system=retired))
-    with Session(engine) as session:
-        found = shared_credentials(session, credential_ids=["key-a", "key-b", "key-z"])
-        assert found == {"key-a": ["alpha-one", "beta-two"], "key-b": ["alpha-one"]}
-        assert shared_credentials(session, credential_ids=[]) == {}
+    found = shared_credentials(engine, credential_ids=["key-a", "key-b", "key-z"])
+    assert found == {"key-a": ["alpha-one", "beta-two"], "key-b": ["alpha-one"]}
+    assert shared_credentials(engine, credential_ids=[]) == {}
 
 
 def test_system_sharing_covers_the_system_and_the_event_credentials(engine: Engine) -> None:
@@ -125,15 +124,14 @@ def test_system_sharing_covers_the_system_and_the_event_credentials(engine: Engi
     ]
     for view in views:
         commit_batch(engine, batch=RecordBatch(system=view))
-    with read_session(engine) as session:
-        own = system_sharing(session, system_id="alpha-one")
-        assert own == {"key-a": ["alpha-one", "beta-two"]}
-        both = system_sharing(session, system_id="alpha-one", credential_ids=["key-b", "key-z"])
-        assert both == {"key-a": ["alpha-one", "beta-two"], "key-b": ["gamma-three"]}
-        assert system_sharing(session, system_id="nobody") == {}
-        expected = shared_credentials(session, credential_ids=["key-a", "key-b", "key-c"])
-        found = system_sharing(session, system_id="beta-two", credential_ids=["key-b"])
-        assert found == expected
+    own = system_sharing(engine, system_id="alpha-one")
+    assert own == {"key-a": ["alpha-one", "beta-two"]}
+    both = system_sharing(engine, system_id="alpha-one", credential_ids=["key-b", "key-z"])
+    assert both == {"key-a": ["alpha-one", "beta-two"], "key-b": ["gamma-three"]}
+    assert system_sharing(engine, system_id="nobody") == {}
+    expected = shared_credentials(engine, credential_ids=["key-a", "key-b", "key-c"])
+    found = system_sharing(engine, system_id="beta-two", credential_ids=["key-b"])
+    assert found == expected
 
 
 def test_read_session_reads_while_another_connection_writes(engine: Engine) -> None:
