@@ -128,7 +128,6 @@ class GovernanceService:
         """
         now = utcnow()
         policy = load_policy(self.settings)
-        check_registration(manifest.id, manifest, policy, now)
         command = RegisterCommand(
             meta=meta,
             manifest=manifest,
@@ -136,6 +135,8 @@ class GovernanceService:
             shared_credentials=self._shared(manifest),
             at=now,
         )
+        view, message = registered_view(command, now)  # classified once, for the check too
+        check_registration(manifest.id, manifest, policy, now, view.requirements)
         workflow_id = system_workflow_id(manifest.id, self.prefix)
         try:
             await self.client.start_workflow(
@@ -152,7 +153,6 @@ class GovernanceService:
             )
         except WorkflowAlreadyStartedError:
             return await self._register_existing(workflow_id, command)
-        view, message = registered_view(command, now)
         return CommandResult(command_id=meta.command_id, system=view, message=message)
 
     async def _register_existing(self, workflow_id: str, command: RegisterCommand) -> CommandResult:

@@ -9,14 +9,22 @@ from domain.errors import InvalidInput, Problem
 from domain.lifecycle import LifecycleState
 from domain.manifest import AISystemManifest
 from domain.policy import Policy
+from domain.requirements import GovernanceRequirements
 from workflows.models import RegisterCommand, SystemView
 
 
 def registration_problems(
-    manifest: AISystemManifest, policy: Policy, now: datetime
+    manifest: AISystemManifest,
+    policy: Policy,
+    now: datetime,
+    requirements: GovernanceRequirements | None = None,
 ) -> list[Problem]:
-    """Owners are required up front once production governance applies."""
-    requirements = classify(manifest, policy, now=now)
+    """Owners are required up front once production governance applies.
+
+    `requirements`: the manifest's classification if already made (with any credential
+    sharing: whether governance applies and the owner gaps do not depend on it).
+    """
+    requirements = requirements or classify(manifest, policy, now=now)
     if not requirements.applies:
         return []
     return [
@@ -27,7 +35,11 @@ def registration_problems(
 
 
 def check_registration(
-    system_id: str, manifest: AISystemManifest, policy: Policy, now: datetime
+    system_id: str,
+    manifest: AISystemManifest,
+    policy: Policy,
+    now: datetime,
+    requirements: GovernanceRequirements | None = None,
 ) -> None:
     """Refuse a manifest that cannot be registered as `system_id`, naming every field."""
     if manifest.id != system_id:
@@ -35,7 +47,7 @@ def check_registration(
             f"manifest id {manifest.id!r} does not match system {system_id!r}",
             [Problem("id", f"use {system_id!r} or register a new system")],
         )
-    problems = registration_problems(manifest, policy, now)
+    problems = registration_problems(manifest, policy, now, requirements)
     if problems:
         why = ", ".join(t.reason for t in classify(manifest, policy, now=now).triggers)
         fields = " and ".join(p.field for p in problems)
