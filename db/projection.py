@@ -6,10 +6,11 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, Table, bindparam, delete
+from sqlalchemy import Engine, Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from db.engine import placeholder
 from db.ledger import append_events
 from db.queries import (
     SystemSummary,
@@ -19,7 +20,7 @@ from db.queries import (
     list_systems,
     shared_credentials,
 )
-from db.tables import APPROVAL_REQUESTS, SYSTEM_CREDENTIALS, SYSTEMS, as_utc
+from db.tables import APPROVAL_REQUESTS, SYSTEMS, as_utc
 from domain.approvals import ApprovalRequest
 from domain.waivers import next_expiry
 from workflows.models import RecordBatch, SystemView
@@ -85,16 +86,18 @@ def upsert_system(session: Session, *, view: SystemView) -> bool:
     }
     if not _newer_wins(session, SYSTEMS, values):
         return False
-    table = SYSTEM_CREDENTIALS
-    session.execute(delete(table).where(table.c.system_id == view.system_id))
+    # Straight to the driver: every batch carrying a system view runs these two statements.
+    conn = session.connection()
+    mark = placeholder(conn.dialect.name)
+    conn.exec_driver_sql(
+        f"DELETE FROM system_credentials WHERE system_id = {mark}", (view.system_id,)
+    )
     credentials = {c.id: c.environment.value for c in manifest.credentials}
     if credentials:
-        session.execute(
-            table.insert(),
-            [
-                {"system_id": view.system_id, "credential_id": cid, "environment": env}
-                for cid, env in credentials.items()
-            ],
+        conn.exec_driver_sql(
+            "INSERT INTO system_credentials (system_id, credential_id, environment)"
+            f" VALUES ({mark}, {mark}, {mark})",
+            [(view.system_id, cid, env) for cid, env in credentials.items()],
         )
     return True
 
