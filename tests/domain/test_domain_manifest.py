@@ -107,6 +107,23 @@ def test_bad_owner_email_is_refused(support_data: dict[str, Any], field: str) ->
     assert "email" in error.problems[0].message
 
 
+def test_owner_emails_are_normalized_alike_on_every_parse(support_data: dict[str, Any]) -> None:
+    """An owner keeps its local part and gets a lower-case domain, parse after parse; a bad
+    address is refused again on a second try (only good addresses are remembered)."""
+    support_data["business_owner"] = "Dana.Reyes@Example.COM"
+    for _ in range(2):
+        assert parse_manifest(support_data).business_owner == "Dana.Reyes@example.com"
+    support_data["technical_owner"] = "dana from sales"
+    for _ in range(2):
+        assert fields(refusal(support_data)) == ["technical_owner"]
+
+
+def test_owner_fields_are_documented_as_emails() -> None:
+    """The manifest's JSON schema (and so the API docs) still says the owners are emails."""
+    owner = AISystemManifest.model_json_schema()["properties"]["business_owner"]
+    assert {"type": "string", "format": "email"} in owner["anyOf"]
+
+
 @pytest.mark.parametrize(
     "secret",
     [
