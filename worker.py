@@ -23,6 +23,7 @@ from activities.containment import ContainmentActivities
 from activities.jira import ChangeTicketActivities
 from activities.ledger import LedgerActivities
 from activities.slack import SlackActivities
+from core.runtime import tune_gc
 from core.settings import Settings, get_settings
 from core.temporal import connect
 from db.engine import get_engine, init_db
@@ -146,6 +147,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
 def main() -> None:
     """Entry point for `python worker.py`."""
     logging.basicConfig(level=get_settings().log_level)
+    tune_gc()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_worker(settings_from_env()))
     os._exit(0)

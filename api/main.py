@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from api.app import create_app
+from core.runtime import tune_gc
 from core.settings import get_settings
 
 app = create_app(get_settings())
+tune_gc()

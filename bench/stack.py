@@ -27,6 +27,7 @@ from temporalio.worker import Worker
 from api.app import create_app
 from bench.common import POLICY, PRINCIPALS
 from bench.raw import RawEntityWorkflow
+from core.runtime import tune_gc
 from core.settings import Settings, SlackSettings, TemporalSettings
 from core.temporal import DEV_SERVER_SQLITE_ARGS, venv_binary
 from db.engine import get_engine, init_db
@@ -160,4 +161,5 @@ async def bench_stack(env: WorkflowEnvironment, tmp: Path) -> AsyncIterator[Benc
                     for _ in range(HTTP_CLIENTS)
                 ]
             )
+            tune_gc()  # as `threshold up` does once everything is wired (raw and Threshold alike)
             yield BenchStack(client, settings, http, tokens, raw_queue, slack, slack_users)

@@ -14,6 +14,7 @@ from pathlib import Path
 import uvicorn
 from sqlmodel import Session
 
+from core.runtime import tune_gc
 from core.settings import Settings, get_settings
 from core.temporal import DEV_SERVER_SQLITE_ARGS, connect, venv_binary
 from db.engine import get_engine, init_db
@@ -155,6 +156,7 @@ async def serve(settings: Settings) -> None:
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     server = uvicorn.Server(config)
+    tune_gc()
     worker = asyncio.create_task(run_worker(settings, stop))
     api = asyncio.create_task(server.serve())
     while not server.started and not api.done():
