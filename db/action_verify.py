@@ -60,15 +60,16 @@ Span = tuple[int, int]  # entry ids, both inclusive
 Ends = dict[str, tuple[int, str, int, str]]  # chain: first seq, its prev_hash, last seq, last hash
 SpanResult = tuple[int, Ends, Found | None]  # entries, chain ends, first problem in the span
 
-CHUNK_IDS = 2_000
-"""Entry ids per aggregate read on SQLite (about 500 kB of joined fields for typical entries)."""
+CHUNK_IDS = 500
+"""Entry ids per aggregate read on SQLite: small enough (about 150 kB of joined fields for typical
+entries) for the memory of one chunk to be reused by the next rather than mapped afresh."""
 CHUNK_BYTES = 64 << 20
 """The longest string a chunk read may build; a chunk of huge entries is read row by row."""
 _LISTED = ("prev_hash", "chain_id", "seq")  # handed over whole, so Python measures them
 _MEASURED = tuple(f for f in ACTION_HASHED if f not in _LISTED)  # the database measures these
 _SEPARATORS = len(ACTION_HASHED)  # bytes per entry beyond its fields: 13 joins + 1 between entries
 _CHUNK_SQL = (
-    f"SELECT count(*), sum({action_bytes_sql(_MEASURED)}),"
+    f"SELECT count(*), count(hash), sum({action_bytes_sql(_MEASURED)}),"
     f" CAST(group_concat({action_printf_sql()}, x'ff') AS BLOB),"
     " group_concat(prev_hash), group_concat(chain_id), group_concat(seq), group_concat(hash)"
     " FROM actions NOT INDEXED WHERE id >= ? AND id <= ?"
@@ -151,7 +152,7 @@ def _export_snapshot(cursor: Any) -> str:
 def _verify_span(url: str, shared: str | None, span: Span) -> SpanResult:
     """Verify one span of ids in a worker process, inside the parent's snapshot."""
     engine = get_engine(url)
-    with _snapshot(engine, shared) as dbapi:
+    with _snapshot(engine, shared, mapped=True) as dbapi:
         return _scan_span(dbapi, engine.dialect.name, span, None)
 
 
@@ -183,24 +184,24 @@ def _chunk_verified(dbapi: Any, part: Span, chains: _Chains) -> bool:
             dbapi.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, previous)
     except sqlite3.Error:  # a string over CHUNK_BYTES, text that is not UTF-8, ...
         return False
-    count, measured, joined, *listed, hashes = row
+    count, hashed, measured, joined, *listed, hashes = row
     if not count:
         return True
-    if measured is None or not _whole(count, measured, len(joined), listed):
+    if hashed != count or measured is None or not _whole(count, measured, len(joined), listed):
         return False
     bodies = joined.split(b"\xff")
     links, ids, numbers = (values.split(",") for values in listed)
-    stored = hashes.split(",")
-    if not len(bodies) == len(links) == len(ids) == len(numbers) == len(stored) == count:
-        return False
-    if _digests(bodies) != stored:
+    if not len(bodies) == len(links) == len(ids) == len(numbers) == count:
+        return False  # a value held a separator, or was NULL
+    digests = _digests(bodies)
+    if ",".join(digests) != hashes:  # no hash is NULL, so each digest meets its own hash
         return False
     try:
         seqs = list(map(int, numbers))
     except ValueError:
         return False
     first, last = chains.first, chains.last
-    for chain_id, seq, prev_hash, digest in zip(ids, seqs, links, stored, strict=True):
+    for chain_id, seq, prev_hash, digest in zip(ids, seqs, links, digests, strict=True):
         before = last.get(chain_id)
         if before is None:
             first[chain_id] = (seq, prev_hash)
