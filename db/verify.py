@@ -161,7 +161,7 @@ def _exit_on(sentinel: int) -> None:
 
 def _verify_range(url: str, ledger: str, bounds: Bounds) -> RangeResult:
     """Verify one range of chains in a worker process (its own connection and snapshot)."""
-    return _verify_one(get_engine(url), ledger, bounds)
+    return _verify_one(get_engine(url), ledger, bounds, mapped=True)
 
 
 def _range_sql(column: str, mark: str, bounds: Bounds, *, exact: bool) -> tuple[str, list[str]]:
@@ -177,12 +177,14 @@ def _range_sql(column: str, mark: str, bounds: Bounds, *, exact: bool) -> tuple[
     return sql, params
 
 
-def _verify_one(engine: Engine, ledger: str, bounds: Bounds, *, exact: bool = False) -> RangeResult:
+def _verify_one(
+    engine: Engine, ledger: str, bounds: Bounds, *, exact: bool = False, mapped: bool = False
+) -> RangeResult:
     """Verify the chains in `bounds` from one consistent snapshot (heads and entries together)."""
     dialect = engine.dialect.name
     mark = placeholder(dialect)
     where, params = _range_sql("chain_id", mark, bounds, exact=exact)
-    with _snapshot(engine) as dbapi:
+    with _snapshot(engine, mapped=mapped) as dbapi:
         cursor = dbapi.cursor()
         cursor.execute(
             f"SELECT chain_id, seq, hash FROM chain_heads WHERE ledger = {mark}{where}",
@@ -201,8 +203,12 @@ def _verify_one(engine: Engine, ledger: str, bounds: Bounds, *, exact: bool = Fa
 
 
 @contextmanager
-def _snapshot(engine: Engine, shared: str | None = None) -> Iterator[Any]:
-    """A raw DBAPI connection inside one read-only snapshot transaction (PostgreSQL: `shared`)."""
+def _snapshot(engine: Engine, shared: str | None = None, *, mapped: bool = False) -> Iterator[Any]:
+    """A raw DBAPI connection inside one read-only snapshot transaction (PostgreSQL: `shared`).
+
+    SQLite reads through a memory map for the duration; `mapped` keeps the map afterwards (a
+    verifier process's own connections, so the next verification finds the pages mapped).
+    """
     raw = engine.raw_connection()
     dbapi: Any = raw.dbapi_connection
     try:
@@ -220,7 +226,7 @@ def _snapshot(engine: Engine, shared: str | None = None) -> Iterator[Any]:
         yield dbapi
     finally:
         dbapi.rollback()
-        if engine.dialect.name != "postgresql":
+        if engine.dialect.name != "postgresql" and not mapped:
             dbapi.execute("PRAGMA mmap_size=0")
         raw.close()
 
