@@ -60,6 +60,8 @@ Span = tuple[int, int]  # entry ids, both inclusive
 Ends = dict[str, tuple[int, str, int, str]]  # chain: first seq, its prev_hash, last seq, last hash
 SpanResult = tuple[int, Ends, Found | None]  # entries, chain ends, first problem in the span
 
+SPANS_PER_WORKER = 4
+"""Spans per verifier process: a process that finishes early takes the next span."""
 CHUNK_IDS = 500
 """Entry ids per aggregate read on SQLite: small enough (about 150 kB of joined fields for typical
 entries) for the memory of one chunk to be reused by the next rather than mapped afresh."""
@@ -133,13 +135,13 @@ def verify_action_ledger(
 
 
 def _spans(first: int | None, last: int | None, *, workers: int, parallel_from: int) -> list[Span]:
-    """Equal spans of ids, one per worker (one span when the ledger is small, none when empty)."""
+    """Equal spans of ids, a few per worker (one when the ledger is small, none when it is empty)."""
     if first is None or last is None:
         return []
     count = last - first + 1
     if workers < 2 or count < parallel_from:
         return [(first, last)]
-    size = -(-count // workers)
+    size = -(-count // (workers * SPANS_PER_WORKER))
     return [(lo, min(lo + size - 1, last)) for lo in range(first, last + 1, size)]
 
 
