@@ -7,37 +7,26 @@ it; the parent joins the spans at those ends and checks the chain heads. Every s
 parent's snapshot: PostgreSQL exports it to the workers; on SQLite the spans end at the newest
 id the parent saw (SQLite hands out ids in commit order).
 
-Row by row (`_scan_rows`, PostgreSQL and one system's chain), the database joins each entry's
-hashed fields into bytes (`action_body_sql`); Python hashes them, checks each link, and
-recomputes any entry that does not match with `action_hash` over the stored row before calling it
-edited. On SQLite a span is read in chunks of ids instead, one aggregate row per chunk
-(`_chunk_verified`): the database joins every entry's stored fields with one `printf` and hands
-over the chunk's joined entries, chain ids, seqs, links and hashes as a few long strings, which
-Python splits, hashes and links. A chunk counts as verified only when every string splits into
-exactly one piece per entry and the joined bytes are exactly as long as the stored fields (no
-field cut short at a NUL); anything else re-reads that chunk row by row, which names the first
-broken entry exactly as before.
+On SQLite a span is read in chunks of ids, each from one aggregate row (`db.action_chunks`); a
+chunk in any doubt is re-read row by row. Row by row (`_scan_rows`; PostgreSQL, one system's
+chain), the database joins each entry's hashed fields into bytes (`action_body_sql`); Python
+hashes them, checks each link, and recomputes any entry that does not match with `action_hash`
+over the stored row before calling it edited.
 """
 
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from functools import partial
 from itertools import repeat
 from typing import Any
 
 from sqlalchemy import Engine
 
-from db.action_hash import (
-    ACTION_HASHED,
-    action_body_sql,
-    action_bytes_sql,
-    action_hash,
-    action_printf_sql,
-)
+from db import action_chunks
+from db.action_chunks import Chains, chunk_verified
+from db.action_hash import ACTION_HASHED, action_body_sql, action_hash
 from db.engine import get_engine, placeholder
 from db.verify import (
     PARALLEL_MIN_ENTRIES,
@@ -62,43 +51,6 @@ SpanResult = tuple[int, Ends, Found | None]  # entries, chain ends, first proble
 
 SPANS_PER_WORKER = 4
 """Spans per verifier process: a process that finishes early takes the next span."""
-CHUNK_IDS = 500
-"""Entry ids per aggregate read on SQLite: small enough (about 150 kB of joined fields for typical
-entries) for the memory of one chunk to be reused by the next rather than mapped afresh."""
-CHUNK_BYTES = 64 << 20
-"""The longest string a chunk read may build; a chunk of huge entries is read row by row."""
-_LISTED = ("prev_hash", "chain_id", "seq")  # handed over whole, so Python measures them
-_MEASURED = tuple(f for f in ACTION_HASHED if f not in _LISTED)  # the database measures these
-_SEPARATORS = len(ACTION_HASHED)  # bytes per entry beyond its fields: 13 joins + 1 between entries
-_CHUNK_SQL = (
-    f"SELECT count(*), count(hash), sum({action_bytes_sql(_MEASURED)}),"
-    f" CAST(group_concat({action_printf_sql()}, x'ff') AS BLOB),"
-    " group_concat(prev_hash), group_concat(chain_id), group_concat(seq), group_concat(hash)"
-    " FROM actions NOT INDEXED WHERE id >= ? AND id <= ?"
-)
-"""One chunk in id order (NOT INDEXED: a rowid range scan, so aggregates see rows by id).
-
-Entries are joined by x'ff', which UTF-8 text never holds, the other values by ',' (group_concat's
-default), which hashes, system ids and seqs never hold: each splits into exactly one piece per
-entry unless a value was tampered with (or NULL), and then the count shows it.
-"""
-
-
-@dataclass
-class _Chains:
-    """What a span has verified so far: entries, and each chain's first and last entry."""
-
-    entries: int = 0
-    first: dict[str, tuple[int, str]] = field(default_factory=dict)
-    last: dict[str, tuple[int, str]] = field(default_factory=dict)
-
-    def copy(self) -> _Chains:
-        """A copy to go back to if a chunk has to be re-read row by row."""
-        return _Chains(self.entries, dict(self.first), dict(self.last))
-
-    def ends(self) -> Ends:
-        """Each chain's first and last entry in the span."""
-        return {chain: (*self.first[chain], *self.last[chain]) for chain in self.last}
 
 
 def verify_action_ledger(
@@ -160,14 +112,15 @@ def _verify_span(url: str, shared: str | None, span: Span) -> SpanResult:
 
 def _scan_span(dbapi: Any, dialect: str, span: Span, chain_id: str | None) -> SpanResult:
     """Verify a span in id order: by chunks on SQLite, row by row otherwise (or when in doubt)."""
-    chains = _Chains()
+    chains = Chains()
     if dialect != "sqlite" or chain_id is not None:
         found = _scan_rows(dbapi, dialect, span, chain_id, chains)
         return chains.entries, chains.ends(), found
-    for lo in range(span[0], span[1] + 1, CHUNK_IDS):
-        part = (lo, min(lo + CHUNK_IDS - 1, span[1]))
+    step = action_chunks.CHUNK_IDS
+    for lo in range(span[0], span[1] + 1, step):
+        part = (lo, min(lo + step - 1, span[1]))
         before = chains.copy()
-        if _chunk_verified(dbapi, part, chains):
+        if chunk_verified(dbapi, part, chains):
             continue
         chains = before
         found = _scan_rows(dbapi, dialect, part, None, chains)
@@ -176,70 +129,8 @@ def _scan_span(dbapi: Any, dialect: str, span: Span, chain_id: str | None) -> Sp
     return chains.entries, chains.ends(), None
 
 
-def _chunk_verified(dbapi: Any, part: Span, chains: _Chains) -> bool:
-    """Verify a chunk of ids from one aggregate row; False (chains half-updated) when in doubt."""
-    try:
-        previous = dbapi.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, CHUNK_BYTES)
-        try:
-            row = dbapi.execute(_CHUNK_SQL, part).fetchone()
-        finally:
-            dbapi.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, previous)
-    except sqlite3.Error:  # a string over CHUNK_BYTES, text that is not UTF-8, ...
-        return False
-    count, hashed, measured, joined, *listed, hashes = row
-    if not count:
-        return True
-    if hashed != count or measured is None or not _whole(count, measured, len(joined), listed):
-        return False
-    bodies = joined.split(b"\xff")
-    links, ids, numbers = (values.split(",") for values in listed)
-    if not len(bodies) == len(links) == len(ids) == len(numbers) == count:
-        return False  # a value held a separator, or was NULL
-    digests = _digests(bodies)
-    if ",".join(digests) != hashes:  # no hash is NULL, so each digest meets its own hash
-        return False
-    try:
-        seqs = list(map(int, numbers))
-    except ValueError:
-        return False
-    first, last = chains.first, chains.last
-    for chain_id, seq, prev_hash, digest in zip(ids, seqs, links, digests, strict=True):
-        before = last.get(chain_id)
-        if before is None:
-            first[chain_id] = (seq, prev_hash)
-        elif seq != before[0] + 1 or prev_hash != before[1]:
-            return False
-        last[chain_id] = (seq, digest)
-    chains.entries += count
-    return True
-
-
-def _whole(count: int, measured: int, joined: int, listed: list[str]) -> bool:
-    """Whether `printf` printed every field whole: its output is as long as the stored fields.
-
-    `printf` prints a field up to its first NUL; the listed fields are taken as handed over, so
-    they must hold no NUL and be ASCII (one byte a character) to be measured in Python.
-    """
-    if not all(values.isascii() and "\x00" not in values for values in listed):
-        return False
-    listed_bytes = sum(len(values) for values in listed) - len(listed) * (count - 1)
-    return joined == measured + listed_bytes + _SEPARATORS * count - 1
-
-
-def _digests(bodies: list[bytes]) -> list[str]:
-    """The SHA-256 hex digest of each entry's bytes."""
-    empty = hashlib.sha256().copy  # copying an empty hash is cheaper than making a new one
-    out: list[str] = []
-    append = out.append
-    for body in bodies:
-        digest = empty()
-        digest.update(body)
-        append(digest.hexdigest())
-    return out
-
-
 def _scan_rows(
-    dbapi: Any, dialect: str, span: Span, chain_id: str | None, chains: _Chains
+    dbapi: Any, dialect: str, span: Span, chain_id: str | None, chains: Chains
 ) -> Found | None:
     """Read a span in id order, each entry's hashed bytes joined by the database, and check it."""
     mark = placeholder(dialect)
@@ -257,9 +148,7 @@ def _scan_rows(
     return found
 
 
-def _check(
-    rows: Iterator[Any], rehash: Callable[[int, str], bool], chains: _Chains
-) -> Found | None:
+def _check(rows: Iterator[Any], rehash: Callable[[int, str], bool], chains: Chains) -> Found | None:
     """The row-by-row loop: hash each entry's bytes, check its link and seq within the span."""
     sha256 = hashlib.sha256().copy  # copying an empty hash is cheaper than making a new one
     first, last = chains.first, chains.last

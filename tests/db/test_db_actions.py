@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from db import action_verify
+from db import action_chunks
 from db.action_hash import ACTION_HASHED, action_body_sql, action_hash
 from db.actions import ScopeCache, ingest_actions, trace, verify_actions
 from db.projection import upsert_system
@@ -301,7 +301,7 @@ def test_chunked_verification_counts_everything_and_finds_an_edit_in_any_chunk(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Read a few entries at a time, interleaved chains verify whole and an edit anywhere shows."""
-    monkeypatch.setattr(action_verify, "CHUNK_IDS", 4)
+    monkeypatch.setattr(action_chunks, "CHUNK_IDS", 4)
     for system in ("alpha", "beta", "gamma"):
         publish(engine, system, 1, ["search"])
     records = [record(s, n) for n in range(9) for s in ("alpha", "beta", "gamma")]
@@ -324,7 +324,7 @@ def test_values_holding_a_nul_verify_and_later_edits_still_show(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A record whose own text holds a NUL is stored and verifies; an edit after it is caught."""
-    monkeypatch.setattr(action_verify, "CHUNK_IDS", 3)
+    monkeypatch.setattr(action_chunks, "CHUNK_IDS", 3)
     publish(engine, "alpha", 1, ["search"])
     if engine.dialect.name == "sqlite":  # PostgreSQL text refuses NUL on the way in
         records = [record("alpha", n, trace_id=f"trace\x00{n}") for n in range(4, 6)]
@@ -345,7 +345,7 @@ def test_a_chunk_too_long_to_join_is_read_row_by_row(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Entries whose joined text would pass the chunk limit still verify, and edits still show."""
-    monkeypatch.setattr(action_verify, "CHUNK_BYTES", 100)
+    monkeypatch.setattr(action_chunks, "CHUNK_BYTES", 100)
     publish(engine, "alpha", 1, ["search"])
     ingest_actions(engine, [record("alpha", n) for n in range(5)], ScopeCache())
     assert verify_actions(engine).entries_checked == 5
