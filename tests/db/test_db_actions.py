@@ -11,7 +11,13 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from db import action_chunks
-from db.action_hash import ACTION_HASHED, action_body_sql, action_hash
+from db.action_hash import (
+    ACTION_HASHED,
+    action_body_sql,
+    action_bytes_sql,
+    action_hash,
+    action_printf_sql,
+)
 from db.actions import ScopeCache, ingest_actions, trace, verify_actions
 from db.projection import upsert_system
 from domain.actions import ActionRecord
@@ -205,6 +211,15 @@ def test_the_database_joins_the_fields_exactly_as_append_hashes_them(engine: Eng
             "" if v is None else str(v) for v in fields
         )
         assert action_hash(prev_hash, fields) == digest == hashlib.sha256(joined).hexdigest()
+    if engine.dialect.name == "sqlite":  # and SQLite's one-printf join, measured whole
+        measured = action_bytes_sql(("prev_hash", *ACTION_HASHED))
+        with engine.connect() as conn:
+            printed = conn.execute(
+                text(f"SELECT CAST({action_printf_sql()} AS BLOB), {measured}, {body} FROM actions")
+            ).all()
+        for joined, length, piped in printed:
+            assert bytes(joined) == bytes(piped)
+            assert len(joined) == length + len(ACTION_HASHED) - 1
 
 
 def test_split_verification_joins_spans_and_catches_reorder_and_forged_head(
