@@ -16,6 +16,7 @@ way that names the first broken entry.
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,15 +78,17 @@ def chunk_verified(dbapi: Any, part: tuple[int, int], chains: Chains) -> bool:
     if hashed != count or measured is None or not _whole(count, measured, len(joined), listed):
         return False
     bodies = joined.split(b"\xff")
-    links, ids, numbers = (values.split(",") for values in listed)
-    if not len(bodies) == len(links) == len(ids) == len(numbers) == count:
+    links, ids = (values.split(",") for values in listed[:2])
+    if not listed[2].replace(",", "").isdigit():
+        return False  # a seq that is not a decimal number
+    try:
+        seqs = json.loads(f"[{listed[2]}]")  # faster than int() on each piece
+    except ValueError:  # a leading zero, an empty piece
+        return False
+    if not len(bodies) == len(links) == len(ids) == len(seqs) == count:
         return False  # a value held a separator, or was NULL
     digests = _digests(bodies)
     if ",".join(digests) != hashes:  # no hash is NULL, so each digest meets its own hash
-        return False
-    try:
-        seqs = list(map(int, numbers))
-    except ValueError:
         return False
     first, last = chains.first, chains.last
     for chain_id, seq, prev_hash, digest in zip(ids, seqs, links, digests, strict=True):
