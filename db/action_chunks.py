@@ -53,17 +53,13 @@ class Chains:
     first: dict[str, tuple[int, str]] = field(default_factory=dict)  # seq, prev_hash
     last: dict[str, tuple[int, str]] = field(default_factory=dict)  # seq, hash
 
-    def copy(self) -> Chains:
-        """A copy to go back to if a chunk has to be re-read row by row."""
-        return Chains(self.entries, dict(self.first), dict(self.last))
-
     def ends(self) -> dict[str, tuple[int, str, int, str]]:
         """Each chain's first and last entry in the span."""
         return {chain: (*self.first[chain], *self.last[chain]) for chain in self.last}
 
 
 def chunk_verified(dbapi: Any, part: tuple[int, int], chains: Chains) -> bool:
-    """Verify the entries with ids in `part` (both inclusive); False, chains half-updated, in doubt."""
+    """Verify the entries with ids in `part` (both inclusive) into `chains`; False when in doubt."""
     try:
         previous = dbapi.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, CHUNK_BYTES)
         try:
@@ -90,14 +86,18 @@ def chunk_verified(dbapi: Any, part: tuple[int, int], chains: Chains) -> bool:
     digests = _digests(bodies)
     if ",".join(digests) != hashes:  # no hash is NULL, so each digest meets its own hash
         return False
-    first, last = chains.first, chains.last
+    last = chains.last  # updated only once the whole chunk is verified
+    started: dict[str, tuple[int, str]] = {}
+    ended: dict[str, tuple[int, str]] = {}
     for chain_id, seq, prev_hash, digest in zip(ids, seqs, links, digests, strict=True):
-        before = last.get(chain_id)
+        before = ended.get(chain_id) or last.get(chain_id)
         if before is None:
-            first[chain_id] = (seq, prev_hash)
+            started[chain_id] = (seq, prev_hash)
         elif seq != before[0] + 1 or prev_hash != before[1]:
             return False
-        last[chain_id] = (seq, digest)
+        ended[chain_id] = (seq, digest)
+    chains.first.update(started)
+    last.update(ended)
     chains.entries += count
     return True
 

@@ -119,10 +119,8 @@ def _scan_span(dbapi: Any, dialect: str, span: Span, chain_id: str | None) -> Sp
     step = action_chunks.CHUNK_IDS
     for lo in range(span[0], span[1] + 1, step):
         part = (lo, min(lo + step - 1, span[1]))
-        before = chains.copy()
         if chunk_verified(dbapi, part, chains):
             continue
-        chains = before
         found = _scan_rows(dbapi, dialect, part, None, chains)
         if found is not None:
             return chains.entries, chains.ends(), found
