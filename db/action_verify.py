@@ -2,8 +2,9 @@
 
 The action ledger interleaves every system's chain in insertion order, so it is read the way it
 is stored: by id (ids rise with seq within a chain, appends to a chain being serialised by its
-head lock). Each process takes one span of ids and returns every chain's first and last entry in
-it; the parent joins the spans at those ends and checks the chain heads. Every span reads the
+head lock). The verifier processes take spans of ids (a few each, the next to whoever is free)
+and return every chain's first and last entry in each; the parent joins the spans at those ends
+and checks the chain heads. Every span reads the
 parent's snapshot: PostgreSQL exports it to the workers; on SQLite the spans end at the newest
 id the parent saw (SQLite hands out ids in commit order).
 
