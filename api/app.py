@@ -31,6 +31,7 @@ from api.service import GovernanceService
 from core.settings import Settings
 from core.temporal import connect
 from db.engine import get_engine, init_db
+from db.verify import shutdown_verifiers
 from integrations.slack import SlackMessenger
 
 API_PREFIX = "/api/v1"
@@ -100,6 +101,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
         app.state.service = GovernanceService(temporal, settings, engine)
         app.state.slack = slack_gateway(settings)
         yield
+        shutdown_verifiers()  # the ledger verifier processes, if a verification started them
 
     app = FastAPI(
         title="Threshold",

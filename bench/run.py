@@ -27,6 +27,7 @@ from bench.ledger import LEDGER_FULL, LEDGER_QUICK, run_ledger
 from bench.report import environment, print_report, write_json
 from bench.scenarios import FULL, QUICK, Scenarios
 from bench.stack import EXECUTOR_THREADS, bench_stack, start_dev_server
+from db.verify import shutdown_verifiers
 
 console = Console(width=120)
 
@@ -104,6 +105,7 @@ def main() -> None:
     except Exception:
         traceback.print_exc()
         status = 1
+    shutdown_verifiers()  # os._exit skips atexit: stop the ledger verifier processes first
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(status)

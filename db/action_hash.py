@@ -5,6 +5,8 @@ An entry's hash is `domain.ledger.chain_hash(prev_hash, canonical(fields))` over
 hashes them in Python (`action_hash`); verify has the database join the very same list into the
 very same bytes (`action_body_sql`) and hashes those, falling back to `action_hash` over the
 stored row whenever the two disagree, so a verdict of "edited" always comes from the Python rule.
+SQLite's fast path joins them with one `printf` instead (`action_printf_sql`), trusted only
+where the joined bytes are as long as the stored fields (`action_bytes_sql`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,15 @@ ACTION_HASHED = (
     "record_key",
 )
 _SEP = "\x1f"
+_NULLABLE = (  # the hashed columns that may hold NULL (migration 0005)
+    "credential_id",
+    "tool",
+    "target",
+    "approved_by",
+    "content_digest",
+    "content_length",
+    "content",
+)
 
 
 def action_hash(prev_hash: str, values: Iterable[Any]) -> str:
@@ -49,3 +60,25 @@ def action_body_sql(dialect: str) -> str:
         return f"convert_to(concat(prev_hash, {', chr(31), '.join(ACTION_HASHED)}), 'UTF8')"
     fields = f" || '{_SEP}' || ".join(f"coalesce({field}, '')" for field in ACTION_HASHED)
     return f"CAST(prev_hash || {fields} AS BLOB)"
+
+
+def action_printf_sql() -> str:
+    """SQLite: the text `action_hash` hashes, in one `printf` (NULL prints as '').
+
+    One call is about three times cheaper than joining with `||`, but `printf` stops a field at
+    its first NUL character: trust it only where the printed length adds up to the stored one
+    (`action_bytes_sql`).
+    """
+    pattern = "%s" + _SEP.join("%s" for _ in ACTION_HASHED)
+    return f"printf('{pattern}', prev_hash, {', '.join(ACTION_HASHED)})"
+
+
+def action_bytes_sql(fields: Iterable[str]) -> str:
+    """SQLite: the stored byte length of these fields added up, whole (past any NUL)."""
+    lengths = (
+        f"ifnull(length(CAST({field} AS BLOB)), 0)"
+        if field in _NULLABLE
+        else f"length(CAST({field} AS BLOB))"
+        for field in fields
+    )
+    return " + ".join(lengths)

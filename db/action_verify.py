@@ -2,12 +2,17 @@
 
 The action ledger interleaves every system's chain in insertion order, so it is read the way it
 is stored: by id (ids rise with seq within a chain, appends to a chain being serialised by its
-head lock). The database joins each entry's hashed fields into bytes (`action_body_sql`); Python
+head lock). The verifier processes take spans of ids (a few each, the next to whoever is free)
+and return every chain's first and last entry in each; the parent joins the spans at those ends
+and checks the chain heads. Every span reads the
+parent's snapshot: PostgreSQL exports it to the workers; on SQLite the spans end at the newest
+id the parent saw (SQLite hands out ids in commit order).
+
+On SQLite a span is read in chunks of ids, each from one aggregate row (`db.action_chunks`); a
+chunk in any doubt is re-read row by row. Row by row (`_scan_rows`; PostgreSQL, one system's
+chain), the database joins each entry's hashed fields into bytes (`action_body_sql`); Python
 hashes them, checks each link, and recomputes any entry that does not match with `action_hash`
-over the stored row before calling it edited. Each process takes one span of ids and returns
-every chain's first and last entry in it; the parent joins the spans at those ends and checks
-the chain heads. Every span reads the parent's snapshot: PostgreSQL exports it to the workers;
-on SQLite the spans end at the newest id the parent saw (SQLite hands out ids in commit order).
+over the stored row before calling it edited.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from db import action_chunks
+from db.action_chunks import Chains, chunk_verified
 from db.action_hash import ACTION_HASHED, action_body_sql, action_hash
 from db.engine import get_engine, placeholder
 from db.verify import (
@@ -42,6 +49,9 @@ ACTIONS = "actions"
 Span = tuple[int, int]  # entry ids, both inclusive
 Ends = dict[str, tuple[int, str, int, str]]  # chain: first seq, its prev_hash, last seq, last hash
 SpanResult = tuple[int, Ends, Found | None]  # entries, chain ends, first problem in the span
+
+SPANS_PER_WORKER = 4
+"""Spans per verifier process: a process that finishes early takes the next span."""
 
 
 def verify_action_ledger(
@@ -78,13 +88,13 @@ def verify_action_ledger(
 
 
 def _spans(first: int | None, last: int | None, *, workers: int, parallel_from: int) -> list[Span]:
-    """Equal spans of ids, one per worker (one span when the ledger is small, none when empty)."""
+    """Equal spans of ids, a few per worker (one when the ledger is small, none when it is empty)."""
     if first is None or last is None:
         return []
     count = last - first + 1
     if workers < 2 or count < parallel_from:
         return [(first, last)]
-    size = -(-count // workers)
+    size = -(-count // (workers * SPANS_PER_WORKER))
     return [(lo, min(lo + size - 1, last)) for lo in range(first, last + 1, size)]
 
 
@@ -97,11 +107,30 @@ def _export_snapshot(cursor: Any) -> str:
 def _verify_span(url: str, shared: str | None, span: Span) -> SpanResult:
     """Verify one span of ids in a worker process, inside the parent's snapshot."""
     engine = get_engine(url)
-    with _snapshot(engine, shared) as dbapi:
+    with _snapshot(engine, shared, mapped=True) as dbapi:
         return _scan_span(dbapi, engine.dialect.name, span, None)
 
 
 def _scan_span(dbapi: Any, dialect: str, span: Span, chain_id: str | None) -> SpanResult:
+    """Verify a span in id order: by chunks on SQLite, row by row otherwise (or when in doubt)."""
+    chains = Chains()
+    if dialect != "sqlite" or chain_id is not None:
+        found = _scan_rows(dbapi, dialect, span, chain_id, chains)
+        return chains.entries, chains.ends(), found
+    step = action_chunks.CHUNK_IDS
+    for lo in range(span[0], span[1] + 1, step):
+        part = (lo, min(lo + step - 1, span[1]))
+        if chunk_verified(dbapi, part, chains):
+            continue
+        found = _scan_rows(dbapi, dialect, part, None, chains)
+        if found is not None:
+            return chains.entries, chains.ends(), found
+    return chains.entries, chains.ends(), None
+
+
+def _scan_rows(
+    dbapi: Any, dialect: str, span: Span, chain_id: str | None, chains: Chains
+) -> Found | None:
     """Read a span in id order, each entry's hashed bytes joined by the database, and check it."""
     mark = placeholder(dialect)
     where, params = f"id >= {mark} AND id <= {mark}", list[Any](span)
@@ -113,36 +142,28 @@ def _scan_span(dbapi: Any, dialect: str, span: Span, chain_id: str | None) -> Sp
         f" WHERE {where} ORDER BY id",
         params,
     )
-    result = _check(_rows(scan), partial(_rehash, dbapi, mark))
+    found = _check(_rows(scan), partial(_rehash, dbapi, mark), chains)
     scan.close()
-    return result
+    return found
 
 
-def _check(rows: Iterator[Any], rehash: Callable[[int, str], bool]) -> SpanResult:
-    """The hot loop: hash each entry's bytes, check its link and seq within the span."""
+def _check(rows: Iterator[Any], rehash: Callable[[int, str], bool], chains: Chains) -> Found | None:
+    """The row-by-row loop: hash each entry's bytes, check its link and seq within the span."""
     sha256 = hashlib.sha256().copy  # copying an empty hash is cheaper than making a new one
-    first: dict[str, tuple[int, str]] = {}
-    last: dict[str, tuple[int, str]] = {}
-    entries = 0
+    first, last = chains.first, chains.last
     for entry_id, chain_id, seq, body, prev_hash, stored in rows:
         before = last.get(chain_id)
         if before is None:
             first[chain_id] = (seq, prev_hash)
         elif seq != before[0] + 1 or prev_hash != before[1]:
-            why = _entry_problem(seq, before[0] + 1, prev_hash, before[1])
-            return entries, _ends(first, last), (chain_id, seq, why)
+            return chain_id, seq, _entry_problem(seq, before[0] + 1, prev_hash, before[1])
         digest = sha256()
         digest.update(body)
         if digest.hexdigest() != stored and not rehash(entry_id, stored):
-            return entries, _ends(first, last), (chain_id, seq, "hash mismatch: entry was edited")
+            return chain_id, seq, "hash mismatch: entry was edited"
         last[chain_id] = (seq, stored)
-        entries += 1
-    return entries, _ends(first, last), None
-
-
-def _ends(first: dict[str, tuple[int, str]], last: dict[str, tuple[int, str]]) -> Ends:
-    """Each chain's first and last entry in a span."""
-    return {chain: (*first[chain], *last[chain]) for chain in last}
+        chains.entries += 1
+    return None
 
 
 def _rehash(dbapi: Any, mark: str, entry_id: int, stored: str) -> bool:

@@ -6,15 +6,18 @@ The audit ledger is verified here by chain ranges; the action ledger by id spans
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import os
 import re
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from functools import partial
 from itertools import chain as flatten
 from itertools import pairwise, repeat
+from multiprocessing.connection import wait
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -116,16 +119,49 @@ def _partition(engine: Engine, ledger: str, *, workers: int, parallel_from: int)
 
 
 def _process_pool() -> ProcessPoolExecutor:
-    """A long-lived pool of verifier processes (spawned once, reused by every verification)."""
+    """A long-lived pool of verifier processes (spawned once, reused by every verification).
+
+    It ends with the interpreter (`atexit`) or on `shutdown_verifiers`; its processes also end on
+    their own as soon as the process that started them is gone, however it went (`os._exit`,
+    a signal), so none is ever left behind.
+    """
     global _pool
     if _pool is None:
-        _pool = ProcessPoolExecutor(_workers(), mp_context=multiprocessing.get_context("spawn"))
+        _pool = ProcessPoolExecutor(
+            _workers(),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_exit_with_parent,
+        )
+        atexit.register(shutdown_verifiers)
     return _pool
+
+
+def shutdown_verifiers() -> None:
+    """Stop the verifier processes and wait for them (the next parallel verify starts new ones)."""
+    global _pool
+    pool, _pool = _pool, None
+    if pool is not None:
+        atexit.unregister(shutdown_verifiers)
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _exit_with_parent() -> None:
+    """In a verifier process: watch the parent and exit the moment it is gone."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        watch = threading.Thread(target=_exit_on, args=(parent.sentinel,), daemon=True)
+        watch.start()
+
+
+def _exit_on(sentinel: int) -> None:
+    """Block until `sentinel` (the parent's end of a pipe) closes, then leave at once."""
+    wait([sentinel])
+    os._exit(0)
 
 
 def _verify_range(url: str, ledger: str, bounds: Bounds) -> RangeResult:
     """Verify one range of chains in a worker process (its own connection and snapshot)."""
-    return _verify_one(get_engine(url), ledger, bounds)
+    return _verify_one(get_engine(url), ledger, bounds, mapped=True)
 
 
 def _range_sql(column: str, mark: str, bounds: Bounds, *, exact: bool) -> tuple[str, list[str]]:
@@ -141,12 +177,14 @@ def _range_sql(column: str, mark: str, bounds: Bounds, *, exact: bool) -> tuple[
     return sql, params
 
 
-def _verify_one(engine: Engine, ledger: str, bounds: Bounds, *, exact: bool = False) -> RangeResult:
+def _verify_one(
+    engine: Engine, ledger: str, bounds: Bounds, *, exact: bool = False, mapped: bool = False
+) -> RangeResult:
     """Verify the chains in `bounds` from one consistent snapshot (heads and entries together)."""
     dialect = engine.dialect.name
     mark = placeholder(dialect)
     where, params = _range_sql("chain_id", mark, bounds, exact=exact)
-    with _snapshot(engine) as dbapi:
+    with _snapshot(engine, mapped=mapped) as dbapi:
         cursor = dbapi.cursor()
         cursor.execute(
             f"SELECT chain_id, seq, hash FROM chain_heads WHERE ledger = {mark}{where}",
@@ -165,8 +203,12 @@ def _verify_one(engine: Engine, ledger: str, bounds: Bounds, *, exact: bool = Fa
 
 
 @contextmanager
-def _snapshot(engine: Engine, shared: str | None = None) -> Iterator[Any]:
-    """A raw DBAPI connection inside one read-only snapshot transaction (PostgreSQL: `shared`)."""
+def _snapshot(engine: Engine, shared: str | None = None, *, mapped: bool = False) -> Iterator[Any]:
+    """A raw DBAPI connection inside one read-only snapshot transaction (PostgreSQL: `shared`).
+
+    SQLite reads through a memory map for the duration; `mapped` keeps the map afterwards (a
+    verifier process's own connections, so the next verification finds the pages mapped).
+    """
     raw = engine.raw_connection()
     dbapi: Any = raw.dbapi_connection
     try:
@@ -184,7 +226,7 @@ def _snapshot(engine: Engine, shared: str | None = None) -> Iterator[Any]:
         yield dbapi
     finally:
         dbapi.rollback()
-        if engine.dialect.name != "postgresql":
+        if engine.dialect.name != "postgresql" and not mapped:
             dbapi.execute("PRAGMA mmap_size=0")
         raw.close()
 

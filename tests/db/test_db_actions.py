@@ -6,10 +6,18 @@ import hashlib
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from db.action_hash import ACTION_HASHED, action_body_sql, action_hash
+from db import action_chunks
+from db.action_hash import (
+    ACTION_HASHED,
+    action_body_sql,
+    action_bytes_sql,
+    action_hash,
+    action_printf_sql,
+)
 from db.actions import ScopeCache, ingest_actions, trace, verify_actions
 from db.projection import upsert_system
 from domain.actions import ActionRecord
@@ -203,6 +211,15 @@ def test_the_database_joins_the_fields_exactly_as_append_hashes_them(engine: Eng
             "" if v is None else str(v) for v in fields
         )
         assert action_hash(prev_hash, fields) == digest == hashlib.sha256(joined).hexdigest()
+    if engine.dialect.name == "sqlite":  # and SQLite's one-printf join, measured whole
+        measured = action_bytes_sql(("prev_hash", *ACTION_HASHED))
+        with engine.connect() as conn:
+            printed = conn.execute(
+                text(f"SELECT CAST({action_printf_sql()} AS BLOB), {measured}, {body} FROM actions")
+            ).all()
+        for joined, length, piped in printed:
+            assert bytes(joined) == bytes(piped)
+            assert len(joined) == length + len(ACTION_HASHED) - 1
 
 
 def test_split_verification_joins_spans_and_catches_reorder_and_forged_head(
@@ -250,3 +267,104 @@ def test_split_verification_joins_spans_and_catches_reorder_and_forged_head(
     broken = verify_actions(engine, parallel_from=1).first_broken
     assert broken is not None and (broken.chain_id, broken.seq) == (chain, seq + 1)
     assert "deleted" in broken.problem
+
+
+NUL_EDITS = (  # field: how a stored value gets text hidden behind a NUL (None stays NULL-like)
+    "at",
+    "credential_id",
+    "kind",
+    "trace_id",
+    "environment",
+    "tool",
+    "target",
+    "approved_by",
+    "content_digest",
+    "content_length",
+    "content",
+    "record_key",
+    "prev_hash",
+    "hash",
+    "chain_id",
+)
+
+
+def test_text_hidden_behind_a_nul_in_any_field_is_caught(engine: Engine) -> None:
+    """SQLite keeps text after a NUL character; appending some to any field names the entry."""
+    if engine.dialect.name != "sqlite":
+        return  # PostgreSQL text cannot hold NUL at all
+    publish(engine, "alpha", 1, ["search"])
+    ingest_actions(engine, [record("alpha", n) for n in range(6)], ScopeCache())
+    entry = stored(engine, "SELECT id FROM actions WHERE chain_id = 'alpha' AND seq = 3")
+    for field in NUL_EDITS:
+        before = stored(engine, f"SELECT {field} FROM actions WHERE id = :i", i=entry)
+        hidden = ("" if before is None else str(before)) + "\x00payroll"
+        with engine.begin() as conn:
+            conn.execute(
+                text(f"UPDATE actions SET {field} = :v WHERE id = :i"), {"v": hidden, "i": entry}
+            )
+        broken = verify_actions(engine).first_broken
+        assert broken is not None, field
+        assert (broken.seq, broken.entry_id) == (3, entry), field
+        with engine.begin() as conn:
+            conn.execute(
+                text(f"UPDATE actions SET {field} = :v WHERE id = :i"), {"v": before, "i": entry}
+            )
+        assert verify_actions(engine).ok, field
+
+
+def test_chunked_verification_counts_everything_and_finds_an_edit_in_any_chunk(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read a few entries at a time, interleaved chains verify whole and an edit anywhere shows."""
+    monkeypatch.setattr(action_chunks, "CHUNK_IDS", 4)
+    for system in ("alpha", "beta", "gamma"):
+        publish(engine, system, 1, ["search"])
+    records = [record(s, n) for n in range(9) for s in ("alpha", "beta", "gamma")]
+    ingest_actions(engine, records, ScopeCache())
+    report = verify_actions(engine)
+    assert (report.ok, report.entries_checked, report.chains_checked) == (True, 27, 3)
+    for chain, seq in (("alpha", 1), ("beta", 4), ("gamma", 9)):  # first, middle, last chunk
+        entry = stored(engine, f"SELECT id FROM actions WHERE chain_id = '{chain}' AND seq = {seq}")
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE actions SET tool = 'shell' WHERE id = :i"), {"i": entry})
+        broken = verify_actions(engine).first_broken
+        assert broken is not None and (broken.chain_id, broken.seq) == (chain, seq)
+        assert broken.entry_id == entry and "edited" in broken.problem
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE actions SET tool = 'search' WHERE id = :i"), {"i": entry})
+    assert verify_actions(engine) == report
+
+
+def test_values_holding_a_nul_verify_and_later_edits_still_show(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record whose own text holds a NUL is stored and verifies; an edit after it is caught."""
+    monkeypatch.setattr(action_chunks, "CHUNK_IDS", 3)
+    publish(engine, "alpha", 1, ["search"])
+    if engine.dialect.name == "sqlite":  # PostgreSQL text refuses NUL on the way in
+        records = [record("alpha", n, trace_id=f"trace\x00{n}") for n in range(4, 6)]
+    else:
+        records = [record("alpha", n, trace_id=f"trace-{n}") for n in range(4, 6)]
+    records = [record("alpha", n) for n in range(4)] + records
+    records += [record("alpha", n) for n in range(6, 12)]
+    ingest_actions(engine, records, ScopeCache())
+    report = verify_actions(engine)
+    assert (report.ok, report.entries_checked) == (True, 12)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE actions SET target = 'payroll' WHERE seq = 11"))
+    broken = verify_actions(engine).first_broken
+    assert broken is not None and broken.seq == 11 and "edited" in broken.problem
+
+
+def test_a_chunk_too_long_to_join_is_read_row_by_row(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Entries whose joined text would pass the chunk limit still verify, and edits still show."""
+    monkeypatch.setattr(action_chunks, "CHUNK_BYTES", 100)
+    publish(engine, "alpha", 1, ["search"])
+    ingest_actions(engine, [record("alpha", n) for n in range(5)], ScopeCache())
+    assert verify_actions(engine).entries_checked == 5
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE actions SET kind = 'output' WHERE seq = 2"))
+    broken = verify_actions(engine).first_broken
+    assert broken is not None and broken.seq == 2
