@@ -126,7 +126,7 @@ async def test_a_simulated_year_of_recertification(
         signing_secret=SecretStr("s3cr3t-signing"),
         api_url=slack.base_url,
     )
-    async with running_stack(ts_env.client, settings, max_cached_workflows=0) as stack:
+    async with running_stack(ts_env.client, settings) as stack:
         await to_production(stack, high_risk())
         start = at((await events(stack, "entered_production"))[0])
         recert = (await view(stack))["recertification"]
@@ -171,7 +171,7 @@ async def test_a_simulated_year_of_recertification(
         assert gate["allowed"] is True and any("overdue" in r for r in gate["reasons"])
 
     # The worker stops mid-year and a new one takes over: nothing is lost.
-    async with running_stack(ts_env.client, settings, max_cached_workflows=0) as stack:
+    async with running_stack(ts_env.client, settings) as stack:
         assert (await view(stack))["state"] == "overdue"
         await recertify_by_all(stack)
         certified = await until_count(stack, "recertified", 2)
