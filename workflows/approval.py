@@ -106,8 +106,7 @@ class ApprovalWorkflow:
             await self._until_settled()
         except asyncio.CancelledError:  # withdrawn by its system (e.g. folded into a newer one)
             if self._pending() and self._tickets:
-                self._request = withdraw(self._request, workflow.now(), WITHDRAWN_REASON)
-                self._changed()
+                self._withdraw()
                 await dispatcher
             raise
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -174,14 +173,22 @@ class ApprovalWorkflow:
         elif name == "ticket":
             await self._sync_ticket()
         elif self._remind:
-            self._remind = False
-            await self._notify("remind_slack_approvers", self._request)
+            await self._send_reminder()
         else:
-            self._publish = False
-            job = SlackSyncInput(request=self._request, version=self._version)
-            result = await self._notify("sync_slack_messages", job, SlackSyncResult)
-            if isinstance(result, SlackSyncResult):
-                self._after_sync(result)
+            await self._sync_slack()
+
+    async def _send_reminder(self) -> None:
+        """Remind the approvers still to decide (Slack), once per reminder."""
+        self._remind = False
+        await self._notify("remind_slack_approvers", self._request)
+
+    async def _sync_slack(self) -> None:
+        """Bring the Slack messages up to the request's current version."""
+        self._publish = False
+        job = SlackSyncInput(request=self._request, version=self._version)
+        result = await self._notify("sync_slack_messages", job, SlackSyncResult)
+        if isinstance(result, SlackSyncResult):
+            self._after_sync(result)
 
     async def _until_settled(self) -> None:
         """Wait for decisions or deadlines until the request is no longer pending."""
@@ -195,13 +202,17 @@ class ApprovalWorkflow:
         """Cancelled while pending: close the ticket and the Slack messages, then end."""
         if not self._pending() or not self._tickets:
             return
-        self._request = withdraw(self._request, workflow.now(), WITHDRAWN_REASON)
-        self._changed()
+        self._withdraw()
         await self._rec.flush()  # the withdrawn row lands now, not after Slack and the ticket
         for loop in loops:
             if loop is not None:
                 await loop
         await self._rec.flush()
+
+    def _withdraw(self) -> None:
+        """Close the pending request as withdrawn (its ticket and messages follow)."""
+        self._request = withdraw(self._request, workflow.now(), WITHDRAWN_REASON)
+        self._changed()
 
     def _pending(self) -> bool:
         return self._request.status is RequestStatus.pending
@@ -299,14 +310,9 @@ class ApprovalWorkflow:
         while True:
             await workflow.wait_condition(lambda: self._publish or self._remind or self._settled())
             if self._remind:
-                self._remind = False
-                await self._notify("remind_slack_approvers", self._request)
+                await self._send_reminder()
             if self._publish and self._slack_enabled:
-                self._publish = False
-                job = SlackSyncInput(request=self._request, version=self._version)
-                result = await self._notify("sync_slack_messages", job, SlackSyncResult)
-                if isinstance(result, SlackSyncResult):
-                    self._after_sync(result)
+                await self._sync_slack()
             self._publish = self._publish and self._slack_enabled
             if self._settled() and not self._publish:
                 return
