@@ -35,14 +35,20 @@ from workflows.approval import ApprovalWorkflow
 
 WORKFLOWS = [AISystemWorkflow, ApprovalWorkflow]
 SHUTDOWN_GRACE = timedelta(seconds=10)  # in-flight activities finish before a stop cancels them
-# Pure, deterministic modules shared with the sandbox instead of re-imported per workflow run.
+# Pure, deterministic modules shared with the sandbox instead of re-imported per workflow run:
+# our domain and the e-mail validator pydantic calls. Every workflows/ module is re-imported and
+# checked by the sandbox on each run (a test holds this list to pure modules).
 PASSTHROUGH = ("domain", "email_validator", "idna")
 
 
+def sandbox_restrictions() -> SandboxRestrictions:
+    """The sandbox's defaults plus the pure modules above passed through."""
+    return SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+
+
 def workflow_runner() -> SandboxedWorkflowRunner:
-    """The sandbox, with our pure domain and its validators passed through."""
-    restrictions = SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
-    return SandboxedWorkflowRunner(restrictions=restrictions)
+    """The sandbox that runs every workflow, with only pure modules passed through."""
+    return SandboxedWorkflowRunner(restrictions=sandbox_restrictions())
 
 
 log = logging.getLogger("threshold.worker")
