@@ -79,3 +79,17 @@ def test_each_declared_activity_has_one_implementation_of_the_same_shape(declare
     have = get_type_hints(inspect.unwrap(found[0]))
     have.pop("self", None)
     assert list(want.values()) == list(have.values()), f"{name}: {want} != {have}"
+
+
+@pytest.mark.parametrize("package", ["db", "activities", "cli", "integrations", "core", "api"])
+def test_outer_layers_import_workflows_only_to_name_them(package: str) -> None:
+    """db/, activities/, cli/ and friends use the contracts in domain/; only api/ names the
+    two workflows (to send their updates and queries), never their internals."""
+    named = {"workflows.ai_system", "workflows.approval"} if package == "api" else set()
+    for path in sorted((ROOT / package).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("workflows"):
+                assert node.module in named, f"{path.relative_to(ROOT)} imports {node.module}"
+            if isinstance(node, ast.Import):
+                bad = [a.name for a in node.names if a.name.startswith("workflows")]
+                assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
