@@ -88,6 +88,25 @@ def request_id(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
+def route_template(scope: Scope) -> str:
+    """The matched route's full template (`/api/v1/systems/{system_id}`), or `(unmatched)`.
+
+    An included router's route may carry only its own part of the path (FastAPI >= 0.16x keeps
+    nested routers), so the static prefix is taken from the request path before the part the
+    route's pattern matches.
+    """
+    route = scope.get("route")
+    own = getattr(route, "path", None)
+    pattern = getattr(route, "path_regex", None)
+    if not own or pattern is None:
+        return UNMATCHED
+    path = str(scope.get("path", ""))
+    for start, char in enumerate(path):
+        if char == "/" and pattern.match(path[start:]):
+            return path[:start] + own
+    return str(own)
+
+
 class ObserveRequests:
     """Pure ASGI middleware: request id (echoed as X-Request-ID), HTTP and command metrics."""
 
@@ -121,7 +140,7 @@ class ObserveRequests:
     def _observe(scope: Scope, status: int, seconds: float) -> None:
         """Count the request under its route template, never its raw path."""
         route = scope.get("route")
-        template = getattr(route, "path", None) or UNMATCHED
+        template = route_template(scope)
         method = str(scope.get("method", ""))
         HTTP_REQUESTS.labels(method, template, str(status)).inc()
         HTTP_SECONDS.labels(method, template).observe(seconds)
