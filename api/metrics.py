@@ -103,7 +103,7 @@ def route_template(scope: Scope) -> str:
     path = str(scope.get("path", ""))
     for start, char in enumerate(path):
         if char == "/" and pattern.match(path[start:]):
-            return path[:start] + own
+            return f"{path[:start]}{own}"
     return str(own)
 
 
