@@ -13,7 +13,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from temporalio import activity
+from temporalio import activity, workflow
 
 from core.settings import Settings
 from integrations.errors import TransientIntegrationError
@@ -82,6 +82,10 @@ class JsonFormatter(logging.Formatter):
         workflow_id = _workflow_id(record)
         if workflow_id:
             entry["workflow_id"] = workflow_id
+        details = getattr(record, "temporal_activity", None)
+        if isinstance(details, dict) and details.get("activity_type"):
+            entry["activity"] = details["activity_type"]
+            entry["attempt"] = details.get("attempt")
         entry.update(_extras(record))
         if record.exc_info and record.exc_info[1] is not None:
             error = record.exc_info[1]
@@ -128,10 +132,20 @@ def log_format(settings: Settings) -> str:
     return "text" if settings.environment == "development" else "json"
 
 
+def temporal_details_as_fields() -> None:
+    """Temporal's loggers: workflow and activity details as fields, not appended to messages."""
+    activity.logger.activity_info_on_message = False
+    workflow.logger.workflow_info_on_message = False
+
+
 def configure_logging(settings: Settings) -> None:
     """Send every logger (uvicorn's too) to stderr in the configured format and level."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if log_format(settings) == "json" else TextFormatter())
+    if log_format(settings) == "json":
+        handler.setFormatter(JsonFormatter())
+        temporal_details_as_fields()
+    else:
+        handler.setFormatter(TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())
