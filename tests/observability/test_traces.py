@@ -44,3 +44,14 @@ async def test_registration_is_one_trace_from_api_to_activities(
     assert any(n.startswith("RunWorkflow:AISystemWorkflow") for n in names), names
     assert any(n.startswith("RunActivity:") for n in names), names
     assert {s.service for s in trace} == {"threshold-trace-test"}
+    by_id = {s.span_id: s for s in trace}
+    chain = [next(s for s in trace if s.name.startswith("RunActivity:"))]
+    while chain[-1].parent_id in by_id:
+        chain.append(by_id[chain[-1].parent_id])
+    assert [s.name.split(":")[0] for s in chain] == [
+        "RunActivity",
+        "StartActivity",
+        "RunWorkflow",
+        "StartWorkflow",
+        "POST /api/v1/systems",
+    ]
