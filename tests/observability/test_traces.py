@@ -11,7 +11,12 @@ from core.observability import flush_traces, traced_client
 from core.settings import ObservabilitySettings
 from tests.e2e.test_promotion_tour import manifest
 from tests.harness import REQUESTER, make_settings, running_stack
-from tests.observability.otlp import OtlpReceiver
+from tests.observability.otlp import OtlpReceiver, ReceivedSpan
+
+
+def by_name(spans: list[ReceivedSpan], span_id: str) -> str:
+    """The name of the span with this id."""
+    return next(s.name for s in spans if s.span_id == span_id)
 
 
 async def test_registration_is_one_trace_from_api_to_activities(
@@ -41,7 +46,8 @@ async def test_registration_is_one_trace_from_api_to_activities(
     assert http, sorted({s.name for s in spans})
     trace = [s for s in spans if s.trace_id == http[0].trace_id]
     names = {s.name for s in trace}
-    assert any(n.startswith("RunWorkflow:AISystemWorkflow") for n in names), names
+    run = next(s for s in trace if s.name == "RunWorkflow:AISystemWorkflow")
+    assert by_name(trace, run.parent_id) == "StartWorkflow:AISystemWorkflow"
     assert any(n.startswith("RunActivity:") for n in names), names
     assert {s.service for s in trace} == {"threshold-trace-test"}
     by_id = {s.span_id: s for s in trace}
@@ -51,7 +57,6 @@ async def test_registration_is_one_trace_from_api_to_activities(
     assert [s.name.split(":")[0] for s in chain] == [
         "RunActivity",
         "StartActivity",
-        "RunWorkflow",
         "StartWorkflow",
         "POST /api/v1/systems",
     ]
