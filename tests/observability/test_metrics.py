@@ -35,10 +35,10 @@ def value(found: Samples, name: str, **labels: str) -> float:
 
 
 async def test_metrics_count_routes_commands_and_the_estate(
-    dev_env: WorkflowEnvironment, tmp_path: Path
+    dev_env: WorkflowEnvironment, database_url: str, tmp_path: Path
 ) -> None:
     """After a registration and a promotion request, /metrics shows them by route, command and gauge."""
-    settings = make_settings(f"sqlite:///{tmp_path}/t.db", tmp_path)
+    settings = make_settings(database_url, tmp_path)
     settings.observability = ObservabilitySettings(metrics_cache_seconds=0)
     async with running_stack(dev_env.client, settings) as stack:
         viewer = stack.as_("viewer@example.com")
