@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 from temporalio import activity, workflow
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from core.logging import REQUEST_ID, JsonFormatter, TextFormatter, temporal_details_as_fields
@@ -140,3 +141,20 @@ async def test_request_id_is_echoed_or_generated(
     assert given.headers["X-Request-ID"] == "deploy-7"
     assert len(made.headers["X-Request-ID"]) == 32
     assert junk.headers["X-Request-ID"] != "a b\tc"
+
+
+def test_temporal_unavailable_is_an_expected_transient_failure() -> None:
+    """A Temporal RPC that failed UNAVAILABLE logs one line; a PERMISSION_DENIED keeps its traceback."""
+    formatter = JsonFormatter()
+    lines = []
+    for status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.PERMISSION_DENIED):
+        try:
+            raise RPCError(f"rpc failed: {status.name}", status, b"")
+        except RPCError:
+            record = logging.LogRecord(
+                "t", logging.WARNING, __file__, 1, "poll", None, sys.exc_info()
+            )
+        lines.append(json.loads(formatter.format(record)))
+    unavailable, denied = lines
+    assert unavailable["transient"] is True and "exc" not in unavailable
+    assert "transient" not in denied and denied["exc"].startswith("Traceback")
