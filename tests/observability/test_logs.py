@@ -23,6 +23,8 @@ from tests.emulators.jira import JiraEmulator
 from tests.emulators.slack import SlackEmulator
 from tests.harness import BUSINESS, REQUESTER, SECURITY, TECH, make_settings, running_stack
 
+pytestmark = pytest.mark.devserver
+
 PEOPLE = (BUSINESS, TECH, SECURITY, REQUESTER)
 
 

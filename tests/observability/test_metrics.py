@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
@@ -16,6 +17,8 @@ from core.settings import ObservabilitySettings
 from tests.e2e.test_promotion_tour import eventually, register_and_request
 from tests.harness import REQUESTER, make_settings, running_stack
 from worker import build_worker
+
+pytestmark = pytest.mark.devserver
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -19,6 +20,8 @@ from core.settings import ObservabilitySettings, Settings
 from db.engine import get_engine
 from tests.e2e.test_promotion_tour import eventually
 from tests.harness import make_settings, running_stack
+
+pytestmark = pytest.mark.devserver
 
 
 @asynccontextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from core.observability import flush_traces, traced_client
@@ -12,6 +13,8 @@ from core.settings import ObservabilitySettings
 from tests.e2e.test_promotion_tour import manifest
 from tests.harness import REQUESTER, make_settings, running_stack
 from tests.observability.otlp import OtlpReceiver, ReceivedSpan
+
+pytestmark = pytest.mark.devserver
 
 
 def by_name(spans: list[ReceivedSpan], span_id: str) -> str:
