@@ -22,6 +22,7 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Histogram,
+    disable_created_metrics,
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily
@@ -34,6 +35,7 @@ from api.deps import _principal
 from core.logging import REQUEST_ID
 from db.metrics import EstateFigures, read_figures
 
+disable_created_metrics()  # type: ignore[no-untyped-call]  # no `_created` series beside every counter and histogram
 PROCESS = CollectorRegistry(auto_describe=True)
 HTTP_REQUESTS = Counter(
     "threshold_http_requests",
