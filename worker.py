@@ -23,6 +23,7 @@ from activities.containment import ContainmentActivities
 from activities.jira import ChangeTicketActivities
 from activities.ledger import LedgerActivities
 from activities.slack import SlackActivities
+from core.observability import setup_worker_process, traced_client
 from core.runtime import tune_gc
 from core.settings import Settings, get_settings
 from core.temporal import connect
@@ -142,7 +143,7 @@ def settings_from_env() -> Settings:
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Connect, migrate the database and poll until `stop` is set (or forever)."""
     init_db(get_engine(settings.database_url))
-    client = await connect(settings)
+    client = traced_client(await connect(settings), settings)
     with ThreadPoolExecutor(max_workers=32) as executor:
         worker = build_worker(client, settings, executor)
         log.info("worker polling %s on %s", settings.temporal.task_queue, settings.temporal.address)
@@ -152,7 +153,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
 
 def main() -> None:
     """Entry point for `python worker.py`."""
-    logging.basicConfig(level=get_settings().log_level)
+    setup_worker_process(get_settings())  # JSON logs; SDK metrics at worker_metrics_bind
     tune_gc()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_worker(settings_from_env()))
