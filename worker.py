@@ -11,6 +11,7 @@ import contextlib
 import inspect
 import logging
 import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -25,7 +26,7 @@ from activities.ledger import LedgerActivities
 from activities.slack import SlackActivities
 from core.runtime import tune_gc
 from core.settings import Settings, get_settings
-from core.temporal import connect
+from core.temporal import TemporalConnectError, connect
 from db.engine import get_engine, init_db
 from integrations.jira_tracker import JiraTracker
 from integrations.revoker import revoker_from_settings
@@ -148,8 +149,12 @@ def main() -> None:
     """Entry point for `python worker.py`."""
     logging.basicConfig(level=get_settings().log_level)
     tune_gc()
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_worker(settings_from_env()))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run_worker(settings_from_env()))
+    except TemporalConnectError as exc:  # one line naming the setting, no traceback
+        print(f"worker: {exc}", file=sys.stderr, flush=True)
+        os._exit(2)
     os._exit(0)
 
 

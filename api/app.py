@@ -17,6 +17,7 @@ from api.dashboard.templating import STATIC
 from api.routes import (
     actions,
     audit,
+    codec,
     credentials,
     events,
     governance,
@@ -125,10 +126,12 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(slack.router)
+    app.include_router(codec.router)
     app.include_router(dashboard_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(codec.CodecCors, settings=settings)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, bool]:
