@@ -41,8 +41,8 @@ async def test_worker_and_api_send_the_api_key_on_every_call(
         tls_ca_path=pki.ca_path,
         tls_server_name=SERVER_NAME,
     )
-    async with production_stack(settings) as http:
-        system = await register_support_assistant(http)
+    async with production_stack(settings) as stack:
+        system = await register_support_assistant(stack)
         assert system["state"] == "pilot"
     assert len(door.seen) > 3  # system info, the update, the worker's polls and completions
     assert set(door.seen) == {f"Bearer {KEY}"}
@@ -62,8 +62,8 @@ async def test_envconfig_profile_supplies_address_key_and_tls(
     settings = make_settings(
         f"sqlite:///{tmp_path}/t.db", tmp_path, profile="cloud", config_file=config
     )
-    async with production_stack(settings) as http:
-        assert (await register_support_assistant(http))["state"] == "pilot"
+    async with production_stack(settings) as stack:
+        assert (await register_support_assistant(stack))["state"] == "pilot"
     assert set(door.seen) == {f"Bearer {KEY}"}
 
 

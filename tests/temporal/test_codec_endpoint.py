@@ -3,8 +3,11 @@ payloads, CORS only for the configured UI origin, and clear refusals."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -14,7 +17,10 @@ from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.testing import WorkflowEnvironment
 
 from core.codec import EncryptionCodec, KeyRing, new_key
-from tests.harness import Stack, make_settings, running_stack
+from core.temporal import venv_binary
+from tests.harness import Stack, make_settings, running_stack, serve_api
+from tests.temporal.secured import production_stack, register_support_assistant
+from workflows.models import system_workflow_id
 
 pytestmark = pytest.mark.devserver
 KEYS = f"k1:{new_key()}"
@@ -121,3 +127,61 @@ async def test_refusals_name_the_fix(dev_env: WorkflowEnvironment, tmp_path: Pat
         unknown = await post(stack, "/codec/decode", ADMIN, body(foreign))
         assert unknown.status_code == 400
         assert "'k9'" in unknown.json()["error"]["message"]
+
+
+async def temporal_show(address: str, workflow_id: str, *codec: str) -> dict[str, Any]:
+    """`temporal workflow show -o json` from the bundled Temporal CLI, optionally via a codec."""
+    process = await asyncio.create_subprocess_exec(
+        str(venv_binary("temporal")),
+        "workflow",
+        "show",
+        "--address",
+        address,
+        "-w",
+        workflow_id,
+        "-o",
+        "json",
+        *codec,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    shown: dict[str, Any] = json.loads(out)
+    return shown
+
+
+def started_input(history: dict[str, Any]) -> Payload:
+    """The first event's input payload, as the CLI printed it."""
+    attributes = history["events"][0]["workflowExecutionStartedEventAttributes"]
+    return json_format.ParseDict(attributes["input"]["payloads"][0], Payload())
+
+
+async def test_temporal_cli_reads_an_encrypted_history_through_the_codec(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """The real `temporal workflow show --codec-endpoint` shows the manifest an encrypted history hides."""
+    address = dev_env.client.service_client.config.target_host
+    settings = make_settings(
+        f"sqlite:///{tmp_path}/t.db", tmp_path, address=address, encryption_keys=SecretStr(KEYS)
+    )
+    async with production_stack(settings) as stack:
+        await register_support_assistant(stack)
+        workflow_id = system_workflow_id("support-assistant", settings.temporal.workflow_id_prefix)
+        admin = stack.token(ADMIN, "admin")
+        async with serve_api(stack.app, lifespan="off") as url:
+            sealed = started_input(await temporal_show(address, workflow_id))
+            opened = started_input(
+                await temporal_show(
+                    address,
+                    workflow_id,
+                    "--codec-endpoint",
+                    f"{url}/codec",
+                    "--codec-auth",
+                    f"Bearer {admin}",
+                )
+            )
+    assert sealed.metadata["encoding"] == b"binary/encrypted"
+    assert b"dana.business@example.com" not in sealed.data
+    assert opened.metadata["encoding"] == b"json/plain"
+    assert b"dana.business@example.com" in opened.data

@@ -74,8 +74,8 @@ async def recorded(
         address=dev_env.client.service_client.config.target_host,
         encryption_keys=SecretStr(OLD),
     )
-    async with production_stack(settings) as http:
-        assert (await register_support_assistant(http))["state"] == "pilot"
+    async with production_stack(settings) as stack:
+        assert (await register_support_assistant(stack))["state"] == "pilot"
         client = await connect(settings)
         workflow_id = system_workflow_id("support-assistant", settings.temporal.workflow_id_prefix)
         return await client.get_workflow_handle(workflow_id).fetch_history()

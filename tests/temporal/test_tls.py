@@ -47,10 +47,10 @@ async def test_worker_and_api_register_a_system_over_mtls(
 ) -> None:
     """With CA, server name and client certificate set, a registration runs end to end via mTLS."""
     settings = make_settings(f"sqlite:///{tmp_path}/t.db", tmp_path, **mtls(pki, mtls_address))
-    async with production_stack(settings) as http:
-        system = await register_support_assistant(http)
+    async with production_stack(settings) as stack:
+        system = await register_support_assistant(stack)
         assert system["state"] == "pilot"
-        shown = await http.get("/api/v1/systems/support-assistant")
+        shown = await stack.http.get("/api/v1/systems/support-assistant")
         assert shown.json()["state"] == "pilot"
 
 
