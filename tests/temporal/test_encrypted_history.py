@@ -19,7 +19,8 @@ from temporalio.worker import Replayer
 from core.codec import ENCODING, CodecError, EncryptionCodec, KeyRing
 from core.settings import Settings
 from core.temporal import connect, data_converter
-from tests.harness import make_settings
+from tests.e2e.test_promotion_tour import register_and_request
+from tests.harness import REQUESTER, make_settings, running_stack
 from tests.temporal.secured import production_stack, register_support_assistant
 from worker import WORKFLOWS, workflow_runner
 from workflows.models import system_workflow_id
@@ -132,3 +133,23 @@ async def test_dropping_the_old_key_too_soon_fails_naming_it(
     assert failures and all("'k1', which is not in" in failure for failure in failures)
     with pytest.raises(CodecError, match="'k1'"):
         await EncryptionCodec(KeyRing.parse(NEW)).decode(payloads(recorded))
+
+
+async def test_refusals_keep_their_reasons_when_encrypted(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """With encryption on, a refused approval still tells the caller why (the failure text is sealed, not lost)."""
+    settings = make_settings(
+        f"sqlite:///{tmp_path}/t.db",
+        tmp_path,
+        address=dev_env.client.service_client.config.target_host,
+        encryption_keys=SecretStr(OLD),
+    )
+    async with running_stack(await connect(settings), settings) as stack:
+        request_id = await register_and_request(stack)
+        stack.token(REQUESTER, "approver")
+        refused = await stack.call(
+            "POST", f"/requests/{request_id}/decisions", REQUESTER, json={"approve": True}
+        )
+        assert refused.status_code == 403, refused.text
+        assert "four-eyes" in refused.json()["error"]["message"]
