@@ -3,8 +3,8 @@ a client certificate, and each wrong setting fails with one line naming the sett
 
 from __future__ import annotations
 
+import asyncio
 import os
-import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -119,39 +119,29 @@ async def test_plain_client_to_tls_server_suggests_tls(mtls_address: str, tmp_pa
     assert "THRESHOLD_TEMPORAL__TLS" in message
 
 
-def test_cli_check_reports_the_wrong_ca_in_one_line(pki: Pki, tmp_path: Path) -> None:
-    """`threshold temporal check` with a wrong CA exits 2 and prints exactly the one-line cause."""
-    import asyncio
-
-    async def run() -> subprocess.CompletedProcess[str]:
-        async with tls_proxy(
-            "127.0.0.1:1", server_context(pki.server_ca, SERVER_NAME, client_ca=None)
-        ) as address:
-            env = {
-                **os.environ,
-                "THRESHOLD_TEMPORAL__ADDRESS": address,
-                "THRESHOLD_TEMPORAL__TLS_CA_PATH": str(pki.stranger_ca_path),
-                "THRESHOLD_TEMPORAL__TLS_SERVER_NAME": SERVER_NAME,
-            }
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "cli",
-                "temporal",
-                "check",
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-            )
-            out, err = await process.communicate()
-            return subprocess.CompletedProcess(
-                [], process.returncode or 0, out.decode(), err.decode()
-            )
-
-    result = asyncio.run(run())
-    assert result.returncode == 2, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert "TLS certificate verify failed" in lines[0]
-    assert "THRESHOLD_TEMPORAL__TLS_CA_PATH" in lines[0]
+@pytest.mark.parametrize(
+    "command", [["-m", "cli", "temporal", "check"], ["worker.py"]], ids=["cli-check", "worker"]
+)
+async def test_processes_report_a_wrong_ca_in_one_line(
+    pki: Pki, tmp_path: Path, command: list[str]
+) -> None:
+    """`threshold temporal check` and `python worker.py` with a wrong CA exit 2 with one line."""
+    context = server_context(pki.server_ca, SERVER_NAME, client_ca=None)
+    async with tls_proxy("127.0.0.1:1", context) as address:
+        env = {
+            **os.environ,
+            "THRESHOLD_DATABASE_URL": f"sqlite:///{tmp_path}/t.db",
+            "THRESHOLD_LOG_LEVEL": "WARNING",  # the worker logs its migrations at INFO
+            "THRESHOLD_TEMPORAL__ADDRESS": address,
+            "THRESHOLD_TEMPORAL__TLS_CA_PATH": str(pki.stranger_ca_path),
+            "THRESHOLD_TEMPORAL__TLS_SERVER_NAME": SERVER_NAME,
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, *command, cwd=ROOT, env=env, stderr=asyncio.subprocess.PIPE
+        )
+        _, err = await process.communicate()
+    lines = [line for line in err.decode().splitlines() if line.strip()]
+    assert process.returncode == 2, err.decode()
+    assert len(lines) == 1, err.decode()
+    assert f"cannot reach Temporal at {address}: TLS certificate verify failed" in lines[0]
+    assert lines[0].endswith("(check THRESHOLD_TEMPORAL__TLS_CA_PATH)")
