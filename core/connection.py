@@ -115,8 +115,10 @@ def _secret(value: object) -> str | None:
     return str(get()) if get is not None else None
 
 
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+def _first_line(exc: BaseException | str) -> str:
+    """The first line of an error's text (its type name if it has none)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 CAUSES: tuple[tuple[tuple[str, ...], str, str], ...] = (
@@ -130,7 +132,7 @@ CAUSES: tuple[tuple[tuple[str, ...], str, str], ...] = (
         "TLS server name mismatch: the server's certificate is not for this name",
         "TLS_SERVER_NAME",
     ),
-    (("Expired",), "TLS certificate expired", "TLS_CA_PATH"),
+    (("InvalidCertificate(Expired",), "TLS certificate expired", "TLS_CA_PATH"),
     (
         ("Unauthenticated",),
         "the server refused the credentials (API key missing, wrong or expired)",
@@ -154,10 +156,13 @@ RETRYABLE = frozenset({"ADDRESS", "TLS and TLS_CA_PATH"})
 """Causes a server that is still starting can show; `threshold up` waits on these."""
 
 
-def explain(exc: BaseException, target: str, settings: Settings) -> TemporalConnectError:
-    """One line naming what went wrong reaching `target` and the setting to check."""
+def explain(
+    exc: BaseException, options: ClientConnectConfig, settings: Settings
+) -> TemporalConnectError:
+    """One line naming what went wrong connecting with `options` and the setting to check."""
     text = str(exc)
-    reason, setting = _cause(text, settings.temporal)
+    reason, setting = _cause(text, tls_on=bool(options.get("tls")))
+    target = options.get("target_host", settings.temporal.address)
     hint = f"check {PREFIX}{setting}"
     if settings.temporal.profile or settings.temporal.config_file:
         hint += f" or envconfig profile {settings.temporal.profile or 'default'!r}"
@@ -167,14 +172,11 @@ def explain(exc: BaseException, target: str, settings: Settings) -> TemporalConn
     )
 
 
-def _cause(text: str, temporal: TemporalSettings) -> tuple[str, str]:
+def _cause(text: str, *, tls_on: bool) -> tuple[str, str]:
     """The reason and the setting for an SDK connect error's text."""
     for needles, reason, setting in CAUSES:
         if any(needle in text for needle in needles):
             return reason, setting
-    tls_on = temporal.tls or any(
-        getattr(temporal, f) for f in (*TLS_FILES, "tls_server_name", "api_key")
-    )
     closed = ("connection closed", "close_notify", "broken pipe", "transport error", "Canceled")
     if any(needle in text for needle in closed):
         if tls_on:
@@ -183,4 +185,4 @@ def _cause(text: str, temporal: TemporalSettings) -> tuple[str, str]:
                 "TLS_CERT_PATH and TLS_KEY_PATH",
             )
         return "the server closed the connection (does it expect TLS?)", "TLS and TLS_CA_PATH"
-    return _first_line(Exception(text.removeprefix("Failed client connect: "))), "ADDRESS"
+    return _first_line(text.removeprefix("Failed client connect: ")), "ADDRESS"

@@ -58,4 +58,4 @@ async def connect(settings: Settings, converter: DataConverter | None = None) ->
     try:
         return await Client.connect(**options, data_converter=converter or data_converter(settings))
     except RuntimeError as exc:
-        raise explain(exc, options["target_host"], settings) from None
+        raise explain(exc, options, settings) from None
