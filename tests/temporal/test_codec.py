@@ -161,3 +161,9 @@ def test_missing_profile_file_and_unknown_profile_say_so(tmp_path: Path) -> None
     config.write_text('[profile.cloud]\naddress = "a:1"\n')
     with pytest.raises(TemporalConnectError, match="PROFILE: cannot load profile 'prod'"):
         connect_options(settings(profile="prod", config_file=config))
+
+
+def test_placeholder_api_key_is_refused_outside_development() -> None:
+    """`THRESHOLD_TEMPORAL__API_KEY=changeme` is refused in production, naming the variable."""
+    with pytest.raises(ValueError, match="THRESHOLD_TEMPORAL__API_KEY is a placeholder"):
+        Settings(environment="production", temporal=TemporalSettings(api_key=SecretStr("changeme")))
