@@ -8,6 +8,7 @@ issue. The client never retries on its own (`max_retries=0`): Temporal retries t
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -25,6 +26,8 @@ from integrations.jira_transitions import DONE_CATEGORY, TransitionPlan, plan_tr
 if TYPE_CHECKING:
     from core.settings import JiraSettings
 
+LOG = logging.getLogger(__name__)
+OPTIONAL_FIELDS = ("assignee", "duedate")  # left out, with a warning, when Jira refuses them
 LABEL = re.compile(r"[^\s\"'\\]+")
 SUMMARY_LIMIT = 255
 CREDENTIALS_HINT = (
@@ -136,6 +139,18 @@ def _translate(error: JIRAError, action: str, server: str) -> Exception:
         f"{where} refused to {action} (HTTP {status}: {detail}); check THRESHOLD_JIRA__PROJECT, "
         "THRESHOLD_JIRA__ISSUE_TYPE and that the fields are on the project's create screen"
     )
+
+
+def _refused_optional(error: JIRAError, fields: dict[str, Any]) -> list[str]:
+    """The optional fields a 400 refused (not on the create screen, person not assignable)."""
+    if error.status_code != 400 or error.response is None:
+        return []
+    try:
+        errors = error.response.json().get("errors") or {}
+    except ValueError:
+        return []
+    refused = [name for name in OPTIONAL_FIELDS if name in errors and name in fields]
+    return refused if refused and set(errors) <= set(refused) else []
 
 
 class JiraTracker:
@@ -259,7 +274,20 @@ class JiraTracker:
         if due is not None:
             fields["duedate"] = due.isoformat()
         with self._errors(f"create the issue labelled {label} in project {self._project}"):
-            issue = client.create_issue(fields=fields, prefetch=False)
+            try:
+                issue = client.create_issue(fields=fields, prefetch=False)
+            except JIRAError as error:
+                refused = _refused_optional(error, fields)
+                if not refused:
+                    raise
+                LOG.warning(
+                    "Jira refused %s on %s (%s); creating the issue without them",
+                    ", ".join(refused),
+                    label,
+                    error.text,
+                )
+                kept = {k: v for k, v in fields.items() if k not in refused}
+                issue = client.create_issue(fields=kept, prefetch=False)
         return str(issue.key)
 
     def find_user(self, email: str) -> str | None:

@@ -65,7 +65,8 @@ class JiraEmulator(LocalServer):
 
     `workflow="simplified"` (To Do / In Progress / Done / Won't Do) is the default;
     `"classic"` is Data Center's Open / Resolved / Closed with resolution screens;
-    `"review-only"` never reaches a done status.
+    `"review-only"` never reaches a done status. `create_screen` names the fields the
+    project's create screen has (default: every field the emulator knows).
     """
 
     def __init__(
@@ -78,11 +79,13 @@ class JiraEmulator(LocalServer):
         pat_user: str = "threshold-bot",
         projects: Iterable[str] = ("GOV",),
         workflow: str = "simplified",
+        create_screen: Iterable[str] | None = None,
     ) -> None:
         super().__init__()
         self.deployment = deployment
         self.user, self.api_token, self.pat, self.pat_user = user, api_token, pat, pat_user
-        self.store = JiraStore(WORKFLOWS[workflow])
+        screen = None if create_screen is None else set(create_screen)
+        self.store = JiraStore(WORKFLOWS[workflow], screen)
         self.people: dict[str, str] = {}
         for key in projects:
             self.store.add_project(key, "Governance" if key == "GOV" else key.title())

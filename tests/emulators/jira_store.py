@@ -150,8 +150,9 @@ def _date_and_assignee_errors(fields: dict[str, Any], cloud: bool) -> dict[str, 
 class JiraStore:
     """Projects and issues, with Jira's validation, workflow and a JQL subset."""
 
-    def __init__(self, workflow: Workflow = SIMPLIFIED) -> None:
+    def __init__(self, workflow: Workflow = SIMPLIFIED, screen: set[str] | None = None) -> None:
         self.workflow = workflow
+        self.screen = SETTABLE if screen is None else screen
         self.projects: dict[str, Project] = {}
         self.issues: dict[str, Issue] = {}
         self._next_id = 10000
@@ -182,7 +183,7 @@ class JiraStore:
         issue_type = ISSUE_TYPES.get(type_ref.get("id", "")) or type_ref.get("name")
         errors = {
             n: f"Field '{n}' cannot be set. It is not on the appropriate screen, or unknown."
-            for n in set(fields) - SETTABLE
+            for n in set(fields) - self.screen
         }
         if project is None:
             errors["project"] = "Specify a valid project ID or key"

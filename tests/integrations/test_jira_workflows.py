@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 
 import pytest
 from jira import JIRA
 
-from integrations.jira_tracker import TransitionUnavailable
+from integrations.jira_tracker import TrackerPermanentError, TransitionUnavailable
 from integrations.jira_transitions import APPROVED_RESOLUTIONS, REJECTED_RESOLUTIONS
 from tests.emulators.jira import JiraEmulator
 from tests.integrations.conftest import tracker_for
@@ -111,3 +112,26 @@ def test_the_technical_owner_is_found_by_email(classic: JiraEmulator) -> None:
     assert classic.issue(key).assignee == (
         {"accountId": ident} if classic.cloud else {"name": ident}
     )
+
+
+def test_a_create_screen_without_due_date_still_gets_the_issue(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """When the create screen lacks the due date, the issue is created without it and the log says so."""
+    screen = ("project", "issuetype", "summary", "description", "labels", "assignee")
+    with JiraEmulator(deployment="Server", create_screen=screen) as server:
+        with tracker_for(server) as tracker, caplog.at_level("WARNING"):
+            key = tracker.ensure_issue(LABEL, "Promote", "Needs approval", due=date(2030, 1, 31))
+        assert server.issue(key).duedate is None
+        assert len(server.calls("/rest/api/2/issue", method="POST")) == 2
+    assert any("duedate" in r.getMessage() for r in caplog.records)
+
+
+def test_a_refused_required_field_is_still_an_error() -> None:
+    """A refusal of anything but the optional fields fails permanently, as before."""
+    with JiraEmulator(
+        deployment="Server", create_screen=("project", "issuetype", "summary")
+    ) as server:
+        with tracker_for(server) as tracker, pytest.raises(TrackerPermanentError):
+            tracker.ensure_issue(LABEL, "Promote", "Needs approval")
+        assert server.store.issues == {}
