@@ -17,7 +17,6 @@ from domain.approvals import ApprovalRequest
 from integrations.slack import (
     ApprovalMessenger,
     SlackPermanentError,
-    SlackRateLimited,
     SlackTransientError,
 )
 from integrations.slack_blocks import approval_blocks, headline, reminder_text, requester_text
@@ -32,12 +31,6 @@ def slack_targets(request: ApprovalRequest, channel: str | None) -> list[str]:
         people += request.fallback
     targets = sorted(set(people))
     return [*targets, f"#{channel}"] if channel else targets
-
-
-def retry_later(exc: SlackRateLimited) -> ApplicationError:
-    """A retryable failure that makes Temporal wait as long as Slack's Retry-After asks."""
-    delay = timedelta(seconds=exc.retry_after or 1)
-    return ApplicationError(str(exc), type="SlackRateLimited", next_retry_delay=delay)
 
 
 def retry_rest(delivery: Delivery[str | None]) -> ApplicationError:
@@ -171,27 +164,14 @@ class SlackActivities:
         waiting = sorted({p for role in request.pending_roles for p in request.holders(role)})
         with Session(self._engine) as session:
             known = slack_messages(session, request_id=request.id)
-        sent = 0
-        for person in waiting:
-            key = f"reminder:{person}"
-            if key in known:
-                continue
-            try:
-                channel, ts = self._slack.post(
-                    self._channel_for(person), reminder_text(request), []
-                )
-            except SlackPermanentError as exc:
-                channel, ts, sent = None, None, sent - 1
-                activity.logger.warning("slack reminder refused for %s: %s", person, exc.code)
-            except SlackRateLimited as exc:
-                raise retry_later(exc) from exc
-            with Session(self._engine) as session:
-                remember_slack_message(
-                    session, request_id=request.id, target=key, channel=channel, ts=ts, version=0
-                )
-                session.commit()
-            sent += 1
-        return sent
+        due = [p for p in waiting if f"reminder:{p}" not in known]
+        text = reminder_text(request)
+        delivery = deliver_each(
+            due, lambda person: self._direct(request.id, f"reminder:{person}", person, text)
+        )
+        if delivery.retry:
+            raise retry_rest(delivery)
+        return sum(1 for ts in delivery.done.values() if ts)
 
     @activity.defn(name="notify_people")
     @shielded
@@ -201,25 +181,29 @@ class SlackActivities:
             return 0
         with Session(self._engine) as session:
             known = slack_messages(session, request_id=notice.key)
-        sent = 0
-        for person in sorted(set(notice.people)):
-            if person in known:
-                continue
-            channel: str | None = None
-            ts: str | None = None
-            try:
-                channel, ts = self._slack.post(self._channel_for(person), notice.text, [])
-                sent += 1
-            except SlackPermanentError as exc:
-                activity.logger.warning("slack notice refused for %s: %s", person, exc.code)
-            except SlackRateLimited as exc:
-                raise retry_later(exc) from exc
-            with Session(self._engine) as session:
-                remember_slack_message(
-                    session, request_id=notice.key, target=person, channel=channel, ts=ts, version=0
-                )
-                session.commit()
-        return sent
+        due = [p for p in sorted(set(notice.people)) if p not in known]
+        delivery = deliver_each(
+            due, lambda person: self._direct(notice.key, person, person, notice.text)
+        )
+        if delivery.retry:
+            raise retry_rest(delivery)
+        return sum(1 for ts in delivery.done.values() if ts)
+
+    def _direct(self, key: str, target: str, person: str, text: str) -> str | None:
+        """DM one person once under `key`/`target`; the message ts, None when Slack refused."""
+        assert self._slack is not None
+        channel: str | None = None
+        ts: str | None = None
+        try:
+            channel, ts = self._slack.post(self._channel_for(person), text, [])
+        except SlackPermanentError as exc:
+            activity.logger.warning("slack message refused for %s: %s", person, exc.code)
+        with self._db_lock, Session(self._engine) as session:
+            remember_slack_message(
+                session, request_id=key, target=target, channel=channel, ts=ts, version=0
+            )
+            session.commit()
+        return ts
 
 
 def _tally(result: SlackSyncResult, problem: str | None, new: bool) -> SlackSyncResult:
