@@ -200,7 +200,7 @@ def tokens_table(tokens: list[dict[str, Any]]) -> None:
         )
         for t in tokens
     ]
-    console.print(table(("id", "principal", "role", "label", "created", "revoked"), rows))
+    show(table(("id", "principal", "role", "label", "created", "revoked"), rows))
 
 
 def _short(detail: Any, limit: int = 80) -> str:
