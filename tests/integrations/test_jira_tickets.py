@@ -15,6 +15,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.jira import ChangeTicketActivities
 from core.settings import JiraSettings
 from db.engine import init_db, make_engine
+from db.ledger import verify_chains
 from db.tables import AuditEntryRow
 from domain.approvals import ApprovalRequest, Decision, RequestKind, RequestStatus
 from domain.audit import AuditAction
@@ -138,3 +139,4 @@ def test_no_done_transition_is_audited_and_logged(
     assert [r.action for r in rows] == [AuditAction.ticket_transition_failed.value]
     assert rows[0].chain_id == "support-bot"
     assert "Send to review" in rows[0].detail
+    assert verify_chains(engine).ok  # the activity's entry chains like any other
