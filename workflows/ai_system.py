@@ -337,6 +337,7 @@ class AISystemWorkflow(
         return await self._started(self._promote(cmd))
 
     def _promote(self, cmd: PromoteCommand) -> CommandResult:
+        """Decide and store the promotion request (no await: nothing interleaves)."""
         view = self._current()
         policy = self._adopt(cmd.policy)
         production = self._production(view, policy, cmd.shared_credentials)

@@ -49,6 +49,7 @@ class ScopeChanges(SystemHost):
         return await self._started(self._apply_change(cmd))
 
     def _apply_change(self, cmd: ChangeCommand) -> CommandResult:
+        """Decide and store one scope change (no await: nothing interleaves)."""
         try:
             view = self._current()
             policy = self._adopt(cmd.policy)

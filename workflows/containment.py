@@ -236,6 +236,7 @@ class Containment(SystemHost):
         return await self._started(self._release(cmd))
 
     def _release(self, cmd: ReleaseCommand) -> CommandResult:
+        """Decide and store the release request (no await: nothing interleaves)."""
         view = self._current()
         policy = self._adopt(cmd.policy)
         roles = [r for r in RELEASE_ROLES if not missing_holders(view.in_force, policy, [r])]

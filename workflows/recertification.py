@@ -267,6 +267,7 @@ class Recertification(Deadlines):
         return await self._started(self._open_now(cmd))
 
     def _open_now(self, cmd: RecertifyCommand) -> CommandResult:
+        """Open the cycle's request, or answer with the one already open."""
         self._adopt(cmd.policy)
         recert = self._current().recertification
         assert recert is not None

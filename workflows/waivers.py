@@ -151,6 +151,7 @@ class Waivers(Deadlines):
         return await self._started(self._request_exception(cmd))
 
     def _request_exception(self, cmd: GrantExceptionCommand) -> CommandResult:
+        """Decide and store the exception request (no await: nothing interleaves)."""
         view = self._current()
         policy = self._adopt(cmd.policy)
         now = workflow.now()
