@@ -195,10 +195,18 @@ def test_parser_reads_commands_outputs_and_exit_codes() -> None:
 def test_matcher_rejects_drifted_output() -> None:
     """`...` and placeholders absorb ids and wording around them; a changed word still fails."""
     expected = ("DENIED: x → production (state: ...)", "...", "request x-<n> is approved")
-    assert output_matches(expected, ["DENIED: x → production (state: pilot)", "request x-1 is approved"])
-    assert output_matches(expected, ["DENIED: x → production (state: a)", "a", "b", "request x-12 is approved"])
-    assert not output_matches(expected, ["ALLOWED: x → production (state: pilot)", "request x-1 is approved"])
-    assert not output_matches(expected, ["DENIED: x → production (state: a)", "request x-1 is rejected"])
+    assert output_matches(
+        expected, ["DENIED: x → production (state: pilot)", "request x-1 is approved"]
+    )
+    assert output_matches(
+        expected, ["DENIED: x → production (state: a)", "a", "b", "request x-12 is approved"]
+    )
+    assert not output_matches(
+        expected, ["ALLOWED: x → production (state: pilot)", "request x-1 is approved"]
+    )
+    assert not output_matches(
+        expected, ["DENIED: x → production (state: a)", "request x-1 is rejected"]
+    )
     assert not output_matches(("one line",), ["one line", "an undocumented extra line"])
 
 
