@@ -28,6 +28,7 @@ from tests.harness import ROOT, make_settings, running_stack, serve_api
 README = ROOT / "README.md"
 ADMIN = "admin@threshold.local"
 COMMAND_TIMEOUT_SECONDS = 30
+TIMED_OUT = 124
 EXIT = re.compile(r"\s#\s*exit\s+(\d+)\s*$")
 PLACEHOLDERS = {
     "<token>": r"thr_\S+",
@@ -164,7 +165,12 @@ async def run_step(step: Step, work: Path, env: dict[str, str], state: Path) -> 
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    out, _ = await asyncio.wait_for(process.communicate(), COMMAND_TIMEOUT_SECONDS)
+    try:
+        out, _ = await asyncio.wait_for(process.communicate(), COMMAND_TIMEOUT_SECONDS)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        return TIMED_OUT, f"(no answer within {COMMAND_TIMEOUT_SECONDS} s)".encode()
     return process.returncode or 0, out
 
 
