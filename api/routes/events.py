@@ -22,6 +22,7 @@ from domain.events import (
     parse_batch,
     parse_cloudevent,
 )
+from domain.secrets import scrub
 from workflows.models import CommandResult
 
 router = APIRouter(prefix="/events", tags=["events"])
@@ -86,15 +87,16 @@ def _applied(event: ScopeEvent, result: CommandResult) -> EventOut:
 def _failed(raw: Any, error: GovernanceError) -> EventOut:
     def text(name: str) -> str | None:
         value = raw.get(name) if isinstance(raw, dict) else None
-        return value if isinstance(value, str) else None
+        return scrub(value) if isinstance(value, str) else None
 
+    body = error_body(error.message, [p.as_dict() for p in error.problems])["error"]
     return EventOut(
         status=STATUS.get(error.code, 409),
         id=text("id"),
         source=text("source"),
         subject=text("subject"),
-        message=error.message,
-        problems=[p.as_dict() for p in error.problems],
+        message=body["message"],
+        problems=body["problems"],
     )
 
 

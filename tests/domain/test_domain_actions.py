@@ -82,13 +82,14 @@ def test_a_privileged_action_needs_the_approval_its_use_case_requires(scope: Act
 
 
 def test_content_is_kept_as_the_logging_policy_says() -> None:
-    """digest keeps hash and length; redacted masks e-mails and tokens; full keeps the text."""
+    """digest keeps hash and length; redacted masks e-mails and tokens; full masks secrets only."""
     text = "mail ann@example.com the key sk-ant-api03-QQQQQQQQQQQQQQQQQQQQ now"
     digest, length, stored = kept_content(text, ContentLogging.digest, True)
     assert len(digest or "") == 64 and length == len(text) and stored is None
     _, _, masked = kept_content(text, ContentLogging.redacted, True)
     assert masked == "mail [email] the key [secret] now"
-    assert kept_content(text, ContentLogging.full, True)[2] == text
+    full = "mail ann@example.com the key [secret] now"
+    assert kept_content(text, ContentLogging.full, True)[2] == full
     assert kept_content(text, ContentLogging.full, False) == (None, None, None)
     assert redact("token ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2") == "token [secret]"
 
