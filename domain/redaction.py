@@ -10,7 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from domain.checkdigits import iban_valid, luhn_valid
 from domain.secret_rules import find_secrets
+
+__all__ = ["iban_valid", "luhn_valid", "mask_secrets", "redact"]
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
@@ -18,26 +21,9 @@ IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b"
 SSN = re.compile(r"(?<![\d-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\d-])")
 PHONE = re.compile(
     r"(?<![\w+])\+[1-9]\d{0,2}(?:[ .-]?\(?\d{1,4}\)?){2,5}(?![\d-])"  # E.164, spaced or not
-    r"|(?<![\w(])\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}(?![\d-])"  # North America: (415) 555-0132
-    r"|(?<![\w])0\d{1,4}(?:[ .-]\d{2,4}){2,4}(?![\d-])"  # national trunk 0: 020 7946 0958
+    r"|(?<![\w(])(?<!\d[ .-])\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}(?![\d-])"  # (415) 555-0132
+    r"|(?<![\w])(?<!\d[ .-])0\d{1,4}(?:[ .-]\d{2,4}){2,4}(?![\d-])"  # trunk 0: 020 7946 0958
 )
-
-
-def luhn_valid(digits: str) -> bool:
-    """True when a card number's check digit is right (ISO/IEC 7812)."""
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char) * (2 if index % 2 else 1)
-        total += value - 9 if value > 9 else value
-    return total % 10 == 0
-
-
-def iban_valid(iban: str) -> bool:
-    """True when an IBAN's check digits are right (ISO 13616 mod 97)."""
-    compact = iban.replace(" ", "")
-    rearranged = compact[4:] + compact[:4]
-    number = "".join(str(int(ch, 36)) for ch in rearranged)
-    return len(compact) >= 15 and int(number) % 97 == 1
 
 
 def _card(match: re.Match[str]) -> str:

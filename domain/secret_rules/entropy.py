@@ -12,6 +12,8 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 
+from domain.checkdigits import iban_like
+
 HEX_RUN = re.compile(r"(?<![0-9a-fA-F])[0-9a-fA-F]{32,}(?![0-9a-fA-F])")
 TOKEN = re.compile(r"[A-Za-z0-9_+~.-]{20,}")
 BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{30,}={0,2}")
@@ -56,6 +58,8 @@ def random_token(text: str) -> bool:
     core = text.strip("._-~+")
     if len(core) < 20 or _classes(core) < 2 or identifier(core) or UUID.match(core):
         return False
+    if iban_like(core):
+        return False  # personal data (redaction masks it), not a secret
     return entropy(core) >= _limit(len(core))
 
 
@@ -109,5 +113,25 @@ def base64_secrets(text: str) -> Iterator[tuple[int, int]]:
             continue  # plain tokens are token_secrets' job
         for start, end in _segments(run):
             if _random_segment(run[start:end]):
+                start, end = _widen(run, start, end)
                 yield match.start() + start, match.start() + end
                 break
+
+
+_PATH_WORD = re.compile(r"^(?:[a-z]+|[A-Z][a-z]+|\d+)$")
+
+
+def _widen(run: str, start: int, end: int) -> tuple[int, int]:
+    """Take in the pieces beside a random segment unless they are path words (`aws`, `prod`)."""
+    while start > 0:
+        before = run.rfind("/", 0, start - 1) + 1
+        if _PATH_WORD.match(run[before : start - 1]):
+            break
+        start = before
+    while end < len(run):
+        after = run.find("/", end + 1)
+        after = len(run) if after < 0 else after
+        if _PATH_WORD.match(run[end + 1 : after]):
+            break
+        end = after
+    return start, end
