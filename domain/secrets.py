@@ -23,6 +23,7 @@ __all__ = [
     "NotSecret",
     "entropy",
     "fingerprint",
+    "masked",
     "refuse_secrets",
     "scrub",
     "secret_kind",
@@ -144,6 +145,11 @@ def scrub(text: str) -> str:
         secret = text[finding.start : finding.end]
         text = text[: finding.start] + f"[{fingerprint(secret)}]" + text[finding.end :]
     return text
+
+
+def masked(value: str) -> str:
+    """`value` itself, or only its fingerprint when it holds a secret anywhere."""
+    return fingerprint(value) if find_secrets(value) else value
 
 
 def shown(value: Any) -> str:

@@ -165,3 +165,9 @@ LOOKALIKES: list[str] = [
     "ReadOnlyDatabaseUserForReportingService",
     "projects/acme-prod/locations/europe-west4/keyRings/app/cryptoKeys/crm",
 ]
+
+
+def leaked(sample: Sample, text: str) -> list[str]:
+    """Every substring of the sample's secret longer than 4 characters that `text` contains."""
+    secret = sample.secret
+    return [secret[i : i + 5] for i in range(len(secret) - 4) if secret[i : i + 5] in text]

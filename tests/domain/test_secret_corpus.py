@@ -11,7 +11,7 @@ from domain.events import parse_cloudevent
 from domain.manifest import parse_credential, parse_manifest
 from domain.secret_rules import ENTROPY_RULES, RULES, find_secrets
 from domain.secrets import fingerprint, scrub, secret_message, text_message
-from tests.secret_corpus import LOOKALIKES, SECRETS, Sample
+from tests.secret_corpus import LOOKALIKES, SECRETS, Sample, leaked
 
 FAMILIES = {
     "aws-access-key-id",
@@ -44,12 +44,6 @@ FAMILIES = {
     "hex-secret-64",
     "kv-path-secret",
 }
-
-
-def leaked(sample: Sample, text: str) -> list[str]:
-    """Every substring of the secret longer than 4 characters that `text` contains."""
-    secret = sample.secret
-    return [secret[i : i + 5] for i in range(len(secret) - 4) if secret[i : i + 5] in text]
 
 
 def credential(**fields: Any) -> dict[str, Any]:
