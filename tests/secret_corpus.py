@@ -136,6 +136,7 @@ LOOKALIKES: list[str] = [
     "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/app/db-AbCdEf",
     "arn:aws:iam::123456789012:role/support-assistant-prod",
     "123e4567-e89b-12d3-a456-426614174000",
+    "9f1c2a7e5b6d4c3e8a1f0b2d3c4e5f6a",  # uuid4().hex, a common event id
     "commit 3f9c2b1a4d5e6f708192a3b4c5d6e7f8091a2b3c",
     "sha 9fceb02d0ae598e95dc970b74767f19372d61af8",
     "rev: 1a410efbd13591db07496601ebc7a059dd55cfe9",

@@ -18,6 +18,8 @@ HEX_RUN = re.compile(r"(?<![0-9a-fA-F])[0-9a-fA-F]{32,}(?![0-9a-fA-F])")
 TOKEN = re.compile(r"[A-Za-z0-9_+~.-]{20,}")
 BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{30,}={0,2}")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+UUID4_HEX = re.compile(r"^[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}$")
+"""A version-4 UUID without dashes (`uuid4().hex`, a common event id): an id, not a secret."""
 # A digest after these words is a content hash (a commit, an image), not a secret.
 HASH_CONTEXT = re.compile(
     r"(?i)(?:commit|sha|sha1|sha-1|sha256|sha-256|sha512|rev|revision|digest|checksum|hash"
@@ -73,7 +75,9 @@ def hex_secrets(text: str) -> Iterator[tuple[int, int]]:
         run = match.group(0)
         if not (any(c.isdigit() for c in run) and any(c.isalpha() for c in run)):
             continue
-        if entropy(run) >= HEX_BITS and not _hash_context(text, match.start(), len(run)):
+        if UUID4_HEX.match(run) or _hash_context(text, match.start(), len(run)):
+            continue
+        if entropy(run) >= HEX_BITS:
             yield match.span()
 
 
