@@ -108,6 +108,7 @@ def _secrets() -> list[Sample]:
         _s("twilio-account-sid", "AC" + _pick(HEX, 32)),
         _s("twilio-api-key", "SK" + _pick(HEX, 32)),
         _s("databricks", "dapi" + _pick(HEX, 32)),
+        _s("vault-token", "hvs." + _pick(URLSAFE, 90)),
         _s("openai-key", "sk-" + _pick(ALNUM, 48)),
         _s("openai-project-key", "sk-proj-" + _pick(URLSAFE, 64)),
         _s("anthropic-key", "sk-ant-api03-" + _pick(URLSAFE, 93) + "AA"),

@@ -29,6 +29,8 @@ class Finding:
     end: int
 
 
+# The entropy checks as rules for refusals and docs; `pattern` only shows the candidate shape
+# (the checks themselves are in `entropy.py`).
 ENTROPY_RULES: tuple[Rule, ...] = (
     Rule(
         "entropy-hex",

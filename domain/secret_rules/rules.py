@@ -62,7 +62,7 @@ RULES: tuple[Rule, ...] = (
         "an AWS secret access key",
         r"(?i)aws.{0,20}?(?:secret|key).{0,20}?[\s=:\"']+(?P<secret>[A-Za-z0-9/+]{40})"
         r"(?![A-Za-z0-9/+])",
-        "gitleaks:aws-secret-key (v7 default) / detect-secrets:AWSKeyDetector",
+        'gitleaks:"AWS Secret Key" (v7 default config) / detect-secrets:AWSKeyDetector',
     ),
     Rule("gcp-api-key", "a Google API key", r"AIza[0-9A-Za-z_-]{35}", "gitleaks:gcp-api-key"),
     Rule(
@@ -166,7 +166,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "databricks-api-token",
         "a Databricks token",
-        r"dapi[0-9a-f]{32}(?:-\d)?",
+        r"dapi[a-h0-9]{32}(?:-\d)?",
         "gitleaks:databricks-api-token",
     ),
     Rule(
@@ -180,6 +180,12 @@ RULES: tuple[Rule, ...] = (
         "an OpenAI API key",
         _B + r"sk-(?:(?:proj|svcacct|admin)-)?[0-9A-Za-z_-]{20,}",
         "gitleaks:openai-api-key (broadened: any sk- or sk-proj- key of 20+ characters)",
+    ),
+    Rule(
+        "vault-service-token",
+        "a HashiCorp Vault token",
+        r"hv[sb]\.[0-9A-Za-z_-]{24,}",
+        "gitleaks:vault-service-token / vault-batch-token (any length of 24+)",
     ),
     Rule(
         "jwt",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -144,3 +145,10 @@ def test_every_rule_names_its_provenance() -> None:
     for rule in RULES + ENTROPY_RULES:
         assert rule.provenance.split(":")[0] in {"gitleaks", "detect-secrets", "threshold"}
     assert len({rule.id for rule in RULES + ENTROPY_RULES}) == len(RULES + ENTROPY_RULES)
+
+
+def test_the_docs_list_every_rule() -> None:
+    """docs/security-secrets.md has a table row for each rule id, with its provenance."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "security-secrets.md").read_text()
+    for rule in RULES + ENTROPY_RULES:
+        assert f"| `{rule.id}` |" in doc and rule.provenance in doc, rule.id
