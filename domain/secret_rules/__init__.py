@@ -100,9 +100,17 @@ def _span(match: re.Match[str]) -> tuple[int, int]:
     return match.span()
 
 
+def _matches(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """Every match, overlapping ones too (`token=client_secret: x` holds two assignments)."""
+    position = 0
+    while (match := pattern.search(text, position)) is not None:
+        yield match
+        position = match.start() + 1
+
+
 def _rule_findings(text: str) -> Iterator[Finding]:
     for rule in RULES:
-        for match in _compiled(rule.pattern).finditer(text):
+        for match in _matches(_compiled(rule.pattern), text):
             if _CHECKS[rule.check](match):
                 yield Finding(rule.id, rule.label, *_span(match))
 
@@ -118,20 +126,26 @@ def _entropy_findings(text: str) -> Iterator[Finding]:
             yield Finding(rule.id, rule.label, start, end)
 
 
-def _overlaps(finding: Finding, kept: list[Finding]) -> bool:
-    return any(finding.start < other.end and other.start < finding.end for other in kept)
+def _merged(findings: list[tuple[int, Finding]]) -> list[Finding]:
+    """Overlapping findings become one covering both, named by the higher-priority rule."""
+    out: list[tuple[int, Finding]] = []
+    for rank, finding in sorted(findings, key=lambda pair: pair[1].start):
+        if out and finding.start < out[-1][1].end:
+            best_rank, best = out[-1]
+            end = max(best.end, finding.end)
+            if rank < best_rank:
+                out[-1] = (rank, Finding(finding.rule, finding.label, best.start, end))
+            else:
+                out[-1] = (best_rank, Finding(best.rule, best.label, best.start, end))
+        else:
+            out.append((rank, finding))
+    return [finding for _, finding in out]
 
 
 def find_secrets(text: str) -> list[Finding]:
-    """Every secret in `text`, rule matches first; an entropy hit inside one is not repeated."""
-    kept: list[Finding] = []
-    for finding in _rule_findings(text):
-        if not _overlaps(finding, kept):
-            kept.append(finding)
-    for finding in _entropy_findings(text):
-        if not _overlaps(finding, kept):
-            kept.append(finding)
-    return sorted(kept, key=lambda f: f.start)
+    """Every secret in `text`, in order; overlapping hits are merged (rules before entropy)."""
+    found = [*_rule_findings(text), *_entropy_findings(text)]
+    return _merged(list(enumerate(found)))
 
 
 def looks_random(text: str) -> bool:

@@ -142,6 +142,36 @@ async def through_the_cli(stack: Stack, tmp_path: Path) -> None:
         assert leaked(sample, result.output) == [], sample.family
 
 
+PII = "card 4111 1111 1111 1111, iban DE89 3704 0044 0532 0130 00, call +14155550132"
+
+
+def action_record(sample: Sample, n: int) -> dict[str, Any]:
+    """An action record with the secret in its content, target, credential_id and id."""
+    return {
+        "system": SYSTEM,
+        "environment": "pilot",
+        "time": "2026-11-26T10:00:00Z",
+        "kind": "tool_call",
+        "tool": "search_kb",
+        "target": f"https://kb.example.com/search?token={sample.value}",
+        "credential_id": sample.value[:128],
+        "trace_id": f"trace-{n}",
+        "id": sample.value[:200],
+        "content": f"{PII}; the user pasted {sample.value} into the chat",
+    }
+
+
+async def actions_with_secrets(stack: Stack) -> None:
+    """Action records are telemetry: accepted, with every secret masked before it is stored."""
+    body = "\n".join(json.dumps(action_record(s, n)) for n, s in enumerate(SECRETS))
+    headers = {"Content-Type": "application/x-ndjson"}
+    answer = await stack.call("POST", "/actions", REQUESTER, content=body, headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["accepted"] == len(SECRETS)
+    for sample in SECRETS:
+        assert leaked(sample, answer.text) == [], sample.family
+
+
 def database_text(url: str) -> str:
     """Every row of every table as text (and, for SQLite, the file's bytes)."""
     engine = sa.create_engine(url)
@@ -187,18 +217,20 @@ def kept(text: str) -> list[str]:
 
 async def test_the_corpus_is_refused_at_every_edge_and_kept_nowhere(
     dev_env: WorkflowEnvironment,
+    database_url: str,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Every corpus secret is refused without echo at each edge; none is in DB, logs, history."""
+    """Every corpus secret is refused without echo at each edge (action records: masked);
+    none is in the database, the logs or a Temporal history afterwards."""
     caplog.set_level(logging.DEBUG)
-    database_url = f"sqlite:///{tmp_path}/threshold.db"
     async with running_stack(dev_env.client, make_settings(database_url, tmp_path)) as stack:
         request_id = await register_and_request(stack)
         for sample in SECRETS:
             await through_the_api(stack, sample, request_id)
         await batch_through_the_api(stack)
+        await actions_with_secrets(stack)
         monkeypatch.setattr(cli_client, "TRANSPORT", AppBridge(stack, asyncio.get_running_loop()))
         await through_the_cli(stack, tmp_path)
         shown = await stack.call("GET", f"/requests/{request_id}", REQUESTER)
@@ -215,6 +247,7 @@ async def test_the_corpus_is_refused_at_every_edge_and_kept_nowhere(
         assert kept(histories) == []
     stored = database_text(database_url)
     assert LOOKALIKE_COMMENT in stored  # the search sees what the database keeps
+    assert "[card], iban [iban], call [phone]; the user pasted [secret]" in stored  # redacted
     assert kept(stored) == []
     # httpx's own INFO lines are the test client's (it logs the URLs it is asked to call)
     logged = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("httpx"))
