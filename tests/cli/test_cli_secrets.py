@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 
+from tests.cli.conftest import FakeApi
 from tests.secret_corpus import SECRETS, leaked
 
 ECHOING = {
@@ -17,7 +20,9 @@ ECHOING = {
 }
 
 
-def test_credential_change_with_a_secret_sends_nothing(api, cli, tmp_path: Path):
+def test_credential_change_with_a_secret_sends_nothing(
+    api: FakeApi, cli: Callable[..., Any], tmp_path: Path
+) -> None:
     """A credential file holding a secret exits 2 naming the field; no request is made."""
     for sample in SECRETS:
         path = tmp_path / "credential.yaml"
@@ -34,7 +39,9 @@ def test_credential_change_with_a_secret_sends_nothing(api, cli, tmp_path: Path)
     assert api.requests == []
 
 
-def test_deploy_check_with_a_secret_sends_nothing(api, cli, tmp_path: Path):
+def test_deploy_check_with_a_secret_sends_nothing(
+    api: FakeApi, cli: Callable[..., Any], tmp_path: Path
+) -> None:
     """A manifest whose description holds a secret exits 2 naming the field; nothing is sent."""
     path = tmp_path / "manifest.yaml"
     path.write_text(yaml.safe_dump({"id": "support-assistant", "description": SECRETS[2].value}))
@@ -44,7 +51,9 @@ def test_deploy_check_with_a_secret_sends_nothing(api, cli, tmp_path: Path):
     assert api.requests == []
 
 
-def test_an_echoing_server_is_scrubbed_before_printing(api, cli, tmp_path: Path):
+def test_an_echoing_server_is_scrubbed_before_printing(
+    api: FakeApi, cli: Callable[..., Any], tmp_path: Path
+) -> None:
     """If a server (an older one) echoes a secret in its refusal, the CLI prints its fingerprint."""
     api.reply("POST", "/events", 422, ECHOING)
     result = cli(

@@ -107,3 +107,14 @@ def test_a_secret_given_as_credential_id_is_never_kept(scope: ActionScope) -> No
     assert masked.credential_id is not None and "sk-ant" not in masked.credential_id
     assert [f.code for f in check_action(scope, masked)] == ["credential_not_bound"]
     assert mask_secret_credential(scope, record()) == record()
+
+
+def test_secrets_in_action_record_fields_are_masked(scope: ActionScope) -> None:
+    """A secret inside target, tool, action or trace_id is stored as [secret]; a secret id hashed."""
+    token = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3n4o5p6q7r8"
+    leaked = record(target=f"https://kb.example.com/?token={token}", trace_id=token, id=token)
+    masked = mask_secret_credential(scope, leaked)
+    assert masked.target == "https://kb.example.com/?token=[secret]"
+    assert masked.trace_id == "[secret]"
+    assert masked.id is not None and masked.id.startswith("sha256:") and token not in masked.id
+    assert mask_secret_credential(scope, leaked).id == masked.id  # a re-send is still a no-op
