@@ -1,10 +1,11 @@
 """The secret corpus through every edge of a running stack; afterwards no corpus value is kept.
 
 Registration, credential POST and revoke, credential.changed events (single and batch), a
-decision reason and the CLI's deploy-check / event credential-change each refuse every corpus
-secret with a 4xx naming the field and never echoing it; then the database (every table, and
-the SQLite file's bytes), the captured logs and every Temporal history of the stack are
-searched for any corpus value: none is found.
+decision reason (API and dashboard) and the CLI's deploy-check / event credential-change each
+refuse every corpus secret with a 4xx (CLI: exit 2) naming the field and never echoing it;
+action records carrying the corpus are accepted with every secret masked. Then the database
+(every table, and the SQLite file's bytes), the captured logs and every Temporal history of
+the stack are searched for any corpus value: none is found.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typer.testing import CliRunner
 
 from cli import client as cli_client
 from cli.main import app as cli_app
+from tests.e2e.dashboard import browser, csrf_of, sign_in
 from tests.e2e.test_promotion_tour import manifest, register_and_request
 from tests.e2e.test_scope_changes import AppBridge
 from tests.harness import REQUESTER, SECURITY, Stack, make_settings, running_stack
@@ -120,6 +122,21 @@ async def batch_through_the_api(stack: Stack) -> None:
     assert answer.status_code == 200 and answer.json()["applied"] == 0, answer.text
     for sample in SECRETS:
         assert leaked(sample, answer.text) == [], sample.family
+
+
+async def through_the_dashboard(stack: Stack, request_id: str) -> None:
+    """A dashboard rejection whose reason holds a secret answers 422, the page quoting none."""
+    async with browser(stack) as http:
+        await sign_in(http, stack.tokens[SECURITY])
+        inbox = await http.get("/approvals")
+        for sample in SECRETS:
+            form = {"csrf_token": csrf_of(inbox.text), "decision": "reject"}
+            page = await http.post(
+                f"/approvals/{request_id}", data=form | {"reason": f"no: {sample.value}"}
+            )
+            assert page.status_code == 422, (sample.family, page.text[:300])
+            assert "holds a secret" in page.text
+            assert leaked(sample, page.text) == [], sample.family
 
 
 async def through_the_cli(stack: Stack, tmp_path: Path) -> None:
@@ -231,6 +248,7 @@ async def test_the_corpus_is_refused_at_every_edge_and_kept_nowhere(
             await through_the_api(stack, sample, request_id)
         await batch_through_the_api(stack)
         await actions_with_secrets(stack)
+        await through_the_dashboard(stack, request_id)
         monkeypatch.setattr(cli_client, "TRANSPORT", AppBridge(stack, asyncio.get_running_loop()))
         await through_the_cli(stack, tmp_path)
         shown = await stack.call("GET", f"/requests/{request_id}", REQUESTER)
