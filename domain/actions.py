@@ -200,6 +200,7 @@ def mask_secret_credential(scope: ActionScope, record: ActionRecord) -> ActionRe
     credential_id (when not a bound id) becomes `SECRET_MASK` (and is still found:
     `credential_not_bound`); a secret inside tool, target, action, approved_by or trace_id
     becomes `[secret]`; a secret id becomes its SHA-256 (so a re-send is still a no-op).
+    In ids a 32-hex run is a W3C trace id, not a secret.
     """
     update: dict[str, str] = {}
     credential = record.credential_id
@@ -207,9 +208,9 @@ def mask_secret_credential(scope: ActionScope, record: ActionRecord) -> ActionRe
         update["credential_id"] = SECRET_MASK
     for name in _TEXT_FIELDS:
         value = getattr(record, name)
-        if value and (masked := mask_secrets(value)) != value:
+        if value and (masked := mask_secrets(value, name == "trace_id")) != value:
             update[name] = masked
-    if record.id and secret_kind(record.id):
+    if record.id and secret_kind(record.id, identifier=True):
         update["id"] = _hashed_id(record.id)
     return record.model_copy(update=update) if update else record
 

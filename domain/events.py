@@ -254,7 +254,7 @@ def _check_specversion(value: Any) -> str | None:
 def _check_id(value: Any) -> str | None:
     if not _text(value):
         return f"{shown(value)} is not valid: give a non-empty string"
-    return secret_message(value, "use a deploy or build id, never a secret")
+    return secret_message(value, "use a deploy or build id, never a secret", identifier=True)
 
 
 def _check_source(value: Any) -> str | None:

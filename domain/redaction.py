@@ -49,9 +49,9 @@ _PII: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
 )
 
 
-def mask_secrets(text: str) -> str:
+def mask_secrets(text: str, identifier: bool = False) -> str:
     """`text` with every secret the rule set finds replaced by `[secret]`."""
-    for finding in reversed(find_secrets(text)):
+    for finding in reversed(find_secrets(text, identifier)):
         text = text[: finding.start] + "[secret]" + text[finding.end :]
     return text
 

@@ -44,15 +44,15 @@ def fingerprint(secret: str) -> str:
     return f"{secret[:4]}…sha256:{digest}"
 
 
-def first_secret(value: str) -> Finding | None:
-    """The first secret found in `value`, or None."""
-    found = find_secrets(value)
+def first_secret(value: str, identifier: bool = False) -> Finding | None:
+    """The first secret found in `value` (an id when `identifier`), or None."""
+    found = find_secrets(value, identifier)
     return found[0] if found else None
 
 
-def secret_kind(value: str) -> str | None:
+def secret_kind(value: str, identifier: bool = False) -> str | None:
     """What kind of secret `value` holds (its rule's label), or None."""
-    finding = first_secret(value)
+    finding = first_secret(value, identifier)
     return finding.label if finding is not None else None
 
 
@@ -61,9 +61,9 @@ def _describe(value: str, finding: Finding) -> str:
     return f"{SECRET_HINT} ({finding.label}, rule {finding.rule}, {fingerprint(secret)})"
 
 
-def secret_message(value: str, fix: str = REFERENCE_FIX) -> str | None:
+def secret_message(value: str, fix: str = REFERENCE_FIX, identifier: bool = False) -> str | None:
     """The refusal for a value holding a secret (rule and fingerprint only), or None."""
-    finding = first_secret(value)
+    finding = first_secret(value, identifier)
     if finding is None:
         return None
     return f"{_describe(value, finding)}; Threshold never accepts secrets: {fix}"
@@ -147,9 +147,9 @@ def scrub(text: str) -> str:
     return text
 
 
-def masked(value: str) -> str:
+def masked(value: str, identifier: bool = False) -> str:
     """`value` itself, or only its fingerprint when it holds a secret anywhere."""
-    return fingerprint(value) if find_secrets(value) else value
+    return fingerprint(value) if find_secrets(value, identifier) else value
 
 
 def shown(value: Any) -> str:

@@ -87,7 +87,7 @@ def _applied(event: ScopeEvent, result: CommandResult) -> EventOut:
 def _failed(raw: Any, error: GovernanceError) -> EventOut:
     def text(name: str) -> str | None:
         value = raw.get(name) if isinstance(raw, dict) else None
-        return masked(value) if isinstance(value, str) else None
+        return masked(value, identifier=name == "id") if isinstance(value, str) else None
 
     body = error_body(error.message, [p.as_dict() for p in error.problems])["error"]
     return EventOut(

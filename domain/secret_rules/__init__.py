@@ -115,10 +115,10 @@ def _rule_findings(text: str) -> Iterator[Finding]:
                 yield Finding(rule.id, rule.label, *_span(match))
 
 
-def _entropy_findings(text: str) -> Iterator[Finding]:
+def _entropy_findings(text: str, identifier: bool) -> Iterator[Finding]:
     hexes, paths, tokens = ENTROPY_RULES
     for rule, spans in (
-        (hexes, hex_secrets(text)),
+        (hexes, hex_secrets(text, identifier)),
         (paths, base64_secrets(text)),
         (tokens, token_secrets(text)),
     ):
@@ -142,9 +142,12 @@ def _merged(findings: list[tuple[int, Finding]]) -> list[Finding]:
     return [finding for _, finding in out]
 
 
-def find_secrets(text: str) -> list[Finding]:
-    """Every secret in `text`, in order; overlapping hits are merged (rules before entropy)."""
-    found = [*_rule_findings(text), *_entropy_findings(text)]
+def find_secrets(text: str, identifier: bool = False) -> list[Finding]:
+    """Every secret in `text`, in order; overlapping hits are merged (rules before entropy).
+
+    `identifier`: `text` is an id (an event id, a trace id), where a 32-hex run is a trace id.
+    """
+    found = [*_rule_findings(text), *_entropy_findings(text, identifier)]
     return _merged(list(enumerate(found)))
 
 

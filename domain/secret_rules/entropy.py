@@ -69,10 +69,15 @@ def _hash_context(text: str, start: int, length: int) -> bool:
     return length in (40, 64, 128) and bool(HASH_CONTEXT.search(text[max(0, start - 16) : start]))
 
 
-def hex_secrets(text: str) -> Iterator[tuple[int, int]]:
-    """Spans of hex runs of 32+ that mix letters and digits, unless a hash context names them."""
+def hex_secrets(text: str, identifier: bool = False) -> Iterator[tuple[int, int]]:
+    """Spans of hex runs of 32+ that mix letters and digits, unless a hash context names them.
+
+    `identifier`: the text is an id, where exactly 32 hex is a trace id (W3C trace context).
+    """
     for match in HEX_RUN.finditer(text):
         run = match.group(0)
+        if identifier and len(run) == 32:
+            continue
         if not (any(c.isdigit() for c in run) and any(c.isalpha() for c in run)):
             continue
         if UUID4_HEX.match(run) or _hash_context(text, match.start(), len(run)):

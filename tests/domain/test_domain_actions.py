@@ -118,3 +118,11 @@ def test_secrets_in_action_record_fields_are_masked(scope: ActionScope) -> None:
     assert masked.trace_id == "[secret]"
     assert masked.id is not None and masked.id.startswith("sha256:") and token not in masked.id
     assert mask_secret_credential(scope, leaked).id == masked.id  # a re-send is still a no-op
+
+
+def test_trace_ids_and_uuid_ids_are_kept_as_given(scope: ActionScope) -> None:
+    """A W3C trace id (32 hex) and a uuid4 hex id are identifiers, not secrets: kept as given."""
+    given = record(
+        trace_id="4bf92f3577b34da6a3ce929d0e0e4736", id="9f1c2a7e5b6d4c3e8a1f0b2d3c4e5f6a"
+    )
+    assert mask_secret_credential(scope, given) == given
