@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -84,6 +85,30 @@ class RevokerSettings(BaseModel):
     )
 
 
+class ObservabilitySettings(BaseModel):
+    """Logs, metrics, traces and readiness (docs/observability.md)."""
+
+    log_format: Literal["json", "text"] | None = Field(
+        default=None, description="json, or text; unset: text in development, json elsewhere"
+    )
+    metrics_public: bool = Field(
+        default=False, description="Serve /metrics without a bearer token (private networks only)"
+    )
+    metrics_cache_seconds: float = Field(
+        default=10.0, description="How long the gauges read from the database are reused"
+    )
+    worker_metrics_bind: str | None = Field(
+        default=None, description="host:port where the worker serves Temporal SDK metrics"
+    )
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP base URL (e.g. http://collector:4318); unset: no traces",
+    )
+    service_name: str = "threshold"
+    readiness_cache_seconds: float = 2.0
+    readiness_timeout_seconds: float = 2.0
+
+
 class Settings(BaseSettings):
     """Every setting Threshold reads; defaults run everything on one machine."""
 
@@ -101,6 +126,7 @@ class Settings(BaseSettings):
     slack: SlackSettings = Field(default_factory=SlackSettings)
     jira: JiraSettings = Field(default_factory=JiraSettings)
     revoker: RevokerSettings = Field(default_factory=RevokerSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
 
     @model_validator(mode="after")
     def _defaults_and_secrets(self) -> Settings:

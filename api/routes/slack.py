@@ -14,6 +14,7 @@ from slack_sdk.signature import SignatureVerifier
 from api.errors import error_body
 from api.service import GovernanceService
 from domain.approvals import DecisionCommand, choose_role
+from domain.contracts import CommandMeta
 from domain.errors import GovernanceError
 from domain.secrets import text_message
 from integrations.slack import ApprovalMessenger, SlackPermanentError
@@ -25,7 +26,6 @@ from integrations.slack_blocks import (
     REJECT_CALLBACK,
     reject_modal,
 )
-from workflows.models import CommandMeta
 
 router = APIRouter(tags=["slack"])
 
@@ -133,12 +133,14 @@ class Interaction:
             return f"The reason {refused_text}"
         decision = DecisionCommand(principal=email, approve=approve, comment=comment, via="slack")
         try:
-            await self.service.decide(
+            result = await self.service.decide(
                 request_id, CommandMeta(command_id=command_id, principal=email), decision
             )
         except GovernanceError as refused:
             self.tell(f"Not recorded: {refused.message}")
             return refused.message
+        if result.duplicate:  # a second click: the first one counted
+            self.tell(f"Not recorded again: you already decided ({result.message})")
         return None
 
     async def _ask_reason(self, request_id: str, email: str) -> None:
