@@ -17,6 +17,7 @@ from api.dashboard.templating import STATIC
 from api.routes import (
     actions,
     audit,
+    codec,
     credentials,
     events,
     governance,
@@ -131,6 +132,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(slack.router)
+    app.include_router(codec.router)
     app.include_router(dashboard_router)
     app.include_router(metrics.router)
     app.include_router(readiness.router)
@@ -139,6 +141,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.add_middleware(metrics.ObserveRequests)  # request id, HTTP and command metrics
     instrument_app(app, settings)  # OpenTelemetry spans, only when an OTLP endpoint is set
+    app.add_middleware(codec.CodecCors, settings=settings)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, bool]:
