@@ -1,11 +1,13 @@
 """The secret corpus through every edge of a running stack; afterwards no corpus value is kept.
 
-Registration, credential POST and revoke, credential.changed events (single and batch), a
-decision reason (API and dashboard) and the CLI's deploy-check / event credential-change each
-refuse every corpus secret with a 4xx (CLI: exit 2) naming the field and never echoing it;
-action records carrying the corpus are accepted with every secret masked. Then the database
-(every table, and the SQLite file's bytes), the captured logs and every Temporal history of
-the stack are searched for any corpus value: none is found.
+Registration, credential POST and revoke, credential.changed events (single and batch), every
+system command's reason or comment, a token label, a decision reason (API and dashboard) and
+the CLI's deploy-check / event credential-change each refuse every corpus secret with a 4xx
+(CLI: exit 2) naming the field and never echoing it; action records carrying the corpus are
+accepted with every secret masked. Then the database (every table, and the SQLite file's
+bytes), the captured logs and every Temporal history of the stack (payloads decoded; the
+harness's converter does not encrypt, and a look-alike comment proves the search sees what
+workflows carry) are searched for any corpus value: none is found.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from tests.secret_corpus import SECRETS, Sample, leaked
 
 pytestmark = pytest.mark.devserver
 SYSTEM = "support-assistant"
+ADMIN = "ada.admin@example.com"
 LOOKALIKE_COMMENT = "checked commit 3f9c2b1a4d5e6f708192a3b4c5d6e7f8091a2b3c; reads kv/app/crm"
 _PAYLOAD = re.compile(r'"data":\s*"([A-Za-z0-9+/=]+)"')
 
@@ -107,6 +110,37 @@ async def through_the_api(stack: Stack, sample: Sample, request_id: str) -> None
         json={"approve": False, "comment": f"rejected: {sample.value}"},
     )
     refused(sample, decided, "comment")
+
+
+REASONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("/promotion", "comment", {}),
+    ("/retire", "reason", {}),
+    ("/recertification", "comment", {"approve": False}),
+    ("/exceptions", "reason", {"gap": "no_owner", "until": "2027-01-31"}),
+    ("/exceptions/no_owner/revoke", "reason", {}),
+    ("/contain", "reason", {}),
+    ("/release", "comment", {}),
+)
+
+
+async def reasons_through_the_api(stack: Stack, sample: Sample) -> None:
+    """Every reason or comment of a system command refuses the sample with a 422, no echo."""
+    for path, field, body in REASONS:
+        answer = await stack.call(
+            "POST",
+            f"/systems/{SYSTEM}{path}",
+            ADMIN,
+            json=body | {field: f"because {sample.value}"},
+        )
+        assert answer.status_code == 422, (sample.family, path, answer.text)
+        refused(sample, answer, field)
+    token = await stack.call(
+        "POST",
+        "/tokens",
+        ADMIN,
+        json={"principal": "ci@example.com", "role": "emitter", "label": sample.value},
+    )
+    refused(sample, token, "label")
 
 
 async def batch_through_the_api(stack: Stack) -> None:
@@ -244,8 +278,10 @@ async def test_the_corpus_is_refused_at_every_edge_and_kept_nowhere(
     caplog.set_level(logging.DEBUG)
     async with running_stack(dev_env.client, make_settings(database_url, tmp_path)) as stack:
         request_id = await register_and_request(stack)
+        stack.token(ADMIN, "admin")
         for sample in SECRETS:
             await through_the_api(stack, sample, request_id)
+            await reasons_through_the_api(stack, sample)
         await batch_through_the_api(stack)
         await actions_with_secrets(stack)
         await through_the_dashboard(stack, request_id)
