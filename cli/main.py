@@ -97,16 +97,28 @@ def up(
     api_port: PortOpt = None,
     temporal_port: PortOpt = None,
     ui_port: PortOpt = None,
+    api_processes: Annotated[
+        int, typer.Option("--api-processes", min=1, help="API processes sharing the port.")
+    ] = 1,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Worker processes on the task queue.")
+    ] = 1,
 ) -> None:
-    """Start everything on this machine: Temporal dev server, worker and API."""
+    """Start everything on this machine: Temporal dev server, worker and API processes."""
     try:  # by name, lazily: the server stack loads (and type-checks) only for `up`
         up_main = importlib.import_module("core.up").main
     except ModuleNotFoundError as exc:
-        if exc.name not in ("core", "core.up"):
-            raise
-        raise CliError(f"`threshold up` is not available in this installation: {exc}") from None
+        raise CliError(
+            f"`threshold up` needs the server install (missing {exc.name}): "
+            "pip install 'threshold[dev-server]' (the threshold-cli package only talks to an API)"
+        ) from None
     status = up_main(
-        data_dir=data_dir, api_port=api_port, temporal_port=temporal_port, ui_port=ui_port
+        data_dir=data_dir,
+        api_port=api_port,
+        temporal_port=temporal_port,
+        ui_port=ui_port,
+        api_processes=api_processes,
+        workers=workers,
     )
     if isinstance(status, int) and status:
         raise typer.Exit(status)

@@ -1,21 +1,27 @@
-"""`threshold up`: the Temporal dev server, the worker and the API in one process tree."""
+"""`threshold up`: the Temporal dev server, worker processes and API processes, supervised.
+
+The API and the worker are separate processes (`python -m core.serve`), as in any deployment:
+one GIL no longer serialises HTTP and workflow tasks. `--api-processes N` API processes share
+one listening socket; `--workers N` workers poll one task queue. A process that dies stops
+`up` with status 1 naming it; Ctrl-C stops everything, API first, then workers, then Temporal.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import socket
-import subprocess
 import sys
+import time
+import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
-import uvicorn
 from sqlmodel import Session
 
-from core.runtime import tune_gc
 from core.settings import Settings, get_settings
+from core.supervisor import Child, ChildExited, Stage, Supervisor, child_env, listening_socket
 from core.temporal import DEV_SERVER_SQLITE_ARGS, TemporalConnectError, connect, venv_binary
 from db.engine import get_engine, init_db
 from db.tokens import issue_token
@@ -50,10 +56,9 @@ KEEP_ALIVE_SECONDS = 30
 5 s), so a client never sends on a connection the server is closing (a read error under load)."""
 
 
-def start_temporal(settings: Settings) -> subprocess.Popen[bytes]:
+def start_temporal(supervisor: Supervisor, settings: Settings) -> Child:
     """Start the embedded dev server with file persistence under the data directory."""
     host, port = split_address(settings.temporal.address)
-    log = (settings.data_dir / "temporal.log").open("ab")
     args = [
         str(venv_binary("temporal")),
         "server",
@@ -72,7 +77,8 @@ def start_temporal(settings: Settings) -> subprocess.Popen[bytes]:
         "warn",
         *DEV_SERVER_SQLITE_ARGS,
     ]
-    return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    log = settings.data_dir / "temporal.log"
+    return supervisor.start("Temporal dev server", Stage.TEMPORAL, args, log=log)
 
 
 def ensure_admin_token(settings: Settings) -> Path:
@@ -91,14 +97,11 @@ def ensure_admin_token(settings: Settings) -> Path:
     return path
 
 
-async def wait_for_temporal(settings: Settings, process: subprocess.Popen[bytes] | None) -> None:
-    """Retry connecting until the server answers (or the process died, or a setting is wrong)."""
+async def wait_for_temporal(settings: Settings, supervisor: Supervisor) -> None:
+    """Retry connecting until the server answers (or the dev server died, or a setting is wrong)."""
     last: TemporalConnectError | None = None
     for _ in range(300):
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(
-                f"the Temporal dev server exited; see {settings.data_dir / 'temporal.log'}"
-            )
+        supervisor.check()
         try:
             await connect(settings)
             return
@@ -118,7 +121,7 @@ def tickets_target(settings: Settings) -> str:
     return "local tracker (threshold tickets); set THRESHOLD_JIRA__URL for Jira"
 
 
-def banner(settings: Settings, token_path: Path) -> str:
+def banner(settings: Settings, token_path: Path, layout: Layout) -> str:
     """What `up` prints once everything is listening."""
     ui = (
         f"http://127.0.0.1:{settings.temporal.ui_port}"
@@ -129,6 +132,8 @@ def banner(settings: Settings, token_path: Path) -> str:
         [
             "Threshold is up.",
             f"  API        {settings.api_url}/api/v1   (OpenAPI: {settings.api_url}/docs)",
+            f"  Processes  {layout.api_processes} API, {layout.workers} worker"
+            f"   (--api-processes, --workers)",
             f"  Dashboard  {settings.api_url}/   (sign in with a token)",
             f"  Temporal   {settings.temporal.address}   namespace {settings.temporal.namespace}",
             f"  Temporal UI {ui}",
@@ -141,38 +146,73 @@ def banner(settings: Settings, token_path: Path) -> str:
     )
 
 
-async def serve(settings: Settings) -> None:
-    """Run worker and API until interrupted."""
-    from api.app import create_app
-    from core.logging import configure_logging
-    from worker import run_worker
+def start_processes(
+    supervisor: Supervisor, settings: Settings, sock: socket.socket, layout: Layout
+) -> None:
+    """The worker processes, then the API processes accepting on `sock`."""
+    env = child_env(settings)
+    serve = [sys.executable, "-m", "core.serve"]
+    parent = ["--parent", str(os.getpid())]
+    for n in range(1, layout.workers + 1):
+        supervisor.start(f"worker process {n}", Stage.WORKER, [*serve, "worker", *parent], env=env)
+    fd = sock.fileno()
+    for n in range(1, layout.api_processes + 1):
+        args = [*serve, "api", "--fd", str(fd), *parent]
+        supervisor.start(f"API process {n}", Stage.API, args, env=env, pass_fds=[fd])
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    client = await connect(settings)
-    config = uvicorn.Config(
-        create_app(settings, client),
-        host=settings.api.host,
-        port=settings.api.port,
-        log_level="warning",
-        lifespan="on",
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
-    )
-    configure_logging(settings)  # after uvicorn.Config, which sets up uvicorn's own loggers
-    server = uvicorn.Server(config)
-    tune_gc()
-    worker = asyncio.create_task(run_worker(settings, stop))
-    api = asyncio.create_task(server.serve())
-    while not server.started and not api.done():
-        await asyncio.sleep(0.05)
-    print(banner(settings, settings.data_dir / "admin-token"), flush=True)
-    stopping = asyncio.create_task(stop.wait())
-    await asyncio.wait({api, worker, stopping}, return_when=asyncio.FIRST_COMPLETED)
-    stop.set()
-    server.should_exit = True
-    await asyncio.gather(api, worker, stopping, return_exceptions=True)
+
+def wait_for_api(supervisor: Supervisor, settings: Settings, timeout: float = 120.0) -> None:
+    """Poll /healthz until the API answers; a child that dies meanwhile stops the wait."""
+    host = "127.0.0.1" if settings.api.host in ("0.0.0.0", "") else settings.api.host  # noqa: S104
+    url = f"http://{host}:{settings.api.port}/healthz"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        supervisor.check()
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the API did not answer at {url} within {timeout:g}s")
+
+
+class Stopping(Exception):
+    """SIGINT or SIGTERM reached `threshold up`."""
+
+
+def _stopping(_signum: int, _frame: object) -> None:
+    raise Stopping
+
+
+def supervise(supervisor: Supervisor, settings: Settings, layout: Layout) -> None:
+    """Start the workers and the API, print the banner, and watch until a stop or a death."""
+    sock = listening_socket(settings.api.host, settings.api.port)
+    try:
+        start_processes(supervisor, settings, sock, layout)
+        wait_for_api(supervisor, settings)
+        print(banner(settings, settings.data_dir / "admin-token", layout), flush=True)
+        while True:
+            supervisor.check()
+            time.sleep(0.5)
+    finally:
+        sock.close()
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How many API and worker processes `up` runs."""
+
+    api_processes: int = 1
+    workers: int = 1
+
+    @classmethod
+    def from_overrides(cls, overrides: dict[str, object]) -> Layout:
+        """The layout from `up`'s options (1 and 1 by default)."""
+        api = overrides.get("api_processes") or 1
+        workers = overrides.get("workers") or 1
+        return cls(api_processes=int(str(api)), workers=int(str(workers)))
 
 
 def apply_overrides(settings: Settings, **overrides: object) -> Settings:
@@ -190,17 +230,24 @@ def apply_overrides(settings: Settings, **overrides: object) -> Settings:
         temporal["ui_port"] = overrides["ui_port"]
     if temporal:
         update["temporal"] = settings.temporal.model_copy(update=temporal)
+    update["data_dir"] = Path(str(update.get("data_dir", settings.data_dir))).absolute()
     merged = settings.model_copy(update=update)
-    if "data_dir" in update and not os.environ.get("THRESHOLD_DATABASE_URL"):
+    if (
+        "data_dir" in overrides
+        and overrides["data_dir"]
+        and not os.environ.get("THRESHOLD_DATABASE_URL")
+    ):
         merged.database_url = f"sqlite:///{(merged.data_dir / 'threshold.db').as_posix()}"
     return merged
 
 
 def main(**overrides: object) -> int:
-    """Start everything; returns the exit status."""
+    """Start everything; returns the exit status (0 stopped, 1 a process died, 2 setup)."""
     settings = apply_overrides(get_settings(), **overrides)
+    layout = Layout.from_overrides(overrides)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    process = None
+    supervisor = Supervisor()
+    previous = {sig: signal.signal(sig, _stopping) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         check_port(settings.api.host, settings.api.port, "THRESHOLD_API__PORT (or --api-port)")
         if settings.temporal.embedded:
@@ -209,23 +256,25 @@ def main(**overrides: object) -> int:
             check_port(
                 host, settings.temporal.ui_port, "THRESHOLD_TEMPORAL__UI_PORT (or --ui-port)"
             )
-            process = start_temporal(settings)
+            start_temporal(supervisor, settings)
         init_db(get_engine(settings.database_url))
         ensure_admin_token(settings)
-        asyncio.run(wait_for_temporal(settings, process))
-        asyncio.run(serve(settings))
+        asyncio.run(wait_for_temporal(settings, supervisor))
+        supervise(supervisor, settings, layout)
         return 0
+    except ChildExited as exc:
+        print(f"threshold up: {exc}; stopping the others", file=sys.stderr, flush=True)
+        return 1
     except (PortBusy, RuntimeError, FileNotFoundError) as exc:
         print(f"threshold up: {exc}", file=sys.stderr, flush=True)
         return 2
-    except KeyboardInterrupt:
+    except (Stopping, KeyboardInterrupt):
         return 0
     finally:
-        if process is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the stop short
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if supervisor.children:
+            supervisor.stop()
             print("Threshold stopped.", flush=True)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

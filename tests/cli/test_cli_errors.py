@@ -118,5 +118,12 @@ def test_up_delegates_options_to_core_up(cli, monkeypatch, tmp_path):
     result = cli("up", "--api-port", "9000", "--data-dir", str(tmp_path))
     assert result.exit_code == 3
     assert calls == [
-        {"data_dir": tmp_path, "api_port": 9000, "temporal_port": None, "ui_port": None}
+        {
+            "data_dir": tmp_path,
+            "api_port": 9000,
+            "temporal_port": None,
+            "ui_port": None,
+            "api_processes": 1,
+            "workers": 1,
+        }
     ]
