@@ -2,8 +2,8 @@
 resident memory and the dashboard's page latencies (estate pages, filters, system pages).
 
 `python -m bench.estate [--systems N] [--live L]` runs it alone on its own dev server;
-`bench.run` includes it (N = 10,000 in the full run). The worker runs in the bench process
-(with the API and the raw worker), so its RSS is this process's, read from /proc.
+`bench.run` includes it (N = 10,000 in the full run). The workers run in their own processes
+(`python -m core.serve worker`); the figure is the largest one's RSS, read from /proc.
 
 `--live L` (L < N) registers only L live systems and fills the projection up to N rows with
 copies of one live system's stored view (`seeded-*` ids, no workflow behind them): the estate
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import logging
 import os
 import random
@@ -148,16 +147,20 @@ async def measure_pages(
     return figures
 
 
+def worker_rss(stack: BenchStack) -> int:
+    """The largest resident set among Threshold's worker processes."""
+    return max(rss_bytes(pid) for pid in stack.worker_pids)
+
+
 async def run_estate(
     stack: BenchStack, count: int, progress: Progress, live: int | None = None
 ) -> dict[str, Any]:
     """Register, wait for the projection, then memory and page latencies."""
     live = count if live is None else min(live, count)
-    before = rss_bytes()
+    before = worker_rss(stack)
     registered = await register_all(stack, live, progress)
     catch_up = await projected(stack, live)
-    gc.collect()
-    after = rss_bytes()
+    after = worker_rss(stack)
     if count > live:
         await asyncio.to_thread(seed_projection, stack.settings, count - live)
     http = await signed_in(stack)

@@ -333,7 +333,7 @@ def estate_rows(r: Figures) -> list[Row]:
     seeded = f" ({total - live:,} more seeded in the projection)" if total > live else ""
     rows = [
         Row(
-            f"7 Worker RSS with {live:,} live systems (bench process){seeded}",
+            f"7 Worker RSS with {live:,} live systems (largest worker process){seeded}",
             f"{rss / 2**20:,.0f} MiB",
             f"{estate['rss_before_bytes'] / 2**20:,.0f} MiB before",
             None,

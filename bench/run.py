@@ -27,6 +27,7 @@ from bench.ledger import LEDGER_FULL, LEDGER_QUICK, run_ledger
 from bench.report import environment, print_report, write_json
 from bench.scenarios import FULL, QUICK, Scenarios
 from bench.stack import EXECUTOR_THREADS, bench_stack, start_dev_server
+from core.up import Layout
 from db.verify import shutdown_verifiers
 
 console = Console(width=120)
@@ -47,7 +48,7 @@ def progress_bar() -> Progress:
 ESTATE_FULL, ESTATE_QUICK = 10_000, 500
 
 
-async def measure(quick: bool, tmp: Path, estate: int) -> dict[str, Any]:
+async def measure(quick: bool, tmp: Path, estate: int, layout: Layout) -> dict[str, Any]:
     """The ledger figures first (no server running), then everything on one dev server.
 
     The estate figure (`estate` live systems) comes last: it leaves the server loaded."""
@@ -57,7 +58,7 @@ async def measure(quick: bool, tmp: Path, estate: int) -> dict[str, Any]:
         results |= run_actions(tmp, ACTIONS_QUICK if quick else ACTIONS_FULL, progress)
         env = await start_dev_server(tmp)
         try:
-            async with bench_stack(env, tmp) as stack:
+            async with bench_stack(env, tmp, layout) as stack:
                 results |= await Scenarios(stack, sizes, progress).run()
                 if estate:
                     results |= await run_estate(stack, estate, progress)
@@ -72,6 +73,8 @@ async def measure(quick: bool, tmp: Path, estate: int) -> dict[str, Any]:
             "actions": (ACTIONS_QUICK if quick else ACTIONS_FULL).__dict__,
             "estate_systems": estate,
             "activity_executor_threads": EXECUTOR_THREADS,
+            "api_processes": layout.api_processes,
+            "worker_processes": layout.workers,
             "database": "SQLite (temporary file)",
             "temporal_persistence": "dev server --db-filename (temporary file)",
         },
@@ -89,7 +92,14 @@ def main() -> None:
         default=None,
         help=f"live systems for the estate figure ({ESTATE_FULL:,}; quick {ESTATE_QUICK}; 0 skips)",
     )
+    parser.add_argument(
+        "--api-processes", type=int, default=1, help="API processes, as `threshold up` (1)"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes, as `threshold up` (1)"
+    )
     args = parser.parse_args()
+    layout = Layout(api_processes=max(1, args.api_processes), workers=max(1, args.workers))
     estate = (
         args.systems if args.systems is not None else (ESTATE_QUICK if args.quick else ESTATE_FULL)
     )
@@ -98,7 +108,7 @@ def main() -> None:
     began = perf_counter()
     try:
         with tempfile.TemporaryDirectory(prefix="threshold-bench-") as tmp:
-            payload = asyncio.run(measure(args.quick, Path(tmp), estate))
+            payload = asyncio.run(measure(args.quick, Path(tmp), estate, layout))
         rows = print_report(console, payload)
         path = write_json(payload, rows)
         console.print(f"wrote {path} in {perf_counter() - began:.0f} s")

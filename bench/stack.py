@@ -1,42 +1,46 @@
-"""One benchmark stack: a persistent Temporal dev server, Threshold's worker and API, a raw worker.
+"""One benchmark stack: a persistent Temporal dev server, Threshold's workers and API, a raw worker.
 
-Everything runs in this process and event loop (like `threshold up` minus the subprocesses):
-the worker from `worker.build_worker`, a second worker for the raw baseline workflow with the
-same sandbox runner, and the FastAPI app under uvicorn on a free 127.0.0.1 port.
+The layout `threshold up` runs (`core.up.start_processes`): N worker processes and N API
+processes (`python -m core.serve`) sharing one listening socket on a free 127.0.0.1 port, plus
+the raw baseline's worker in its own process (`bench.rawworker`) with the same sandbox runner.
+This process only generates load (and hosts the Slack emulator).
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import os
+import sys
 import uuid
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 from pydantic import SecretStr
 from sqlmodel import Session
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-from api.app import create_app
 from bench.common import POLICY, PRINCIPALS
-from bench.raw import RawEntityWorkflow
 from core.runtime import tune_gc
-from core.settings import Settings, SlackSettings, TemporalSettings
+from core.settings import ApiSettings, Settings, SlackSettings, TemporalSettings
+from core.supervisor import Stage, Supervisor, listening_socket
 from core.temporal import DEV_SERVER_SQLITE_ARGS, venv_binary
+from core.up import Layout, start_processes, wait_for_api
 from db.engine import get_engine, init_db
 from db.tokens import issue_token
 from tests.emulators.slack import SlackEmulator
-from tests.harness import serve_api
-from worker import build_worker, workflow_runner
 
-EXECUTOR_THREADS = 32
+EXECUTOR_THREADS = 32  # each worker process's activity threads (worker.run_worker)
+POLLERS_TIMEOUT = 60.0
 HTTP_CLIENTS = 32  # one per lane at the scenarios' concurrency
 
 
@@ -76,6 +80,8 @@ class BenchStack:
     raw_queue: str
     slack: SlackEmulator
     slack_users: dict[str, str]
+    worker_pids: list[int] = field(default_factory=list)
+    pids: list[int] = field(default_factory=list)  # every process the stack started
 
     def auth(self, principal: str) -> dict[str, str]:
         """Bearer header for a principal."""
@@ -86,11 +92,12 @@ class BenchStack:
         return f"{self.settings.temporal.workflow_id_prefix}raw:{name}"
 
 
-def bench_settings(tmp: Path, address: str, slack: SlackEmulator) -> Settings:
+def bench_settings(tmp: Path, address: str, slack: SlackEmulator, api_port: int) -> Settings:
     """Settings for one run: its own database, task queue, id prefix, and the Slack emulator."""
     run = uuid.uuid4().hex
     return Settings(
         data_dir=tmp,
+        api=ApiSettings(host="127.0.0.1", port=api_port),
         database_url=f"sqlite:///{tmp}/bench.db",
         policy_file=POLICY,
         slack=SlackSettings(
@@ -125,41 +132,80 @@ async def start_dev_server(tmp: Path) -> WorkflowEnvironment:
     )
 
 
+async def wait_for_pollers(client: Client, queue: str, count: int) -> None:
+    """Until `count` distinct workers poll `queue` for workflow tasks (their processes started)."""
+    request = DescribeTaskQueueRequest(
+        namespace=client.namespace,
+        task_queue=TaskQueue(name=queue),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    )
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + POLLERS_TIMEOUT
+    while loop.time() < deadline:
+        response = await client.workflow_service.describe_task_queue(request)
+        if len({poller.identity for poller in response.pollers}) >= count:
+            return
+        await asyncio.sleep(0.2)
+    raise RuntimeError(f"fewer than {count} workers poll {queue} after {POLLERS_TIMEOUT:g}s")
+
+
+def start_raw_worker(supervisor: Supervisor, client: Client, queue: str) -> None:
+    """The raw baseline's worker process on `queue`."""
+    target = client.service_client.config.target_host
+    args = [sys.executable, "-m", "bench.rawworker", target, client.namespace, queue]
+    supervisor.start("raw baseline worker", Stage.WORKER, [*args, str(os.getpid())])
+
+
 @asynccontextmanager
-async def bench_stack(env: WorkflowEnvironment, tmp: Path) -> AsyncIterator[BenchStack]:
-    """Threshold's worker + API and the raw worker, all on `env`'s server."""
+async def bench_stack(
+    env: WorkflowEnvironment, tmp: Path, layout: Layout | None = None
+) -> AsyncIterator[BenchStack]:
+    """Threshold's workers + API processes (`layout`) and the raw worker, on `env`'s server."""
+    layout = layout or Layout()
     client = env.client
     slack = SlackEmulator()
     slack.start()
     slack_users = {email: slack.add_user(email) for email in PRINCIPALS}
-    settings = bench_settings(tmp, client.service_client.config.target_host, slack)
+    sock = listening_socket("127.0.0.1", 0)
+    address = client.service_client.config.target_host
+    settings = bench_settings(tmp, address, slack, sock.getsockname()[1])
     init_db(get_engine(settings.database_url))
     tokens = issue_tokens(settings)
     raw_queue = f"{settings.temporal.task_queue}-raw"
     # Idle connections close on the client first (uvicorn closes them after 5 s): never a
     # request on a connection the server is closing (an httpx.ReadError between phases).
     limits = httpx.Limits(max_connections=4, max_keepalive_connections=4, keepalive_expiry=2.0)
-    with slack, ThreadPoolExecutor(max_workers=EXECUTOR_THREADS) as executor:  # stops it
-        worker = build_worker(client, settings, executor)
-        raw_worker = Worker(
-            client,
-            task_queue=raw_queue,
-            workflows=[RawEntityWorkflow],
-            workflow_runner=workflow_runner(),
-        )
-        async with (
-            worker,
-            raw_worker,
-            serve_api(create_app(settings, client)) as base_url,
-            AsyncExitStack() as clients,
-        ):
-            http = SpreadClient(
-                [
-                    await clients.enter_async_context(
-                        httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60)
-                    )
-                    for _ in range(HTTP_CLIENTS)
-                ]
-            )
-            tune_gc()  # as `threshold up` does once everything is wired (raw and Threshold alike)
-            yield BenchStack(client, settings, http, tokens, raw_queue, slack, slack_users)
+    supervisor = Supervisor()
+    try:
+        with slack:  # stops it
+            start_processes(supervisor, settings, sock, layout)
+            workers = supervisor.pids(Stage.WORKER)
+            start_raw_worker(supervisor, client, raw_queue)
+            await asyncio.to_thread(wait_for_api, supervisor, settings)
+            await wait_for_pollers(client, settings.temporal.task_queue, layout.workers)
+            await wait_for_pollers(client, raw_queue, 1)
+            async with AsyncExitStack() as clients:
+                base_url = settings.api_url
+                http = SpreadClient(
+                    [
+                        await clients.enter_async_context(
+                            httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60)
+                        )
+                        for _ in range(HTTP_CLIENTS)
+                    ]
+                )
+                tune_gc()  # the load generator, as every server process does once wired
+                yield BenchStack(
+                    client,
+                    settings,
+                    http,
+                    tokens,
+                    raw_queue,
+                    slack,
+                    slack_users,
+                    workers,
+                    supervisor.pids(),
+                )
+    finally:
+        await asyncio.to_thread(supervisor.stop)
+        sock.close()

@@ -29,14 +29,14 @@ def die_with_parent(parent: int) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
-def _interrupt(_signum: int, _frame: Any) -> None:
+def interrupt(_signum: int, _frame: Any) -> None:
     """SIGTERM as Ctrl-C: asyncio cancels the main task and the worker shuts down gracefully."""
     os.kill(os.getpid(), signal.SIGINT)
 
 
 def run_worker() -> None:
     """A worker process (worker.py's entry point), stopping gracefully on SIGTERM."""
-    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
     import worker
 
     worker.main()

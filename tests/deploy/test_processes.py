@@ -1,0 +1,114 @@
+"""`threshold up` and the bench run the API and the worker as separate, supervised processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from temporalio.testing import WorkflowEnvironment
+
+from bench.stack import bench_stack
+from core.up import Layout
+from tests.deploy.procs import alive, children, cmdline, free_port
+from tests.harness import REQUESTER, ROOT
+
+pytestmark = pytest.mark.devserver
+THRESHOLD = Path(sys.executable).parent / "threshold"
+MANIFEST = ROOT / "examples" / "support-assistant.yaml"
+
+
+def start_up(tmp: Path, *options: str) -> tuple[subprocess.Popen[str], str]:
+    """`threshold up` on free ports in `tmp`; returns the process and its API URL once up."""
+    api = free_port()
+    args = [str(THRESHOLD), "up", "--data-dir", str(tmp), "--api-port", str(api)]
+    args += ["--temporal-port", str(free_port()), "--ui-port", str(free_port()), *options]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("THRESHOLD_")}
+    process = subprocess.Popen(
+        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("Press Ctrl-C"):
+            return process, f"http://127.0.0.1:{api}"
+    raise AssertionError(f"threshold up ended before it was up (status {process.wait()})")
+
+
+def up_children(process: subprocess.Popen[str]) -> dict[str, list[int]]:
+    """The API and worker processes `up` started, by role."""
+    roles: dict[str, list[int]] = {"api": [], "worker": []}
+    for pid in children(process.pid):
+        line = cmdline(pid)
+        for role in roles:
+            if f"core.serve {role}" in line:
+                roles[role].append(pid)
+    return roles
+
+
+def test_up_runs_api_and_workers_as_processes_and_ctrl_c_stops_them_all(tmp_path):
+    """`up --api-processes 2 --workers 2` serves a registration from separate processes; Ctrl-C exits 0 leaving none."""
+    process, url = start_up(tmp_path, "--api-processes", "2", "--workers", "2")
+    try:
+        roles = up_children(process)
+        assert len(roles["api"]) == 2 and len(roles["worker"]) == 2
+        token = (tmp_path / "admin-token").read_text().strip()
+        body = yaml.safe_load(MANIFEST.read_text())
+        response = httpx.post(
+            f"{url}/api/v1/systems",
+            content=json.dumps(body, default=str),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            timeout=60,
+        )
+        assert response.status_code == 201, response.text
+        assert response.json()["system"]["state"] == "pilot"
+        spawned = [pid for pids in roles.values() for pid in pids] + children(process.pid)
+    finally:
+        process.send_signal(signal.SIGINT)
+        output = process.communicate(timeout=60)[0]
+    assert process.returncode == 0, output
+    assert "Threshold stopped." in output
+    assert [pid for pid in spawned if alive(pid)] == []
+
+
+def test_up_exits_nonzero_naming_a_worker_that_died(tmp_path):
+    """When a worker process is killed, `up` stops the others and exits 1 naming it."""
+    process, _ = start_up(tmp_path)
+    roles = up_children(process)
+    spawned = children(process.pid)
+    os.kill(roles["worker"][0], signal.SIGKILL)
+    output = process.communicate(timeout=60)[0]
+    assert process.returncode == 1
+    assert "the worker process 1" in output and "killed by signal 9" in output
+    deadline = time.monotonic() + 5  # the dev server's group is reaped after the others
+    while any(alive(pid) for pid in spawned) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [pid for pid in spawned if alive(pid)] == []
+
+
+async def test_bench_stack_measures_the_up_layout(dev_env: WorkflowEnvironment, tmp_path):
+    """The bench's stack runs API and worker processes apart from the load generator, and stops them all."""
+    async with bench_stack(dev_env, tmp_path, Layout(api_processes=1, workers=1)) as stack:
+        pids = list(stack.pids)
+        assert os.getpid() not in pids and len(stack.worker_pids) == 1
+        assert all(alive(pid) for pid in pids)
+        body = yaml.safe_load(MANIFEST.read_text()) | {"id": "bench-stack-probe"}
+        body["credentials"][0]["id"] = "bench-stack-probe-crm"
+        response = await stack.http.post(
+            "/api/v1/systems",
+            content=json.dumps(body, default=str),
+            headers={**stack.auth(REQUESTER), "Content-Type": "application/json"},
+        )
+        assert response.status_code == 201, response.text
+        assert response.json()["system"]["state"] == "pilot"
+        shown = await stack.http.get(
+            "/api/v1/systems/bench-stack-probe", headers=stack.auth(REQUESTER)
+        )
+        assert shown.status_code == 200, shown.text
+    assert [pid for pid in pids if alive(pid)] == []
