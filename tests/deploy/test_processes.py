@@ -92,7 +92,9 @@ def test_up_exits_nonzero_naming_a_worker_that_died(tmp_path):
     assert [pid for pid in spawned if alive(pid)] == []
 
 
-async def test_bench_stack_measures_the_up_layout(dev_env: WorkflowEnvironment, tmp_path):
+async def test_bench_stack_measures_the_up_layout(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
     """The bench's stack runs API and worker processes apart from the load generator, and stops them all."""
     async with bench_stack(dev_env, tmp_path, Layout(api_processes=1, workers=1)) as stack:
         pids = list(stack.pids)
