@@ -25,19 +25,24 @@ THRESHOLD = Path(sys.executable).parent / "threshold"
 MANIFEST = ROOT / "examples" / "support-assistant.yaml"
 
 
-def start_up(tmp: Path, *options: str) -> tuple[subprocess.Popen[str], str]:
-    """`threshold up` on free ports in `tmp`; returns the process and its API URL once up."""
-    api = free_port()
+def clean_env(**settings: str) -> dict[str, str]:
+    """Our environment without Threshold settings, plus `settings`."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("THRESHOLD_")} | settings
+
+
+def start_up(tmp: Path, *options: str) -> tuple[subprocess.Popen[str], str, int]:
+    """`threshold up` on free ports in `tmp`; returns the process, API URL and Temporal port."""
+    api, temporal = free_port(), free_port()
     args = [str(THRESHOLD), "up", "--data-dir", str(tmp), "--api-port", str(api)]
-    args += ["--temporal-port", str(free_port()), "--ui-port", str(free_port()), *options]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("THRESHOLD_")}
+    args += ["--temporal-port", str(temporal), "--ui-port", str(free_port()), *options]
+    env = clean_env()
     process = subprocess.Popen(
         args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     assert process.stdout is not None
     for line in process.stdout:
         if line.startswith("Press Ctrl-C"):
-            return process, f"http://127.0.0.1:{api}"
+            return process, f"http://127.0.0.1:{api}", temporal
     raise AssertionError(f"threshold up ended before it was up (status {process.wait()})")
 
 
@@ -52,9 +57,16 @@ def up_children(process: subprocess.Popen[str]) -> dict[str, list[int]]:
     return roles
 
 
+def probe_worker(temporal_port: int) -> subprocess.CompletedProcess[str]:
+    """The compose/Kubernetes worker health check, run on this host."""
+    env = clean_env(THRESHOLD_TEMPORAL__ADDRESS=f"127.0.0.1:{temporal_port}")
+    args = [sys.executable, "-m", "core.probe", "worker"]
+    return subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+
+
 def test_up_runs_api_and_workers_as_processes_and_ctrl_c_stops_them_all(tmp_path):
     """`up --api-processes 2 --workers 2` serves a registration from separate processes; Ctrl-C exits 0 leaving none."""
-    process, url = start_up(tmp_path, "--api-processes", "2", "--workers", "2")
+    process, url, temporal = start_up(tmp_path, "--api-processes", "2", "--workers", "2")
     try:
         roles = up_children(process)
         assert len(roles["api"]) == 2 and len(roles["worker"]) == 2
@@ -68,6 +80,8 @@ def test_up_runs_api_and_workers_as_processes_and_ctrl_c_stops_them_all(tmp_path
         )
         assert response.status_code == 201, response.text
         assert response.json()["system"]["state"] == "pilot"
+        probe = probe_worker(temporal)
+        assert probe.returncode == 0, probe.stderr
         spawned = [pid for pids in roles.values() for pid in pids] + children(process.pid)
     finally:
         process.send_signal(signal.SIGINT)
@@ -77,9 +91,23 @@ def test_up_runs_api_and_workers_as_processes_and_ctrl_c_stops_them_all(tmp_path
     assert [pid for pid in spawned if alive(pid)] == []
 
 
+def test_worker_probe_fails_with_one_line_when_no_worker_polls(
+    dev_env: WorkflowEnvironment,
+) -> None:
+    """The worker health check exits 1 naming the task queue when no worker on this host polls it."""
+    address = dev_env.client.service_client.config.target_host
+    env = clean_env(
+        THRESHOLD_TEMPORAL__ADDRESS=address, THRESHOLD_TEMPORAL__TASK_QUEUE="nobody-polls-this"
+    )
+    args = [sys.executable, "-m", "core.probe", "worker"]
+    probe = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+    assert probe.returncode == 1
+    assert probe.stderr.strip().endswith("polls task queue 'nobody-polls-this'")
+
+
 def test_up_exits_nonzero_naming_a_worker_that_died(tmp_path):
     """When a worker process is killed, `up` stops the others and exits 1 naming it."""
-    process, _ = start_up(tmp_path)
+    process, _, _ = start_up(tmp_path)
     roles = up_children(process)
     spawned = children(process.pid)
     os.kill(roles["worker"][0], signal.SIGKILL)
