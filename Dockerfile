@@ -1,8 +1,8 @@
 # syntax=docker/dockerfile:1
 # Threshold's API and worker: one image, two commands (see docker-compose.yml and deploy/).
 #   docker build -t threshold .
-#   docker run threshold                          # the API (uvicorn api.main:app on :8000)
-#   docker run threshold python -m worker         # a worker
+#   docker run threshold                              # the API on :8000
+#   docker run threshold python -m core.serve worker  # a worker (SIGTERM drains activities)
 # No Temporal dev server inside: the image talks to a Temporal cluster or Temporal Cloud.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
@@ -40,7 +40,7 @@ WORKDIR /app
 COPY policy.yaml ./
 USER 10001:10001
 EXPOSE 8000
-# Liveness of the API process without curl; the worker overrides it (python -m core.probe worker).
+# Liveness of the API process without curl; workers override it (python -m core.probe worker).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request as u; sys.exit(u.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status != 200)"]
-CMD ["uvicorn", "api.main:app", "--host", "0.0.0.0", "--port", "8000", "--timeout-keep-alive", "30"]
+CMD ["python", "-m", "core.serve", "api"]
