@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 import sys
 from collections.abc import Sequence
@@ -31,6 +30,7 @@ from cli import (
 )
 from cli.about import show_version
 from cli.client import DEFAULT_URL, OK, USAGE, CliError, Options
+from cli.server import DEV_SERVER_INSTALL, server_module
 
 INTERRUPTED = 130
 
@@ -105,13 +105,8 @@ def up(
     ] = 1,
 ) -> None:
     """Start everything on this machine: Temporal dev server, worker and API processes."""
-    try:  # by name, lazily: the server stack loads (and type-checks) only for `up`
-        up_main = importlib.import_module("core.up").main
-    except ModuleNotFoundError as exc:
-        raise CliError(
-            f"`threshold up` needs the server install (missing {exc.name}): "
-            "pip install 'threshold[dev-server]' (the threshold-cli package only talks to an API)"
-        ) from None
+    # By name, when it runs: the server stack loads only for `up` (cli/server.py).
+    up_main = server_module("core.up", "up", DEV_SERVER_INSTALL).main
     status = up_main(
         data_dir=data_dir,
         api_port=api_port,
