@@ -142,3 +142,11 @@ async def test_bench_stack_measures_the_up_layout(
         )
         assert shown.status_code == 200, shown.text
     assert [pid for pid in pids if alive(pid)] == []
+
+
+def test_bench_takes_the_process_layout_flags() -> None:
+    """`python -m bench.run --help` runs and offers --api-processes and --workers."""
+    args = [sys.executable, "-m", "bench.run", "--help"]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert "--api-processes" in done.stdout and "--workers" in done.stdout
