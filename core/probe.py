@@ -8,6 +8,7 @@ or hung stops polling and turns unhealthy. Exit 0 healthy, 1 not, with one line 
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import sys
 import urllib.request
@@ -60,7 +61,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         problem = f"{type(exc).__name__}: {exc}"
     if problem:
         print(f"unhealthy: {problem}", file=sys.stderr)
-        sys.exit(1)
+    sys.stderr.flush()
+    os._exit(1 if problem else 0)  # the Temporal bridge can abort interpreter finalisation
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ inherited from the parent, so N API processes accept on one port; `api --port P`
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import os
 import signal
@@ -66,9 +67,15 @@ def run_api(fd: int | None, host: str | None, port: int | None) -> None:
     )
     server = uvicorn.Server(config)
     tune_gc()
-    server.run(sockets=[sock])
-    if not server.started:  # the lifespan failed (Temporal or the database unreachable)
-        sys.exit(3)
+    # uvicorn shuts down on SIGTERM/SIGINT, then re-raises the signal to the handler that was
+    # there before: after a graceful stop the process exits 0, not "killed by SIGTERM".
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: None)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=[sock])
+    status = 0 if server.started else 3  # 3: the lifespan failed (Temporal or the database)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)  # the Temporal bridge can abort interpreter finalisation (DESIGN pitfalls)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

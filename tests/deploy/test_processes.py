@@ -64,6 +64,31 @@ def probe_worker(temporal_port: int) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
 
 
+def container_api_serves(tmp: Path, temporal_port: int) -> bool:
+    """The image's command (`python -m core.serve api`, its own port) serves and stops on SIGTERM."""
+    port = free_port()
+    env = clean_env(
+        THRESHOLD_TEMPORAL__ADDRESS=f"127.0.0.1:{temporal_port}",
+        THRESHOLD_DATABASE_URL=f"sqlite:///{tmp}/threshold.db",
+        THRESHOLD_API__PORT=str(port),
+    )
+    args = [sys.executable, "-m", "core.serve", "api"]
+    api = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        probe = [sys.executable, "-m", "core.probe", "api"]
+        for _ in range(300):
+            if subprocess.run(probe, env=env, capture_output=True, timeout=30).returncode == 0:
+                break
+            assert api.poll() is None, api.communicate()[1]
+            time.sleep(0.2)
+        else:
+            return False
+    finally:
+        api.send_signal(signal.SIGTERM)
+        status = api.wait(timeout=30)
+    return status == 0
+
+
 def test_up_runs_api_and_workers_as_processes_and_ctrl_c_stops_them_all(tmp_path):
     """`up --api-processes 2 --workers 2` serves a registration from separate processes; Ctrl-C exits 0 leaving none."""
     process, url, temporal = start_up(tmp_path, "--api-processes", "2", "--workers", "2")
@@ -82,6 +107,7 @@ def test_up_runs_api_and_workers_as_processes_and_ctrl_c_stops_them_all(tmp_path
         assert response.json()["system"]["state"] == "pilot"
         probe = probe_worker(temporal)
         assert probe.returncode == 0, probe.stderr
+        assert container_api_serves(tmp_path, temporal)
         spawned = [pid for pids in roles.values() for pid in pids] + children(process.pid)
     finally:
         process.send_signal(signal.SIGINT)
