@@ -9,6 +9,7 @@ ignores its stop signal is killed with its whole process group after `timeout` s
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import IO
 
 from pydantic import BaseModel, SecretStr
-from pydantic_core import to_json
+from pydantic_core import to_json, to_jsonable_python
 
 from core.settings import Settings
 
@@ -76,12 +77,11 @@ def _flatten(env: dict[str, str], key: str, value: object) -> None:
         return
     if isinstance(value, SecretStr):
         env[key] = value.get_secret_value()
-    elif isinstance(value, bool):
-        env[key] = "true" if value else "false"
-    elif isinstance(value, str | int | float | Path):
-        env[key] = str(value)
-    else:  # lists, dicts: pydantic-settings parses complex values as JSON
-        env[key] = to_json(value).decode()
+    elif isinstance(value, list | tuple | set | frozenset | dict):
+        env[key] = to_json(value).decode()  # pydantic-settings parses complex values as JSON
+    else:  # str, numbers, booleans, paths, enums, durations: their JSON form, unquoted
+        plain = to_jsonable_python(value)
+        env[key] = plain if isinstance(plain, str) else json.dumps(plain)
 
 
 def child_env(settings: Settings, base: Mapping[str, str] | None = None) -> dict[str, str]:
