@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
+
+THRESHOLD = Path(sys.executable).parent / "threshold"
 
 
 def free_port() -> int:
@@ -44,3 +49,24 @@ def children(parent: int) -> list[int]:
         if int(fields[1]) == parent and fields[0] != "Z":
             found.append(int(entry.name))
     return found
+
+
+def clean_env(**settings: str) -> dict[str, str]:
+    """Our environment without Threshold settings, plus `settings`."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("THRESHOLD_")} | settings
+
+
+def start_up(tmp: Path, *options: str) -> tuple[subprocess.Popen[str], str, int]:
+    """`threshold up` on free ports in `tmp`; returns the process, API URL and Temporal port."""
+    api, temporal = free_port(), free_port()
+    args = [str(THRESHOLD), "up", "--data-dir", str(tmp), "--api-port", str(api)]
+    args += ["--temporal-port", str(temporal), "--ui-port", str(free_port()), *options]
+    env = clean_env()
+    process = subprocess.Popen(
+        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("Press Ctrl-C"):
+            return process, f"http://127.0.0.1:{api}", temporal
+    raise AssertionError(f"threshold up ended before it was up (status {process.wait()})")

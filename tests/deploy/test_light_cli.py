@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import signal
 import subprocess
 import sys
 import tomllib
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.deploy.procs import clean_env, start_up
 from tests.harness import ROOT
 
 PACKAGING = ROOT / "packaging" / "threshold-cli"
@@ -77,3 +80,32 @@ def test_light_distribution_ships_every_cli_and_domain_package():
     }
     assert set(config["packages"]) == on_disk
     assert {config["package-dir"][p] for p in ("cli", "domain")} == {"../../cli", "../../domain"}
+
+
+@pytest.mark.devserver
+def test_light_cli_deploy_check_denies_a_pilot_system_against_a_real_stack(
+    light_venv: Path, tmp_path: Path
+) -> None:
+    """Against `threshold up`, the light CLI registers a system and deploy-check exits 1 for production."""
+    process, url, _ = start_up(tmp_path)
+    try:
+        env = clean_env(
+            THRESHOLD_URL=url, THRESHOLD_TOKEN=(tmp_path / "admin-token").read_text().strip()
+        )
+        cli = str(light_venv / "bin/threshold")
+        manifest = str(ROOT / "examples" / "support-assistant.yaml")
+        registered = subprocess.run(
+            [cli, "systems", "register", manifest],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert registered.returncode == 0, registered.stderr
+        check = [cli, "deploy-check", "--manifest", manifest, "--id", "light-cli-1", "--json"]
+        denied = subprocess.run(check, env=env, capture_output=True, text=True, timeout=120)
+        assert denied.returncode == 1, denied.stderr
+        assert json.loads(denied.stdout)["gate"]["allowed"] is False
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=60)

@@ -17,33 +17,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from bench.stack import bench_stack
 from core.up import Layout
-from tests.deploy.procs import alive, children, cmdline, free_port
+from tests.deploy.procs import alive, children, clean_env, cmdline, free_port, start_up
 from tests.harness import REQUESTER, ROOT
 
 pytestmark = pytest.mark.devserver
-THRESHOLD = Path(sys.executable).parent / "threshold"
 MANIFEST = ROOT / "examples" / "support-assistant.yaml"
-
-
-def clean_env(**settings: str) -> dict[str, str]:
-    """Our environment without Threshold settings, plus `settings`."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("THRESHOLD_")} | settings
-
-
-def start_up(tmp: Path, *options: str) -> tuple[subprocess.Popen[str], str, int]:
-    """`threshold up` on free ports in `tmp`; returns the process, API URL and Temporal port."""
-    api, temporal = free_port(), free_port()
-    args = [str(THRESHOLD), "up", "--data-dir", str(tmp), "--api-port", str(api)]
-    args += ["--temporal-port", str(temporal), "--ui-port", str(free_port()), *options]
-    env = clean_env()
-    process = subprocess.Popen(
-        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.startswith("Press Ctrl-C"):
-            return process, f"http://127.0.0.1:{api}", temporal
-    raise AssertionError(f"threshold up ended before it was up (status {process.wait()})")
 
 
 def up_children(process: subprocess.Popen[str]) -> dict[str, list[int]]:
