@@ -48,6 +48,7 @@ def run_api(fd: int | None, host: str | None, port: int | None) -> None:
     import uvicorn
 
     from api.app import create_app
+    from core.logging import configure_logging
     from core.runtime import tune_gc
     from core.settings import get_settings
     from core.supervisor import listening_socket
@@ -65,6 +66,7 @@ def run_api(fd: int | None, host: str | None, port: int | None) -> None:
         lifespan="on",
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
+    configure_logging(settings)  # after uvicorn.Config, which sets up uvicorn's own loggers
     server = uvicorn.Server(config)
     tune_gc()
     # uvicorn shuts down on SIGTERM/SIGINT, then re-raises the signal to the handler that was

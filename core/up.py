@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
+from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from core.supervisor import Child, ChildExited, Stage, Supervisor, child_env, listening_socket
 from core.temporal import DEV_SERVER_SQLITE_ARGS, TemporalConnectError, connect, venv_binary
@@ -245,6 +246,7 @@ def main(**overrides: object) -> int:
     """Start everything; returns the exit status (0 stopped, 1 a process died, 2 setup)."""
     settings = apply_overrides(get_settings(), **overrides)
     layout = Layout.from_overrides(overrides)
+    configure_logging(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     supervisor = Supervisor()
     previous = {sig: signal.signal(sig, _stopping) for sig in (signal.SIGINT, signal.SIGTERM)}

@@ -16,7 +16,16 @@ from tests.deploy.procs import clean_env, start_up
 from tests.harness import ROOT
 
 PACKAGING = ROOT / "packaging" / "threshold-cli"
-SERVER_STACK = ("fastapi", "uvicorn", "sqlmodel", "sqlalchemy", "temporalio", "alembic")
+SERVER_STACK = (
+    "fastapi",
+    "uvicorn",
+    "sqlmodel",
+    "sqlalchemy",
+    "temporalio",
+    "alembic",
+    "slack_sdk",
+    "jira",
+)
 
 
 def run(*args: str | Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -34,7 +43,7 @@ def light_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("light-cli")
     source = tmp / "source"  # a copy: the in-tree build leaves build/ and egg-info behind
     shutil.copytree(PACKAGING, source / "packaging" / "threshold-cli")
-    for package in ("cli", "domain"):
+    for package in ("cli", "domain", "integrations"):
         shutil.copytree(
             ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__")
         )
@@ -70,16 +79,16 @@ def test_cli_imports_nothing_of_the_server_at_start():
     assert run(sys.executable, "-c", probe).stdout.strip() == ""
 
 
-def test_light_distribution_ships_every_cli_and_domain_package():
-    """Each package directory under cli/ and domain/ is listed in the threshold-cli build."""
+def test_light_distribution_ships_every_package_the_cli_imports():
+    """Each package directory under cli/, domain/ and integrations/ is listed in the threshold-cli build."""
     config = tomllib.loads((PACKAGING / "pyproject.toml").read_text())["tool"]["setuptools"]
     on_disk = {
         ".".join(init.parent.relative_to(ROOT).parts)
-        for top in ("cli", "domain")
+        for top in ("cli", "domain", "integrations")
         for init in (ROOT / top).rglob("__init__.py")
     }
     assert set(config["packages"]) == on_disk
-    assert {config["package-dir"][p] for p in ("cli", "domain")} == {"../../cli", "../../domain"}
+    assert all(config["package-dir"][p] == f"../../{p}" for p in config["packages"])
 
 
 @pytest.mark.devserver
