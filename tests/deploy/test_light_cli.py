@@ -88,7 +88,8 @@ def test_light_distribution_ships_every_package_the_cli_imports():
         for init in (ROOT / top).rglob("__init__.py")
     }
     assert set(config["packages"]) == on_disk
-    assert all(config["package-dir"][p] == f"../../{p}" for p in config["packages"])
+    tops = {p for p in config["packages"] if "." not in p}
+    assert all(config["package-dir"][p] == f"../../{p}" for p in tops)
 
 
 @pytest.mark.devserver
