@@ -42,6 +42,7 @@ from db.verify import (
     _rows,
     _snapshot,
     _workers,
+    report,
 )
 from domain.ledger import GENESIS
 
@@ -82,9 +83,7 @@ def verify_action_ledger(
         entries, chains, found = _join(results, heads)
         broken = _broken(cursor, mark, found, ACTIONS, "actions") if found else None
         cursor.close()
-    return VerifyReport(
-        ok=broken is None, entries_checked=entries, chains_checked=chains, first_broken=broken
-    )
+    return report(entries, chains, [] if broken is None else [broken], [])
 
 
 def _spans(first: int | None, last: int | None, *, workers: int, parallel_from: int) -> list[Span]:
