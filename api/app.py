@@ -29,6 +29,7 @@ from api.routes import (
 from api.routes.slack import SlackGateway
 from api.service import GovernanceService
 from core.settings import Settings
+from core.signing import load_signer
 from core.temporal import connect
 from db.engine import get_engine, init_db
 from db.verify import shutdown_verifiers
@@ -100,6 +101,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
         app.state.tokens = TokenCache(engine, settings.api.token_cache_seconds)
         app.state.service = GovernanceService(temporal, settings, engine)
         app.state.slack = slack_gateway(settings)
+        app.state.audit_signer = load_signer(settings)  # creates the local key on first start
         yield
         shutdown_verifiers()  # the ledger verifier processes, if a verification started them
 
