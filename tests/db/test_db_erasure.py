@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, text
 
-from db.erasure import erase_entry
+from db.erasure import Erasure, erase_entry
 from db.ledger import verify_chains
 from domain.errors import Conflict, NotFound
 from domain.ledger import GENESIS, entry_hash
@@ -45,7 +45,7 @@ def _as_written_before_0008(engine: Engine, chain_id: str) -> None:
         )
 
 
-def _erase(engine: Engine, seq: int, reason: str = "PII in a comment") -> object:
+def _erase(engine: Engine, seq: int, reason: str = "PII in a comment") -> Erasure:
     return erase_entry(
         engine,
         chain_id="alpha-one",
