@@ -91,3 +91,16 @@ def test_verify_names_every_broken_chain(live: LedgerApi, cli: Callable[..., Any
     broken = cli("audit", "verify")
     assert broken.exit_code == 1
     assert "system alpha-one seq 5" in broken.stdout and "system beta-two seq 3" in broken.stdout
+
+
+def test_an_evidence_pack_is_a_checkpoint_too(
+    live: LedgerApi, cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """`audit verify --checkpoint PACK` takes an exported pack's signed heads and checks them."""
+    pack = tmp_path / "pack.json"
+    assert cli("audit", "export", "--all", "-o", str(pack)).exit_code == 0
+    assert json.loads(pack.read_text())["checkpoint"]["chains"] == 2
+    assert cli("audit", "verify", "--checkpoint", str(pack)).exit_code == 0
+    rewrite_chain(live.engine, "alpha-one", seq=4, actor="mallory@example.com")
+    caught = cli("audit", "verify", "--checkpoint", str(pack))
+    assert caught.exit_code == 1 and "system alpha-one seq 5" in caught.stdout
