@@ -99,13 +99,13 @@ def cache_workflow_bytecode() -> None:
     """Write the bytecode of the workflow modules, which the sandbox re-executes for every run.
 
     Python writes no bytecode under PYTHONDONTWRITEBYTECODE (usual in containers, set here too);
-    then every new workflow run compiles `workflows/ai_system.py` from source again, about half
+    then every new workflow run compiles the `workflows/` modules from source again, about half
     the cost of starting a run. Up-to-date files are skipped; a read-only tree is left as it is.
     """
     for workflow_class in WORKFLOWS:
         source = inspect.getsourcefile(workflow_class)
         if source:
-            compileall.compile_file(source, quiet=2)
+            compileall.compile_dir(os.path.dirname(source), quiet=2, maxlevels=0)
 
 
 def slack_messenger(settings: Settings) -> SlackMessenger | None:

@@ -33,8 +33,8 @@ from domain.actions import (
     kept_content,
     mask_secret_credential,
 )
+from domain.contracts import SystemView
 from domain.lifecycle import CLOSED_STATES, PRODUCTION_STATES, LifecycleState
-from workflows.models import SystemView
 
 ACTIONS = "actions"
 ACTION_COLUMNS = (

@@ -17,9 +17,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from db.ledger import _Sql, append_events, iso_utc
+from domain.contracts import AuditEvent
 from domain.errors import Conflict, NotFound, Problem
 from domain.ledger import LedgerAction, erasure_detail, erasure_key
-from workflows.models import AuditEvent
 
 ERASED_DETAIL = "{}"
 

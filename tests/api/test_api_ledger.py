@@ -15,9 +15,9 @@ from sqlalchemy import text
 
 from core.signing import KEY_FILE
 from db.projection import commit_batch
+from domain.contracts import RecordBatch
 from tests.api.ledger_app import ADMIN, VIEWER, LedgerApi, append, ledger_api, rewrite_chain
 from tests.db.conftest import system_view
-from workflows.models import RecordBatch
 
 REASON = "customer PII pasted into a comment (ticket SEC-42)"
 

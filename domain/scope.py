@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 
 from domain.approvals import ApprovalRequest, RequestKind
 from domain.changes import ChangeAssessment, assess_change
+from domain.contracts import SystemView
 from domain.lifecycle import DeclaredScope
-from domain.manifest import AISystemManifest, Environment
+from domain.manifest import AISystemManifest, Credential, Environment
 from domain.policy import Policy, Role
 from domain.requirements import GovernanceRequirements
-from workflows.models import SystemView
 
 
 def role_holders(manifest: AISystemManifest, policy: Policy, role: Role) -> list[str]:
@@ -112,3 +112,12 @@ def new_request(
         remind_at=remind_at if now < remind_at < escalate_at else None,
         change=change or [],
     )
+
+
+def bound_credentials(view: SystemView) -> list[Credential]:
+    """Every credential the system declares or was approved with (by id, declared first)."""
+    found: dict[str, Credential] = {c.id: c for c in view.manifest.credentials}
+    if view.approved_manifest is not None:
+        for credential in view.approved_manifest.credentials:
+            found.setdefault(credential.id, credential)
+    return list(found.values())
