@@ -17,11 +17,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from db.ledger import _Sql, append_events, iso_utc
+from db.verify import ERASED_DETAIL
 from domain.contracts import AuditEvent
 from domain.errors import Conflict, NotFound, Problem
 from domain.ledger import LedgerAction, erasure_detail, erasure_key
-
-ERASED_DETAIL = "{}"
 
 
 class Erasure(BaseModel):

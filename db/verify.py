@@ -26,70 +26,21 @@ from itertools import pairwise, repeat
 from multiprocessing.connection import wait
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 
 from db.engine import get_engine, placeholder
+from db.verify_report import BrokenEntry as BrokenEntry  # re-exported: callers import it here
+from db.verify_report import ErasedEntry as ErasedEntry
+from db.verify_report import VerifyReport as VerifyReport
+from db.verify_report import report as report
 from domain.ledger import DIGEST_PREFIX, GENESIS, LedgerAction, entry_hash, erased_seq
 
 BATCH_ROWS = 20_000
 _SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
 SQLITE_MMAP_BYTES = 1 << 30
 ERASED = LedgerAction.entry_erased.value
+ERASED_DETAIL = "{}"  # what an erased entry holds in place of its content
 UNRECORDED_ERASURE = "content erased without an erasure entry in the ledger"
-
-
-class BrokenEntry(BaseModel):
-    """Where a chain first fails verification and why."""
-
-    model_config = ConfigDict(frozen=True)
-    ledger: str = "audit"
-    chain_id: str
-    seq: int
-    entry_id: int | None
-    problem: str
-
-
-class ErasedEntry(BaseModel):
-    """An entry whose content was erased, and the ledger entry that records the erasure."""
-
-    model_config = ConfigDict(frozen=True)
-    ledger: str = "audit"
-    chain_id: str
-    seq: int
-    erased_at: str | None
-    erased_by: str | None
-    erasure_seq: int
-
-
-class VerifyReport(BaseModel):
-    """The outcome of recomputing the ledger's chains: every broken chain, every erasure."""
-
-    model_config = ConfigDict(frozen=True)
-    ok: bool
-    entries_checked: int
-    chains_checked: int
-    first_broken: BrokenEntry | None = None
-    broken: list[BrokenEntry] = Field(
-        default_factory=list, description="the first broken entry of every broken chain"
-    )
-    entries_erased: int = 0
-    erased: list[ErasedEntry] = Field(default_factory=list)
-
-
-def report(
-    entries: int, chains: int, broken: list[BrokenEntry], erased: list[ErasedEntry]
-) -> VerifyReport:
-    """A report over these findings (`first_broken` is the first of `broken`)."""
-    return VerifyReport(
-        ok=not broken,
-        entries_checked=entries,
-        chains_checked=chains,
-        first_broken=broken[0] if broken else None,
-        broken=broken,
-        entries_erased=len(erased),
-        erased=erased,
-    )
 
 
 Found = tuple[str, int, str]
@@ -323,11 +274,12 @@ def _scan(rows: Iterator[Any], heads: Heads) -> _Scanned:
             continue
         if digest is None:  # written before migration 0008: chained over the detail itself
             content, edited = detail, detail[:1] != "{"
-        else:
+        elif erased_at is None:
             content = DIGEST_PREFIX + digest
-            edited = erased_at is None and sha256(detail.encode()).hexdigest() != digest
-            if erased_at is not None:
-                pending.append((seq, erased_at, by))
+            edited = sha256(detail.encode()).hexdigest() != digest
+        else:  # erased: no content is left to check, and none may come back
+            content, edited = DIGEST_PREFIX + digest, detail != ERASED_DETAIL
+            pending.append((seq, erased_at, by))
         hashed = entry_hash(prev, chain_id, seq, at, actor, action, request_id or "", content)
         if seq != expected or link != prev or hashed != stored:
             problems.append((chain_id, seq, _entry_problem(seq, expected, link, prev)))

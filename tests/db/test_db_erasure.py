@@ -119,3 +119,14 @@ def test_erasure_entry_deleted_afterwards_is_caught(engine: Engine) -> None:
         1,
         "content erased without an erasure entry in the ledger",
     )
+
+
+def test_content_written_back_into_an_erased_entry_is_caught(engine: Engine) -> None:
+    """After a real erasure, putting any content back into the erased entry fails verification."""
+    append(engine, "alpha-one", range(1, 4))
+    _erase(engine, 2)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE audit_entries SET detail = :d WHERE seq = 2"), {"d": '{"n":2}'})
+    broken = verify_chains(engine).first_broken
+    assert broken is not None and broken.seq == 2
+    assert "entry was edited" in broken.problem
