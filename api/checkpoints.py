@@ -14,7 +14,8 @@ from db.evidence import export_pack
 from db.ledger import iso_utc, verify_chains
 from db.tables import utcnow
 from db.verify import VerifyReport
-from domain.checkpoints import Checkpoint, head_problems, unsigned_checkpoint
+from domain.checkpoints import ChainHead, Checkpoint, head_problems, unsigned_checkpoint
+from domain.errors import Conflict, Problem
 from domain.evidence import EvidencePack
 
 
@@ -45,10 +46,16 @@ def combined(audit: VerifyReport, actions: VerifyReport) -> dict[str, Any]:
 
 
 def make_checkpoint(
-    engine: Engine, signer: CheckpointSigner, *, by: str, chain_ids: list[str] | None = None
+    engine: Engine,
+    signer: CheckpointSigner,
+    *,
+    by: str,
+    chain_ids: list[str] | None = None,
+    heads: list[ChainHead] | None = None,
 ) -> Checkpoint:
-    """A signed checkpoint of every chain head now (or of `chain_ids`' chains)."""
-    heads = current_heads(engine, chain_ids=chain_ids)
+    """A signed checkpoint of `heads`, by default every chain head now (or `chain_ids`')."""
+    if heads is None:
+        heads = current_heads(engine, chain_ids=chain_ids)
     unsigned = unsigned_checkpoint(
         heads,
         at=iso_utc(utcnow()),
@@ -57,6 +64,27 @@ def make_checkpoint(
         public_key=signer.public_key,
     )
     return signer.sign(unsigned)
+
+
+def verified_checkpoint(engine: Engine, signer: CheckpointSigner, *, by: str) -> Checkpoint:
+    """Sign the heads read before a full verification, once it passed and they still hold.
+
+    Reading the heads first means every signed entry was verified, even when entries are
+    appended meanwhile; a change to them meanwhile is refused like a broken chain.
+    """
+    heads = current_heads(engine)
+    report = verify_report(engine, system=None)
+    problems = [
+        Problem(f"{b['ledger']}.{b['chain_id']}", f"seq {b['seq']}: {b['problem']}")
+        for b in report["broken"]
+    ]
+    problems += [
+        Problem(f"{p.ledger}.{p.chain_id}", f"seq {p.seq}: {p.problem}")
+        for p in head_problems(heads, hashes_at(engine, heads))
+    ]
+    if problems:
+        raise Conflict("the ledgers do not verify, so their heads are not signed", problems)
+    return make_checkpoint(engine, signer, by=by, heads=heads)
 
 
 def check_checkpoint(

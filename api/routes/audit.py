@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import ADMINS, READERS, Principal
-from api.checkpoints import check_checkpoint, make_checkpoint, signed_pack, verify_report
+from api.checkpoints import check_checkpoint, signed_pack, verified_checkpoint, verify_report
 from api.deps import EngineDep, SessionDep, require
 from api.evidence import MEDIA_TYPES, PackFormat, render_pack
 from core.signing import CheckpointSigner
@@ -17,7 +17,7 @@ from db.erasure import Erasure, erase_entry
 from db.ledger import list_events
 from db.tables import utcnow
 from domain.checkpoints import Checkpoint
-from domain.errors import Conflict, InvalidInput, Problem
+from domain.errors import InvalidInput, Problem
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 Reader = Annotated[Principal, Depends(require(READERS))]
@@ -72,16 +72,7 @@ def verify_against(
 @router.post("/checkpoints", status_code=201)
 def checkpoint(engine: EngineDep, signer: SignerDep, principal: Admin) -> Checkpoint:
     """Sign every chain head now, once the chains verify (keep the JSON: it proves them later)."""
-    report = verify_report(engine, system=None)
-    if not report["ok"]:
-        raise Conflict(
-            "the ledgers do not verify, so their heads are not signed",
-            [
-                Problem(f"{b['ledger']}.{b['chain_id']}", f"seq {b['seq']}: {b['problem']}")
-                for b in report["broken"]
-            ],
-        )
-    return make_checkpoint(engine, signer, by=principal.email)
+    return verified_checkpoint(engine, signer, by=principal.email)
 
 
 @router.post("/systems/{system_id}/entries/{seq}/erase")
