@@ -34,8 +34,9 @@ def test_erase_then_verify_reports_the_erasure(live: LedgerApi, cli: Callable[..
     assert "intact" in verified.stdout
     assert "entries erased: 1" in verified.stdout
     assert "system alpha-one seq 2" in verified.stdout and "erasure entry seq 6" in verified.stdout
-    listed = cli("audit", "events", "--system", "alpha-one")
-    assert "(erased" in listed.stdout and "ledger_entry_erased" in listed.stdout
+    listed = json.loads(cli("audit", "events", "--system", "alpha-one", "--json").stdout)
+    assert [e["seq"] for e in listed if e["erased_at"]] == [2]
+    assert listed[5]["action"] == "ledger_entry_erased"
 
 
 def test_erase_as_a_viewer_exits_one(
