@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from api.metrics import VERIFY_SECONDS
 from core.signing import CheckpointSigner
 from db.actions import verify_actions
 from db.checkpoints import current_heads, hashes_at
@@ -21,8 +22,10 @@ from domain.evidence import EvidencePack
 
 def verify_report(engine: Engine, *, system: str | None) -> dict[str, Any]:
     """Recompute both ledgers' chains (or one system's): every broken chain, every erasure."""
-    audit = verify_chains(engine, chain_id=system)
-    actions = verify_actions(engine, chain_id=system)
+    with VERIFY_SECONDS.labels("audit").time():
+        audit = verify_chains(engine, chain_id=system)
+    with VERIFY_SECONDS.labels("actions").time():
+        actions = verify_actions(engine, chain_id=system)
     return combined(audit, actions)
 
 

@@ -25,6 +25,7 @@ from cli import (
     render,
     slack,
     systems,
+    temporal,
     tickets,
     tokens,
 )
@@ -117,6 +118,7 @@ app.add_typer(tokens.app, name="tokens")
 app.add_typer(slack.app, name="slack")
 app.add_typer(exceptions.app, name="exceptions")
 app.add_typer(policy.app, name="policy")
+app.add_typer(temporal.app, name="temporal")
 
 
 def exit_status(code: Any) -> int:

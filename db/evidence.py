@@ -100,7 +100,7 @@ def one_system(
     return system_evidence(
         system_id=view.system_id,
         state=view.state.value,
-        manifest=view.approved_manifest or view.manifest,
+        manifest=view.in_force,
         requirements=view.requirements,
         entries=ledger_entries(session, system_id=system_id, since=since),
         requests=system_requests(session, system_id=system_id, since=since),

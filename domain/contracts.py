@@ -290,6 +290,7 @@ class DecideResult(Model):
     request: ApprovalRequest
     message: str
     system: SystemView | None = None
+    duplicate: bool = Field(default=False, description="Already decided; nothing was done again.")
 
 
 class RecordBatch(Model):

@@ -33,7 +33,7 @@ def assess_declared(
     The approved manifest is read as approved *for production*, so a repository that
     declares `environment: production` for an approved system is no change.
     """
-    approved = view.approved_manifest or view.manifest
+    approved = view.in_force
     in_force = approved.model_copy(update={"environment": Environment.production})
     return assess_change(in_force, proposed, policy)
 
@@ -92,7 +92,7 @@ def new_request(
 ) -> ApprovalRequest:
     """An approval request with the policy's timings and each role's holders."""
     timings = policy.approvals
-    owners = view.approved_manifest or view.manifest
+    owners = view.in_force
     escalate_at = now + timedelta(hours=timings.escalate_after_hours)
     remind_at = escalate_at - timedelta(hours=timings.remind_before_escalation_hours)
     return ApprovalRequest(
