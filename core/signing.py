@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import secrets
 import stat
 from pathlib import Path
 
@@ -84,18 +85,26 @@ def load_signer(settings: Settings) -> CheckpointSigner:
 
 
 def _local_key(path: Path) -> Ed25519PrivateKey:
-    """The key in `path`, written there (0600) first when there is none."""
+    """The key in `path`, written there (0600) first when there is none.
+
+    The new key is written whole to a private temporary file and then linked into place, so a
+    process starting at the same moment reads either no file or a complete one, and when two
+    race, both use the key that was linked first.
+    """
     if not path.exists():
         key = Ed25519PrivateKey.generate()
         pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
         path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process made it first: use theirs
-            return _read(path)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(pem)
-        return key
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(pem)
+            os.link(draft, path)
+        except FileExistsError:  # another process linked its key first: use theirs
+            pass
+        finally:
+            draft.unlink(missing_ok=True)
     return _read(path)
 
 

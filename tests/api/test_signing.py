@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,8 @@ from pydantic import SecretStr
 from core.settings import AuditSettings, Settings
 from core.signing import KEY_FILE, SigningKeyError, load_signer
 from domain.checkpoints import ChainHead, unsigned_checkpoint
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _pem() -> str:
@@ -63,3 +67,25 @@ def test_local_key_is_created_once_with_mode_0600(tmp_path: Path) -> None:
     path = tmp_path / "data" / KEY_FILE
     assert os.stat(path).st_mode & 0o777 == 0o600
     assert load_signer(_settings(tmp_path / "data", None)).key_id == first.key_id
+
+
+def test_processes_starting_together_share_one_local_key(tmp_path: Path) -> None:
+    """API processes creating the local key at the same moment all end up with the same key."""
+    code = (
+        "import sys; from pathlib import Path; from core.settings import Settings;"
+        " from core.signing import load_signer;"
+        " print(load_signer(Settings(data_dir=Path(sys.argv[1]))).key_id)"
+    )
+    starts = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(tmp_path / "data")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+        )
+        for _ in range(4)
+    ]
+    answers = [process.communicate(timeout=120) for process in starts]
+    assert [p.returncode for p in starts] == [0] * 4, answers
+    assert len({out.strip() for out, _ in answers}) == 1
+    assert [p.name for p in (tmp_path / "data").iterdir()] == [KEY_FILE]  # no drafts left
