@@ -3,14 +3,16 @@
 `THRESHOLD_AUDIT__SIGNING_KEY` holds a PEM private key, or the path of a PEM file. Unset, the
 key is `<data_dir>/audit-signing-key.pem`, created with mode 0600 the first time a process
 needs it (several API replicas must share one key: set it in settings there). A key file that
-others can read is refused. The key is never logged; only its id (a public key fingerprint)
-appears in checkpoints and errors.
+others can read is refused. An API without a usable key still serves everything else; its
+checkpoint requests answer 503 saying why, and its evidence packs carry no checkpoint. The key
+is never logged; only its id (a public key fingerprint) appears in checkpoints and errors.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import os
 import secrets
 import stat
@@ -30,6 +32,7 @@ from core.settings import Settings
 from domain.checkpoints import Checkpoint, signed_bytes
 from domain.errors import InvalidInput, Problem
 
+logger = logging.getLogger(__name__)
 KEY_FILE = "audit-signing-key.pem"
 SETTING = "THRESHOLD_AUDIT__SIGNING_KEY"
 
@@ -73,6 +76,15 @@ class CheckpointSigner:
             ) from None
 
 
+def startup_signer(settings: Settings) -> CheckpointSigner | SigningKeyError:
+    """The signer, or why there is none: logged once, and checkpoint requests answer 503."""
+    try:
+        return load_signer(settings)
+    except SigningKeyError as exc:
+        logger.warning("ledger checkpoints are unavailable: %s", exc)
+        return exc
+
+
 def load_signer(settings: Settings) -> CheckpointSigner:
     """The signer for these settings (the local key file is created on first use)."""
     configured = settings.audit.signing_key
@@ -92,20 +104,31 @@ def _local_key(path: Path) -> Ed25519PrivateKey:
     race, both use the key that was linked first.
     """
     if not path.exists():
-        key = Ed25519PrivateKey.generate()
-        pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-        path.parent.mkdir(parents=True, exist_ok=True)
-        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(pem)
-            os.link(draft, path)
-        except FileExistsError:  # another process linked its key first: use theirs
-            pass
-        finally:
-            draft.unlink(missing_ok=True)
+            _create(path)
+        except OSError as exc:
+            raise SigningKeyError(
+                f"cannot create the ledger signing key {path}: {exc.strerror}; set {SETTING} "
+                "or make the data directory writable"
+            ) from None
     return _read(path)
+
+
+def _create(path: Path) -> None:
+    """Write a new key to `path` unless another process gets there first."""
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+        os.link(draft, path)
+    except FileExistsError:  # another process linked its key first: use theirs
+        pass
+    finally:
+        draft.unlink(missing_ok=True)
 
 
 def _read(path: Path) -> Ed25519PrivateKey:

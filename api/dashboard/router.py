@@ -23,6 +23,7 @@ from api.dashboard.views import (
 from api.errors import STATUS
 from api.evidence import MEDIA_TYPES, PackFormat, render_pack
 from api.service import GovernanceService, command_meta
+from core.signing import CheckpointSigner
 from db.dashboard import EstateQuery, recent_events
 from db.queries import list_requests
 from db.tickets import list_tickets
@@ -273,7 +274,7 @@ def evidence(
         state = request.app.state
         pack = signed_pack(
             state.engine,
-            state.audit_signer,
+            state.audit_signer if isinstance(state.audit_signer, CheckpointSigner) else None,
             system_id=system,
             by=session.principal.email,
             since=since,

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import ADMINS, READERS, Principal
 from api.checkpoints import check_checkpoint, signed_pack, verified_checkpoint, verify_report
 from api.deps import EngineDep, SessionDep, require
 from api.evidence import MEDIA_TYPES, PackFormat, render_pack
-from core.signing import CheckpointSigner
+from core.signing import CheckpointSigner, SigningKeyError
 from db.erasure import Erasure, erase_entry
 from db.ledger import list_events
 from db.tables import utcnow
@@ -25,11 +25,21 @@ Admin = Annotated[Principal, Depends(require(ADMINS))]
 
 
 async def _signer(request: Request) -> CheckpointSigner:
-    signer: CheckpointSigner = request.app.state.audit_signer
+    signer: CheckpointSigner | SigningKeyError = request.app.state.audit_signer
+    if isinstance(signer, SigningKeyError):
+        raise HTTPException(
+            503, f"ledger checkpoints are unavailable: {signer}", {"Retry-After": "300"}
+        )
     return signer
 
 
+async def _signer_if_any(request: Request) -> CheckpointSigner | None:
+    signer: CheckpointSigner | SigningKeyError = request.app.state.audit_signer
+    return None if isinstance(signer, SigningKeyError) else signer
+
+
 SignerDep = Annotated[CheckpointSigner, Depends(_signer)]
+OptionalSignerDep = Annotated[CheckpointSigner | None, Depends(_signer_if_any)]
 
 
 class VerifyAgainst(BaseModel):
@@ -111,7 +121,7 @@ def events(
 @router.get("/export")
 def export(
     engine: EngineDep,
-    signer: SignerDep,
+    signer: OptionalSignerDep,
     principal: Reader,
     system: str | None = None,
     all_systems: Annotated[bool, Query(alias="all")] = False,
@@ -120,7 +130,8 @@ def export(
 ) -> Response:
     """The evidence pack of one system (`system=ID`) or every system (`all=true`).
 
-    The pack carries a checkpoint signed at export of the chain heads it covers.
+    The pack carries a checkpoint signed at export of the chain heads it covers (none when this
+    API has no usable signing key).
     """
     if (system is None) == (not all_systems):
         raise InvalidInput(

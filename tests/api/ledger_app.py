@@ -27,7 +27,7 @@ from api.app import API_PREFIX
 from api.auth import TokenCache
 from api.routes import audit
 from core.settings import Settings
-from core.signing import load_signer
+from core.signing import startup_signer
 from db.engine import init_db, make_engine
 from db.ledger import append_events
 from db.tokens import issue_token
@@ -68,7 +68,7 @@ def ledger_api(database_url: str, data_dir: Path) -> Iterator[LedgerApi]:
     app.state.settings = settings
     app.state.engine = engine
     app.state.tokens = TokenCache(engine, 0.0)
-    app.state.audit_signer = load_signer(settings)
+    app.state.audit_signer = startup_signer(settings)
     with _served(app) as url, httpx.Client(base_url=url, timeout=60) as http:
         running = LedgerApi(url, http, engine, settings)
         with Session(engine) as session:

@@ -209,3 +209,20 @@ def test_evidence_pack_carries_signed_heads(ledger: LedgerApi) -> None:
     every = ledger.call("GET", "/audit/export?all=true&format=csv", VIEWER)
     assert every.status_code == 200
     assert "checkpoint," in every.text and "beta-two" in every.text
+
+
+def test_without_a_usable_key_checkpoints_answer_503_and_the_rest_works(
+    database_url: str, tmp_path: Path
+) -> None:
+    """An API that cannot create its key verifies and exports (no checkpoint); signing is 503."""
+    not_a_dir = tmp_path / "data"
+    not_a_dir.write_text("a file where the data directory should be")
+    with ledger_api(database_url, not_a_dir) as running:
+        append(running.engine, "alpha-one", range(1, 3))
+        refused = running.call("POST", "/audit/checkpoints", ADMIN)
+        assert refused.status_code == 503
+        assert "THRESHOLD_AUDIT__SIGNING_KEY" in refused.json()["error"]["message"]
+        assert refused.headers["Retry-After"]
+        assert running.call("GET", "/audit/verify", VIEWER).json()["ok"] is True
+        pack = running.call("GET", "/audit/export?all=true", VIEWER)
+        assert pack.status_code == 200 and pack.json()["checkpoint"] is None
