@@ -38,8 +38,8 @@ def verify(
     if checkpoint is None:
         report = api.get("/audit/verify", {"system": system})
     else:
-        path = f"/audit/verify?system={segment(system)}" if system else "/audit/verify"
-        report = api.post(path, {"checkpoint": _read_checkpoint(checkpoint)})
+        body = {"checkpoint": _read_checkpoint(checkpoint)}
+        report = api.post("/audit/verify", body, params={"system": system})
     if as_json:
         render.echo_json(report)
     else:

@@ -66,6 +66,9 @@ def test_checkpoint_catches_a_full_rewrite(
     assert caught.exit_code == 1
     assert "REWRITTEN" in caught.stdout
     assert "system beta-two seq 3" in caught.stdout
+    other = cli("audit", "verify", "--checkpoint", str(saved), "--system", "alpha-one", "--json")
+    assert other.exit_code == 0, other.output  # only alpha-one's signed head is checked
+    assert json.loads(other.stdout)["checkpoint"]["heads_checked"] == 1
 
 
 def test_tampered_checkpoint_file_is_refused(
