@@ -29,6 +29,7 @@ from cli import (
     tickets,
     tokens,
 )
+from cli.about import show_version
 from cli.client import DEFAULT_URL, OK, USAGE, CliError, Options
 
 INTERRUPTED = 130
@@ -54,7 +55,7 @@ app = typer.Typer(
     name="threshold",
     help="Change control for AI systems: register, promote, approve, gate, audit.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, pwsh)
     pretty_exceptions_enable=False,
 )
 
@@ -74,6 +75,12 @@ def root(
             show_default=False,
         ),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Change control for AI systems: register, promote, approve, gate, audit."""
     ctx.obj = Options(url=url, token=token)

@@ -18,9 +18,10 @@ from sqlmodel import Session
 
 from db.ledger import _Sql, append_events, iso_utc
 from db.verify import ERASED_DETAIL
+from domain.audit import AuditAction
 from domain.contracts import AuditEvent
 from domain.errors import Conflict, NotFound, Problem
-from domain.ledger import LedgerAction, erasure_detail, erasure_key
+from domain.ledger import erasure_detail, erasure_key
 
 
 class Erasure(BaseModel):
@@ -61,7 +62,7 @@ def erase_entry(
             system_id=chain_id,
             at=at,
             actor=by,
-            action=LedgerAction.entry_erased.value,
+            action=AuditAction.ledger_entry_erased,
             detail=erasure_detail(seq, row["content_digest"], reason),
         )
         append_events(session, events=[event])
@@ -98,7 +99,7 @@ def _entry(sql: _Sql, chain_id: str, seq: int) -> dict[str, Any]:
 
 def _check_erasable(row: dict[str, Any], chain_id: str, seq: int) -> None:
     """Refuse erasures that would break the chain or hide an erasure."""
-    if row["action"] == LedgerAction.entry_erased.value:
+    if row["action"] == AuditAction.ledger_entry_erased:
         raise Conflict(
             f"entry {seq} of {chain_id} records an erasure; it stays so the erasure is provable",
             [Problem("seq", "erase the entry it names instead, if that is not done yet")],

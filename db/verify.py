@@ -33,12 +33,13 @@ from db.verify_report import BrokenEntry as BrokenEntry  # re-exported: callers 
 from db.verify_report import ErasedEntry as ErasedEntry
 from db.verify_report import VerifyReport as VerifyReport
 from db.verify_report import report as report
-from domain.ledger import DIGEST_PREFIX, GENESIS, LedgerAction, entry_hash, erased_seq
+from domain.audit import AuditAction
+from domain.ledger import DIGEST_PREFIX, GENESIS, entry_hash, erased_seq
 
 BATCH_ROWS = 20_000
 _SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
 SQLITE_MMAP_BYTES = 1 << 30
-ERASED = LedgerAction.entry_erased.value
+ERASED = AuditAction.ledger_entry_erased.value
 ERASED_DETAIL = "{}"  # what an erased entry holds in place of its content
 UNRECORDED_ERASURE = "content erased without an erasure entry in the ledger"
 

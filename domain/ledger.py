@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from enum import StrEnum
 
 GENESIS = "0" * 64
 _SEP = "\x1f"
@@ -47,12 +46,6 @@ def entry_hash(
 
 
 DIGEST_PREFIX = "sha256:"
-
-
-class LedgerAction(StrEnum):
-    """Audit actions the ledger records about itself."""
-
-    entry_erased = "ledger_entry_erased"
 
 
 def content_digest(detail: str) -> str:
