@@ -37,6 +37,8 @@ def test_erase_then_verify_reports_the_erasure(live: LedgerApi, cli: Callable[..
     listed = json.loads(cli("audit", "events", "--system", "alpha-one", "--json").stdout)
     assert [e["seq"] for e in listed if e["erased_at"]] == [2]
     assert listed[5]["action"] == "ledger_entry_erased"
+    tsv = cli("audit", "events", "--system", "alpha-one", "-o", "tsv").stdout
+    assert "(erased " in tsv and "by ada.admin@example.com)" in tsv
 
 
 def test_erase_as_a_viewer_exits_one(
