@@ -9,6 +9,7 @@ import yaml
 from fastapi import Request
 
 from domain.errors import InvalidInput, Problem
+from domain.secrets import scrub
 
 MAX_BODY = 1_000_000
 
@@ -25,6 +26,6 @@ async def read_document(request: Request) -> Any:
         return json.loads(body or b"null")
     except (ValueError, yaml.YAMLError) as exc:
         raise InvalidInput(
-            f"the body is not valid {'YAML' if 'yaml' in kind else 'JSON'}: {exc}",
+            f"the body is not valid {'YAML' if 'yaml' in kind else 'JSON'}: {scrub(str(exc))}",
             [Problem("(body)", "send a JSON object (or YAML with Content-Type: application/yaml)")],
         ) from None

@@ -1,4 +1,9 @@
-"""Error bodies: JSON a person can act on, with the right status code."""
+"""Error bodies: JSON a person can act on, with the right status code.
+
+No body ever quotes a secret: pydantic's `input` is never rendered (a 422 names the field and
+the fix only), and every message and field passes through `scrub`, which replaces anything
+the secret rule set finds by its fingerprint.
+"""
 
 from __future__ import annotations
 
@@ -10,18 +15,24 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import GovernanceError
+from domain.secrets import scrub
 
 STATUS = {"invalid": 422, "conflict": 409, "forbidden": 403, "not_found": 404}
 
 
 def error_body(message: str, problems: list[dict[str, str]] | None = None) -> dict[str, Any]:
-    """The one error shape: a message and the problems by field."""
-    return {"error": {"message": message, "problems": problems or []}}
+    """The one error shape: a message and the problems by field (secrets scrubbed)."""
+    shown = [{key: scrub(value) for key, value in p.items()} for p in problems or []]
+    return {"error": {"message": scrub(message), "problems": shown}}
 
 
 def _field(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    parts = [scrub(str(p)) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or "(body)"
+
+
+def _message(msg: str) -> str:
+    return msg.removeprefix("Value error, ")
 
 
 async def governance_error(_: Request, exc: Exception) -> JSONResponse:
@@ -32,9 +43,14 @@ async def governance_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def validation_error(_: Request, exc: Exception) -> JSONResponse:
-    """FastAPI's request validation, re-phrased to name each field and the fix."""
+    """FastAPI's request validation, re-phrased to name each field and the fix.
+
+    Only `loc` and `msg` are used: pydantic's `input` (the value given) is never echoed.
+    """
     assert isinstance(exc, RequestValidationError)
-    problems = [{"field": _field(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
+    problems = [
+        {"field": _field(tuple(e["loc"])), "message": _message(str(e["msg"]))} for e in exc.errors()
+    ]
     summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
     return JSONResponse(error_body(f"invalid request: {summary}", problems), status_code=422)
 

@@ -11,6 +11,7 @@ from domain.approvals import ApprovalRequest
 from domain.changes import ChangeAssessment
 from domain.contracts import CommandResult, SystemView
 from domain.policy import Role
+from domain.secrets import FreeText
 from domain.waivers import GapException
 
 T = TypeVar("T")
@@ -25,42 +26,42 @@ class Body(BaseModel):
 class PromotionIn(Body):
     """Ask for production approval."""
 
-    comment: str = Field(default="", max_length=2000)
+    comment: FreeText = Field(default="", max_length=2000)
 
 
 class DecisionIn(Body):
     """Approve or reject a request as the caller."""
 
     approve: bool
-    comment: str = Field(default="", max_length=2000)
+    comment: FreeText = Field(default="", max_length=2000)
     role: Role | None = None
 
 
 class RetireIn(Body):
     """Retire a system."""
 
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: FreeText = Field(min_length=1, max_length=2000)
 
 
 class RecertifyIn(Body):
     """Attest a system's recertification checklist (approve), or refuse it with a reason."""
 
     approve: bool = True
-    comment: str = Field(default="", max_length=2000)
+    comment: FreeText = Field(default="", max_length=2000)
 
 
 class ExceptionIn(Body):
     """Ask security to waive one gap until a moment (`until`: a date or a timestamp)."""
 
-    gap: str = Field(min_length=1, max_length=100)
+    gap: FreeText = Field(min_length=1, max_length=100)
     until: datetime
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: FreeText = Field(min_length=1, max_length=2000)
 
 
 class RevokeIn(Body):
     """End an exception early, or revoke a credential: why."""
 
-    reason: str = Field(default="", max_length=2000)
+    reason: FreeText = Field(default="", max_length=2000)
 
 
 class ExceptionOut(BaseModel):
@@ -83,7 +84,7 @@ class TokenIn(Body):
 
     principal: str = Field(min_length=3, max_length=320)
     role: str
-    label: str = Field(default="", max_length=200)
+    label: FreeText = Field(default="", max_length=200)
 
 
 class CommandOut(BaseModel):
@@ -222,13 +223,13 @@ class BatchOut(BaseModel):
 class ContainIn(Body):
     """Contain a system."""
 
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: FreeText = Field(min_length=1, max_length=2000)
 
 
 class ReleaseIn(Body):
     """Ask to release a contained system."""
 
-    comment: str = Field(default="", max_length=2000)
+    comment: FreeText = Field(default="", max_length=2000)
 
 
 class CredentialGap(BaseModel):

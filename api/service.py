@@ -345,6 +345,8 @@ class GovernanceService:
             return None
         who = decision.principal.lower()
         mine = [d for d in request.decisions if d.principal.lower() == who]
+        if request.status in (RequestStatus.expired, RequestStatus.withdrawn):
+            return None  # it closed without the decisions: say so, even to an earlier decider
         if not mine or mine[0].approve != decision.approve:
             return None
         verb = "approved" if decision.approve else "rejected"
@@ -375,7 +377,10 @@ class GovernanceService:
         if view is None:
             raise NotFound(f"system {system_id} not found")
         if view.pending_request is not None:
-            live = await self.request(view.pending_request.id)
+            try:
+                live = await self.request(view.pending_request.id)
+            except NotFound:  # opened by a timer or a finding a moment ago: not started yet
+                return view
             view = view.model_copy(update={"pending_request": live})
         return view
 

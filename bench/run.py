@@ -1,8 +1,8 @@
 """`python -m bench.run [--quick]`: every figure in one run on one Temporal dev server.
 
 Prints the environment and a table (Threshold vs the raw baseline, ratio, target, PASS/MISS)
-and writes `bench/results/latest.json`. Leaves with `os._exit` (DESIGN.md: the Temporal
-bridge can abort interpreter finalisation after a green run).
+and writes `bench/results/latest.json`. Leaves with `os._exit`: the Temporal bridge can abort
+interpreter finalisation after a green run.
 """
 
 from __future__ import annotations

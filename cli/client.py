@@ -18,6 +18,8 @@ from urllib.parse import quote
 import httpx
 import typer
 
+from domain.secrets import scrub
+
 OK, DENIED, USAGE = 0, 1, 2
 DEFAULT_URL = "http://127.0.0.1:8000"
 API_PREFIX = "/api/v1"
@@ -100,14 +102,14 @@ def error_from(response: httpx.Response) -> CliError:
     error = body.get("error") if isinstance(body, dict) else None
     code = exit_code_for(response.status_code)
     if not isinstance(error, dict):
-        text = response.text.strip()[:300] or response.reason_phrase
+        text = scrub(response.text.strip()[:300]) or response.reason_phrase
         return CliError(f"HTTP {response.status_code}: {text}", [], code)
     problems = [
-        Problem(str(p.get("field", "")), str(p.get("message", "")))
+        Problem(scrub(str(p.get("field", ""))), scrub(str(p.get("message", ""))))
         for p in error.get("problems") or []
         if isinstance(p, dict)
     ]
-    message = str(error.get("message") or f"HTTP {response.status_code}")
+    message = scrub(str(error.get("message") or f"HTTP {response.status_code}"))
     return CliError(message, problems, code)
 
 

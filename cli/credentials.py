@@ -191,6 +191,7 @@ def revoke(
     as_json: JsonOpt = False,
 ) -> None:
     """Unbind a credential and hand it to the revoker."""
+    refuse_secrets({"credential_id": credential_id})  # never sent in a URL (proxies log them)
     path = f"/systems/{segment(system_id)}/credentials/{segment(credential_id)}/revoke"
     _report(connect(ctx).post(path, {"reason": reason}, key=key), as_json)
 

@@ -28,6 +28,7 @@ from domain.events import (
 from domain.lifecycle import LifecycleState
 from domain.manifest import Autonomy
 from domain.manifest import DataClassification as Classification
+from domain.secrets import scrub, secret_paths
 
 app = typer.Typer(
     help="Tell Threshold what a deploy changes (CloudEvents); exit 0 accepted and in force, "
@@ -73,8 +74,17 @@ def cloudevent(
     }
 
 
+def refuse_local_secrets(data: dict[str, Any], prefix: str) -> None:
+    """Exit 2 naming every field holding a secret, before anything leaves the machine."""
+    found = secret_paths(data, prefix)
+    if found:
+        problems = [Problem(p.field, p.message) for p in found]
+        raise CliError("refused: a secret value was given; nothing was sent", problems)
+
+
 def send(api: Api, event: dict[str, Any]) -> Any:
-    """POST one event; refusals become `CliError`s with the API's exit code."""
+    """POST one event (none holding a secret leaves the machine); refusals exit like the API."""
+    refuse_local_secrets(event, "")
     body = json.dumps(event).encode()
     return api.send_document("POST", "/events", body, EVENTS_TYPE, key=event["id"])
 
@@ -219,7 +229,8 @@ def read_mapping(path: Path, what: str, key: str) -> dict[str, Any]:
         raise CliError(f"cannot read {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
         raise CliError(
-            f"{path} is not valid YAML or JSON: {exc}", [Problem(str(path), "fix the syntax")]
+            f"{path} is not valid YAML or JSON: {scrub(str(exc))}",
+            [Problem(str(path), "fix the syntax")],
         ) from None
     if not isinstance(data, dict) or not isinstance(data.get(key), str):
         raise CliError(
@@ -252,6 +263,7 @@ def deploy_check(
     """Declare the repository's manifest and check it: exit 0 only when its scope is approved,
     1 when it awaits approval (or was refused), 2 on bad input or an unknown system."""
     data = read_manifest(manifest)
+    refuse_local_secrets(data, "")
     system_id = data["id"]
     api = connect(ctx)
     event = cloudevent(MANIFEST_DECLARED, system_id, {"manifest": data}, source, event_id)

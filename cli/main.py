@@ -148,7 +148,7 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 
 def main() -> None:
-    """Console-script entry point: run, flush, and leave with `os._exit` (see DESIGN pitfalls)."""
+    """Console-script entry point: run, flush, and leave with `os._exit` (Temporal threads can abort shutdown)."""
     status = run()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):

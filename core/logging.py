@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from temporalio import activity, workflow
 
 from core.settings import Settings
+from domain.secrets import scrub
 from integrations.errors import TransientIntegrationError
 
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -113,6 +115,44 @@ class TextFormatter(logging.Formatter):
         return super().format(record)
 
 
+# pydantic quotes (and truncates, so no rule can recognise) the input in every error's text
+_PYDANTIC_INPUT = re.compile(r"input_value=.*?(?=, input_type=)")
+
+
+class ScrubbingFormatter(logging.Formatter):
+    """Another formatter's line with every secret in it replaced by its fingerprint.
+
+    A secret value is never logged: not in a message, an access-log URL, an exception or a
+    traceback (pydantic's ValidationError text quotes its input).
+    """
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The inner formatter's line, scrubbed (JSON: each string field, so it stays JSON)."""
+        line = self.inner.format(record)
+        if isinstance(self.inner, JsonFormatter):
+            return json.dumps(_scrubbed(json.loads(line)), default=str, ensure_ascii=False)
+        return _scrubbed_text(line)
+
+
+def _scrubbed_text(text: str) -> str:
+    """Secrets fingerprinted; pydantic's quoted inputs dropped whole."""
+    return scrub(_PYDANTIC_INPUT.sub("input_value=[not logged]", text))
+
+
+def _scrubbed(value: Any) -> Any:
+    if isinstance(value, str):
+        return _scrubbed_text(value)
+    if isinstance(value, dict):
+        return {key: _scrubbed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(item) for item in value]
+    return value
+
+
 def _extras(record: logging.LogRecord) -> dict[str, Any]:
     """Fields passed with `extra=`, minus the SDK's internal and context ones."""
     return {
@@ -142,10 +182,10 @@ def configure_logging(settings: Settings) -> None:
     """Send every logger (uvicorn's too) to stderr in the configured format and level."""
     handler = logging.StreamHandler(sys.stderr)
     if log_format(settings) == "json":
-        handler.setFormatter(JsonFormatter())
+        handler.setFormatter(ScrubbingFormatter(JsonFormatter()))
         temporal_details_as_fields()
     else:
-        handler.setFormatter(TextFormatter())
+        handler.setFormatter(ScrubbingFormatter(TextFormatter()))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())

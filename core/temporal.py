@@ -37,7 +37,7 @@ DEV_SERVER_SQLITE_ARGS = (
 
 A rollback journal with a sync per commit held the server to ~30 writes/s on this disk, so the
 worker's tasks starved behind registrations. WAL + NORMAL survives a crash of any process; a power
-loss may lose the last moments of history. Production runs a Temporal cluster (README).
+loss may lose the last moments of history. Production runs a Temporal cluster (docs/operations.md).
 """
 
 

@@ -174,12 +174,12 @@ def _prepare(records: Sequence[ActionRecord], scopes: dict[str, ActionScope]) ->
     out: list[Prepared] = []
     seen: set[str] = set()
     for record in records:
+        scope = scopes[record.system]
+        record = mask_secret_credential(scope, record)  # before the key: no secret id is kept
         key = record_key(record)
         if key in seen:
             continue
         seen.add(key)
-        scope = scopes[record.system]
-        record = mask_secret_credential(scope, record)
         digest, length, content = kept_content(
             record.content, scope.content, record.kind in scope.logged
         )

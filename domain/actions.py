@@ -8,7 +8,6 @@ approved to do (built from its approved manifest); `check_action` compares the t
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
@@ -17,7 +16,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.manifest import SYSTEM_ID_PATTERN, AISystemManifest, ContentLogging, Environment
-from domain.secrets import KNOWN_SECRETS, TOKEN_RUN, entropy, secret_kind
+from domain.redaction import mask_secrets, redact
+from domain.secrets import secret_kind
+
+__all__ = ["redact"]  # re-exported: callers and tests import it from here
 
 
 class ActionKind(StrEnum):
@@ -185,36 +187,35 @@ def _credential_findings(scope: ActionScope, record: ActionRecord) -> list[Findi
 
 
 SECRET_MASK = "[secret value given as credential_id]"
+_TEXT_FIELDS = ("tool", "target", "action", "approved_by", "trace_id")
+
+
+def _hashed_id(value: str) -> str:
+    return "sha256:" + hashlib.sha256(value.encode()).hexdigest()[:32]
 
 
 def mask_secret_credential(scope: ActionScope, record: ActionRecord) -> ActionRecord:
-    """A record whose credential_id is a secret value (not a bound id) keeps only a mask.
+    """A record whose fields hold a secret keeps masks instead (every policy; never the secret).
 
-    Checked only for ids not bound to the system, so the hot path pays nothing; the record
-    is still stored (and found: `credential_not_bound`), the secret never is.
+    credential_id (when not a bound id) becomes `SECRET_MASK` (and is still found:
+    `credential_not_bound`); a secret inside tool, target, action, approved_by or trace_id
+    becomes `[secret]`; a secret id becomes its SHA-256 (so a re-send is still a no-op).
+    In ids a 32-hex run is a W3C trace id, not a secret.
     """
+    update: dict[str, str] = {}
     credential = record.credential_id
-    if credential is None or credential in scope.credentials or secret_kind(credential) is None:
-        return record
-    return record.model_copy(update={"credential_id": SECRET_MASK})
+    if credential and credential not in scope.credentials and secret_kind(credential):
+        update["credential_id"] = SECRET_MASK
+    for name in _TEXT_FIELDS:
+        value = getattr(record, name)
+        if value and (masked := mask_secrets(value, name == "trace_id")) != value:
+            update[name] = masked
+    if record.id and secret_kind(record.id, identifier=True):
+        update["id"] = _hashed_id(record.id)
+    return record.model_copy(update=update) if update else record
 
 
 # ----- content kept per the logging policy --------------------------------------------------
-
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-
-
-def redact(text: str) -> str:
-    """Mask e-mail addresses, known token shapes and high-entropy runs."""
-    text = _EMAIL.sub("[email]", text)
-    for _, pattern in KNOWN_SECRETS:
-        text = pattern.sub("[secret]", text)
-
-    def mask(match: re.Match[str]) -> str:
-        run = match.group(0)
-        return "[secret]" if entropy(run) >= 4.0 else run
-
-    return TOKEN_RUN.sub(mask, text)
 
 
 def kept_content(
@@ -222,14 +223,15 @@ def kept_content(
 ) -> tuple[str | None, int | None, str | None]:
     """(SHA-256, length, stored text) of a record's content under the system's policy.
 
-    `digest` keeps the hash and length only; `redacted` also keeps the text with e-mails,
-    tokens and keys masked; `full` keeps the text. A kind the policy does not log keeps nothing.
+    `digest` keeps the hash and length only; `redacted` also keeps the text with secrets and
+    personal data masked (`domain.redaction`); `full` keeps the text with secrets masked (a
+    secret is never stored). A kind the policy does not log keeps nothing.
     """
     if content is None or not logged:
         return None, None, None
     digest = hashlib.sha256(content.encode()).hexdigest()
     if policy is ContentLogging.full:
-        return digest, len(content), content
+        return digest, len(content), mask_secrets(content)
     if policy is ContentLogging.redacted:
         return digest, len(content), redact(content)
     return digest, len(content), None

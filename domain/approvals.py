@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.errors import Conflict, Forbidden, InvalidInput, Problem
 from domain.policy import Role
+from domain.secrets import FreeText
 
 
 class RequestKind(StrEnum):
@@ -94,7 +95,7 @@ class DecisionCommand(BaseModel):
     principal: str
     approve: bool
     role: Role | None = None
-    comment: str = ""
+    comment: FreeText = ""
     via: str = "api"
 
 

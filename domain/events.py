@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -34,6 +35,15 @@ from domain.manifest import (
     SystemId,
     UseCase,
 )
+from domain.secrets import (
+    FreeText,
+    NotSecret,
+    check_text,
+    scrub,
+    secret_message,
+    shown,
+    text_message,
+)
 
 
 class EventType(StrEnum):
@@ -51,7 +61,9 @@ CREDENTIAL_CHANGED = EventType.credential_changed
 MANIFEST_DECLARED = EventType.manifest_declared
 BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
 
-Item = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Item = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(check_text)
+]
 
 
 class EventData(BaseModel):
@@ -103,7 +115,7 @@ class ScopeChange(EventData):
     customer_facing: bool | None = _new("Whether customers now see or talk to it.")
     environment: Environment | None = _new("The environment it now declares.")
     use_cases: list[UseCase] | None = _new("The complete new list of use cases (replaces it).")
-    description: str | None = _new("The new description.")
+    description: FreeText | None = _new("The new description.")
 
     def problems(self) -> list[Problem]:
         """Contradictions a valid shape can still hold, each naming its `data.` field."""
@@ -127,9 +139,9 @@ class ScopeChange(EventData):
 class ModelChange(EventData):
     """`dev.threshold.model.changed`: the model behind the system is now this one."""
 
-    provider: str = Field(min_length=1, description="Model provider, e.g. anthropic.")
-    name: str = Field(min_length=1, description="Model name, e.g. claude-sonnet.")
-    version: str = Field(min_length=1, description="Model version, e.g. 2026-09.")
+    provider: FreeText = Field(min_length=1, description="Model provider, e.g. anthropic.")
+    name: FreeText = Field(min_length=1, description="Model name, e.g. claude-sonnet.")
+    version: FreeText = Field(min_length=1, description="Model version, e.g. 2026-09.")
 
 
 class CredentialAction(StrEnum):
@@ -149,7 +161,7 @@ class CredentialChange(EventData):
         description="The whole credential (a vault reference, never the secret); "
         "required for added and rotated.",
     )
-    credential_id: str | None = Field(
+    credential_id: NotSecret | None = Field(
         default=None, min_length=1, description="The id of the credential; required for removed."
     )
 
@@ -236,29 +248,31 @@ def _text(value: Any) -> bool:
 
 
 def _check_specversion(value: Any) -> str | None:
-    return None if value == "1.0" else f'{value!r} is not supported: set specversion to "1.0"'
+    return None if value == "1.0" else f'{shown(value)} is not supported: set specversion to "1.0"'
 
 
 def _check_id(value: Any) -> str | None:
-    return None if _text(value) else f"{value!r} is not valid: give a non-empty string"
+    if not _text(value):
+        return f"{shown(value)} is not valid: give a non-empty string"
+    return secret_message(value, "use a deploy or build id, never a secret", identifier=True)
 
 
 def _check_source(value: Any) -> str | None:
-    if _text(value) and not any(ch.isspace() for ch in value):
-        return None
-    return f"{value!r} is not valid: give a URI-reference without spaces"
+    if not _text(value) or any(ch.isspace() for ch in value):
+        return f"{shown(value)} is not valid: give a URI-reference without spaces"
+    return text_message(value)
 
 
 def _check_type(value: Any) -> str | None:
     if isinstance(value, str) and value in {kind.value for kind in EventType}:
         return None
-    return f"{value!r} is not supported: allowed: {_ALLOWED_TYPES}"
+    return f"{shown(value)} is not supported: allowed: {_ALLOWED_TYPES}"
 
 
 def _check_subject(value: Any) -> str | None:
     if isinstance(value, str) and re.match(SYSTEM_ID_PATTERN, value):
         return None
-    return f"{value!r} is not a system id: use 3-64 lowercase letters, digits and dashes"
+    return f"{shown(value)} is not a system id: use 3-64 lowercase letters, digits and dashes"
 
 
 def _check_data(value: Any) -> str | None:
@@ -274,19 +288,21 @@ def _check_time(value: Any) -> str | None:
         try:
             _parse_time(value)
         except ValueError:
-            return f"{value!r} is not a real date and time: use e.g. 2026-11-26T09:30:00Z"
+            return f"{shown(value)} is not a real date and time: use e.g. 2026-11-26T09:30:00Z"
         return None
-    return f"{value!r} is not an RFC 3339 timestamp: use e.g. 2026-11-26T09:30:00Z"
+    return f"{shown(value)} is not an RFC 3339 timestamp: use e.g. 2026-11-26T09:30:00Z"
 
 
 def _check_content_type(value: Any) -> str | None:
     if isinstance(value, str) and _JSON_MEDIA.match(value):
         return None
-    return f"{value!r} is not supported: send data as JSON (application/json) or omit it"
+    return f"{shown(value)} is not supported: send data as JSON (application/json) or omit it"
 
 
 def _check_dataschema(value: Any) -> str | None:
-    return None if _text(value) else f"{value!r} is not valid: give a URI or omit dataschema"
+    if not _text(value):
+        return f"{shown(value)} is not valid: give a URI or omit dataschema"
+    return text_message(value)
 
 
 Check = Callable[[Any], str | None]
@@ -319,28 +335,34 @@ def _envelope_problems(event: dict[str, Any]) -> list[Problem]:
         if name in event and (fix := optional(event[name])) is not None:
             found.append(Problem(name, fix))
     for name in sorted(event.keys() - _REQUIRED.keys() - _OPTIONAL.keys()):
+        extension = event[name]
         if name == "data_base64":
             found.append(Problem(name, "binary data is not accepted: send data as a JSON object"))
         elif not _EXTENSION_NAME.match(name):
             found.append(
                 Problem(
-                    name,
+                    scrub(name),
                     "unknown attribute: extension names are 1-20 lowercase letters or digits; "
                     "check the spelling",
                 )
             )
+        elif isinstance(extension, str) and (fix := text_message(extension)) is not None:
+            found.append(Problem(name, fix))
     return found
 
 
 def _data_path(loc: Sequence[int | str]) -> str:
-    return "data" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
+    return "data" + "".join(
+        f"[{part}]" if isinstance(part, int) else f".{scrub(part)}" for part in loc
+    )
 
 
 def _data_problems(exc: ValidationError, model: type[EventData]) -> list[Problem]:
     found: list[Problem] = []
     for error in exc.errors():
         loc, kind, given = error["loc"], error["type"], error.get("input")
-        shown = type(given).__name__ if isinstance(given, dict | list) else repr(given)
+        quoted = shown(given)
+        detail = scrub(str(error["msg"]).removeprefix("Value error, "))
         if kind == "missing":
             message = "missing: this field is required"
         elif kind == "extra_forbidden" and len(loc) == 1:
@@ -348,9 +370,11 @@ def _data_problems(exc: ValidationError, model: type[EventData]) -> list[Problem
         elif kind == "extra_forbidden":
             message = "unknown field; remove it or check its spelling"
         elif kind == "enum":
-            message = f"{shown} is not valid: allowed: {(error.get('ctx') or {})['expected']}"
+            message = f"{quoted} is not valid: allowed: {(error.get('ctx') or {})['expected']}"
+        elif "looks like a secret value" in detail:
+            message = detail  # the value is never quoted back
         else:
-            message = f"{shown} is not valid: {str(error['msg']).removeprefix('Value error, ')}"
+            message = f"{quoted} is not valid: {detail}"
         found.append(Problem(_data_path(loc), message))
     return found
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from domain.emails import Email
 from domain.errors import InvalidInput, Problem
-from domain.secrets import secret_message
+from domain.secrets import SECRET_HINT, FreeText, NotSecret, scrub, secret_message, shown
 
 SYSTEM_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$"
 SystemId = Annotated[str, Field(pattern=SYSTEM_ID_PATTERN)]
@@ -67,9 +67,9 @@ class Strict(BaseModel):
 class UseCase(Strict):
     """One documented use of the system and where a human must approve."""
 
-    name: str = Field(min_length=1)
-    purpose: str = Field(min_length=1)
-    human_approval: list[str] = Field(
+    name: FreeText = Field(min_length=1)
+    purpose: FreeText = Field(min_length=1)
+    human_approval: list[FreeText] = Field(
         default_factory=list,
         description="Actions a human must approve before the AI acts (empty: none defined).",
     )
@@ -79,19 +79,19 @@ class UseCase(Strict):
 class Capabilities(Strict):
     """What the system can touch and trigger."""
 
-    read_targets: list[str] = Field(default_factory=list)
-    write_targets: list[str] = Field(default_factory=list)
-    tools: list[str] = Field(default_factory=list)
-    automated_decisions: list[str] = Field(default_factory=list)
-    downstream_automation: list[str] = Field(default_factory=list)
+    read_targets: list[FreeText] = Field(default_factory=list)
+    write_targets: list[FreeText] = Field(default_factory=list)
+    tools: list[FreeText] = Field(default_factory=list)
+    automated_decisions: list[FreeText] = Field(default_factory=list)
+    downstream_automation: list[FreeText] = Field(default_factory=list)
 
 
 class ModelRef(Strict):
     """The model behind the system."""
 
-    provider: str = Field(min_length=1)
-    name: str = Field(min_length=1)
-    version: str = Field(min_length=1)
+    provider: FreeText = Field(min_length=1)
+    name: FreeText = Field(min_length=1)
+    version: FreeText = Field(min_length=1)
 
 
 class LoggingPolicy(Strict):
@@ -117,7 +117,7 @@ class Credential(Strict):
     kind: CredentialKind
     environment: Environment
     owner: Email | None = None
-    scopes: list[str] = Field(default_factory=list)
+    scopes: list[NotSecret] = Field(default_factory=list)
     expires_at: datetime | None = None
     vault_ref: str = Field(min_length=1, description="Where the secret lives, e.g. vault://kv/x")
     created_at: datetime | None = Field(default=None, description="When it was issued.")
@@ -126,22 +126,13 @@ class Credential(Strict):
         default=None, ge=1, description="Rotation period in days (instead of, or beside, expiry)."
     )
 
-    @field_validator("id", "vault_ref")
+    @field_validator("id", "vault_ref", "owner")
     @classmethod
-    def _no_secret(cls, value: str) -> str:
-        message = secret_message(value)
+    def _no_secret(cls, value: str | None) -> str | None:
+        message = secret_message(value) if value else None
         if message is not None:
             raise ValueError(message)
         return value
-
-    @field_validator("scopes")
-    @classmethod
-    def _no_secret_scopes(cls, values: list[str]) -> list[str]:
-        for value in values:
-            message = secret_message(value)
-            if message is not None:
-                raise ValueError(message)
-        return values
 
     @field_validator("vault_ref")
     @classmethod
@@ -165,8 +156,8 @@ class AISystemManifest(Strict):
     """The declared shape of one AI system, versioned with the code that deploys it."""
 
     id: SystemId
-    name: str = Field(min_length=1, max_length=200)
-    description: str = ""
+    name: FreeText = Field(min_length=1, max_length=200)
+    description: FreeText = ""
     business_owner: Email | None = None
     technical_owner: Email | None = None
     use_cases: list[UseCase] = Field(default_factory=list)
@@ -181,7 +172,6 @@ class AISystemManifest(Strict):
     environment: Environment = Environment.pilot
 
 
-SECRET_HINT = "looks like a secret value"
 _ALLOWED_HINTS: dict[str, str] = {
     "enum": "allowed: {expected}",
     "missing": "this field is required",
@@ -198,6 +188,7 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
         if isinstance(part, int):
             path += f"[{part}]"
         else:
+            part = scrub(part)  # an unknown key can itself be a secret
             path += f".{part}" if path else part
     return path or "(manifest)"
 
@@ -217,8 +208,7 @@ def _problem_from_error(error: Any) -> Problem:
         return Problem(path, f"missing: {hint}")
     if SECRET_HINT in hint or (isinstance(given, str) and secret_message(given)):
         return Problem(path, hint)  # never echo a secret back
-    shown = repr(given) if not isinstance(given, dict | list) else type(given).__name__
-    return Problem(path, f"{shown} is not valid: {hint}")
+    return Problem(path, f"{shown(given)} is not valid: {scrub(hint)}")
 
 
 def parse_manifest(data: Any) -> AISystemManifest:

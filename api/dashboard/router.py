@@ -28,7 +28,8 @@ from db.dashboard import EstateQuery, recent_events
 from db.queries import list_requests
 from db.tickets import list_tickets
 from domain.approvals import DecisionCommand
-from domain.errors import GovernanceError, NotFound
+from domain.errors import GovernanceError, NotFound, Problem
+from domain.secrets import text_message
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -234,6 +235,11 @@ async def decide(request: Request, request_id: str) -> Response:
         role = session.principal.role.value
         return refused(request, f"Your token's role ({role}) may not approve or reject.", 403)
     approve = form.get("decision") == "approve"
+    refused_text = text_message(form.get("reason", ""))
+    if refused_text is not None:
+        problems = [Problem("reason", refused_text)]
+        message = "Not recorded: the reason holds a secret value."
+        return _inbox(request, session, error=message, problems=problems, status=422)
     decision = DecisionCommand(
         principal=session.principal.email,
         approve=approve,

@@ -15,6 +15,7 @@ from db.queries import credential_inventory
 from domain.errors import InvalidInput, Problem
 from domain.events import CredentialAction, CredentialChange
 from domain.manifest import parse_credential
+from domain.secrets import refuse_secrets
 
 router = APIRouter(tags=["credentials"])
 Reader = Annotated[Principal, Depends(require(READERS))]
@@ -62,6 +63,7 @@ async def rotate(
     key: IdempotencyKey = None,
 ) -> CommandOut:
     """Record a rotation: the credential as it is now (new expiry, reference, rotation time)."""
+    refuse_secrets({"credential_id": credential_id})
     credential = parse_credential(await read_document(request))
     if credential.id != credential_id:
         raise InvalidInput(
@@ -87,6 +89,7 @@ async def revoke(
     key: IdempotencyKey = None,
 ) -> CommandOut:
     """Unbind a credential and hand it to the revoker (audited: credential_revoked)."""
+    refuse_secrets({"credential_id": credential_id})
     change = CredentialChange(action=CredentialAction.removed, credential_id=credential_id)
     meta = command_meta(principal.email, key)
     return CommandOut.of(await service.credential_change(system_id, change, meta))

@@ -23,6 +23,7 @@ from domain.events import (
     parse_batch,
     parse_cloudevent,
 )
+from domain.secrets import masked
 
 router = APIRouter(prefix="/events", tags=["events"])
 Writer = Annotated[Principal, Depends(require(WRITERS))]
@@ -86,15 +87,16 @@ def _applied(event: ScopeEvent, result: CommandResult) -> EventOut:
 def _failed(raw: Any, error: GovernanceError) -> EventOut:
     def text(name: str) -> str | None:
         value = raw.get(name) if isinstance(raw, dict) else None
-        return value if isinstance(value, str) else None
+        return masked(value, identifier=name == "id") if isinstance(value, str) else None
 
+    body = error_body(error.message, [p.as_dict() for p in error.problems])["error"]
     return EventOut(
         status=STATUS.get(error.code, 409),
         id=text("id"),
         source=text("source"),
         subject=text("subject"),
-        message=error.message,
-        problems=[p.as_dict() for p in error.problems],
+        message=body["message"],
+        problems=body["problems"],
     )
 
 

@@ -16,6 +16,7 @@ from api.service import GovernanceService
 from domain.approvals import DecisionCommand, choose_role
 from domain.contracts import CommandMeta
 from domain.errors import GovernanceError
+from domain.secrets import text_message
 from integrations.slack import ApprovalMessenger, SlackPermanentError
 from integrations.slack_blocks import (
     APPROVE_ACTION,
@@ -126,6 +127,10 @@ class Interaction:
     async def _decide(
         self, request_id: str, email: str, approve: bool, comment: str, command_id: str
     ) -> str | None:
+        refused_text = text_message(comment)
+        if refused_text is not None:
+            self.tell(f"Not recorded: the reason {refused_text}")
+            return f"The reason {refused_text}"
         decision = DecisionCommand(principal=email, approve=approve, comment=comment, via="slack")
         try:
             result = await self.service.decide(

@@ -82,13 +82,14 @@ def test_a_privileged_action_needs_the_approval_its_use_case_requires(scope: Act
 
 
 def test_content_is_kept_as_the_logging_policy_says() -> None:
-    """digest keeps hash and length; redacted masks e-mails and tokens; full keeps the text."""
+    """digest keeps hash and length; redacted masks e-mails and tokens; full masks secrets only."""
     text = "mail ann@example.com the key sk-ant-api03-QQQQQQQQQQQQQQQQQQQQ now"
     digest, length, stored = kept_content(text, ContentLogging.digest, True)
     assert len(digest or "") == 64 and length == len(text) and stored is None
     _, _, masked = kept_content(text, ContentLogging.redacted, True)
     assert masked == "mail [email] the key [secret] now"
-    assert kept_content(text, ContentLogging.full, True)[2] == text
+    full = "mail ann@example.com the key [secret] now"
+    assert kept_content(text, ContentLogging.full, True)[2] == full
     assert kept_content(text, ContentLogging.full, False) == (None, None, None)
     assert redact("token ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2") == "token [secret]"
 
@@ -106,3 +107,22 @@ def test_a_secret_given_as_credential_id_is_never_kept(scope: ActionScope) -> No
     assert masked.credential_id is not None and "sk-ant" not in masked.credential_id
     assert [f.code for f in check_action(scope, masked)] == ["credential_not_bound"]
     assert mask_secret_credential(scope, record()) == record()
+
+
+def test_secrets_in_action_record_fields_are_masked(scope: ActionScope) -> None:
+    """A secret inside target, tool, action or trace_id is stored as [secret]; a secret id hashed."""
+    token = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3n4o5p6q7r8"
+    leaked = record(target=f"https://kb.example.com/?token={token}", trace_id=token, id=token)
+    masked = mask_secret_credential(scope, leaked)
+    assert masked.target == "https://kb.example.com/?token=[secret]"
+    assert masked.trace_id == "[secret]"
+    assert masked.id is not None and masked.id.startswith("sha256:") and token not in masked.id
+    assert mask_secret_credential(scope, leaked).id == masked.id  # a re-send is still a no-op
+
+
+def test_trace_ids_and_uuid_ids_are_kept_as_given(scope: ActionScope) -> None:
+    """A W3C trace id (32 hex) and a uuid4 hex id are identifiers, not secrets: kept as given."""
+    given = record(
+        trace_id="4bf92f3577b34da6a3ce929d0e0e4736", id="9f1c2a7e5b6d4c3e8a1f0b2d3c4e5f6a"
+    )
+    assert mask_secret_credential(scope, given) == given

@@ -68,7 +68,7 @@ def test_a_secret_in_a_scope_or_id_is_refused(support_data: dict[str, Any]) -> N
     credential = {**support_data["credentials"][0], "scopes": ["ok:read", SECRETS[4]]}
     with pytest.raises(InvalidInput) as caught:
         parse_credential(credential)
-    assert caught.value.problems[0].field == "scopes"
+    assert caught.value.problems[0].field == "scopes[1]"
     assert [p.field for p in secret_problems({"id": SECRETS[0], "owner": "a@b.example"})] == ["id"]
 
 

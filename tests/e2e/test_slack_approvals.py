@@ -22,6 +22,7 @@ from tests.emulators.slack import (
     view_submission_payload,
 )
 from tests.harness import BUSINESS, REQUESTER, SECURITY, TECH, Stack, make_settings, running_stack
+from tests.secret_corpus import SECRETS, leaked
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 PEOPLE = (BUSINESS, TECH, SECURITY, REQUESTER)
@@ -255,3 +256,23 @@ async def test_one_rate_limited_approver_does_not_delay_the_others(
     assert len(healthy) == 2 and max(healthy) < slow_calls[1]  # before the slow one's first retry
     for email in (BUSINESS, TECH, SECURITY):
         assert len(slack.messages(slack.dm_channel(uid(email)))) == 1
+
+
+async def test_a_reject_reason_holding_a_secret_is_refused_in_the_modal(
+    stack: Stack, slack: SlackEmulator
+) -> None:
+    """A reason with a secret shows an error in the modal (fingerprint only); nothing recorded."""
+    request_id = await register_and_request(stack)
+    assert (await click(stack, slack, SECURITY, REJECT_ACTION, request_id)).status_code == 200
+    view = slack.views[0]["view"]
+    for sample in SECRETS[:8]:
+        reason = {REASON_BLOCK: {REASON_INPUT: f"leaked {sample.value}"}}
+        payload = view_submission_payload(
+            uid(SECURITY), view["callback_id"], view["private_metadata"], reason
+        )
+        answer = await post_signed(stack, payload)
+        assert answer.json()["response_action"] == "errors", answer.text
+        assert "looks like a secret value" in answer.json()["errors"][REASON_BLOCK]
+        assert leaked(sample, answer.text) == [], sample.family
+        assert all(leaked(sample, str(told)) == [] for told in slack.ephemerals)
+    assert await decisions(stack, request_id) == []
