@@ -18,6 +18,7 @@ from db.ledger import list_events
 from db.tables import utcnow
 from domain.checkpoints import Checkpoint
 from domain.errors import InvalidInput, Problem
+from domain.secrets import FreeText
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 Reader = Annotated[Principal, Depends(require(READERS))]
@@ -53,7 +54,7 @@ class EraseRequest(BaseModel):
     """Why one entry's content is erased (kept in the ledger, so no secret here)."""
 
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=3, max_length=500)
+    reason: FreeText = Field(min_length=3, max_length=500)
 
 
 @router.get("/verify")

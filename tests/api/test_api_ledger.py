@@ -86,6 +86,9 @@ def test_erase_is_admin_only_and_refusals_say_why(ledger: LedgerApi) -> None:
     assert erasure.status_code == 409 and "records an erasure" in erasure.json()["error"]["message"]
     short = _erase(ledger, "alpha-one", 2, reason="")
     assert short.status_code == 422
+    leaked = "AKIA" + "IOSFODNN7EXAMPLE"
+    secret = _erase(ledger, "alpha-one", 2, reason=f"remove key {leaked}")
+    assert secret.status_code == 422 and leaked not in secret.text  # the reason stays for good
     assert ledger.call("GET", "/audit/verify", VIEWER).json()["entries_erased"] == 1
 
 
