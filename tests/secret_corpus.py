@@ -139,6 +139,7 @@ LOOKALIKES: list[str] = [
     "123e4567-e89b-12d3-a456-426614174000",
     "9f1c2a7e5b6d4c3e8a1f0b2d3c4e5f6a",  # uuid4().hex, a common event id
     "commit 3f9c2b1a4d5e6f708192a3b4c5d6e7f8091a2b3c",
+    "holds persistent credentials: support-assistant-crm-reader)",
     "sha 9fceb02d0ae598e95dc970b74767f19372d61af8",
     "rev: 1a410efbd13591db07496601ebc7a059dd55cfe9",
     "image@sha256:" + "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",

@@ -60,6 +60,8 @@ _PLACEHOLDER = re.compile(
     re.I,
 )
 _PLAIN_WORDS = re.compile(r"^[a-z][a-z_.*-]*$")
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9]*(?:[-_.][a-z0-9]+)+$")
+"""A lower-case dotted or dashed name (`support-assistant-crm-reader`): an id, not a secret."""
 
 
 @cache
@@ -69,11 +71,12 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 
 def _assignment(match: re.Match[str]) -> bool:
     """`password=...` counts unless the value is a reference or placeholder; `:` needs more."""
-    value = match.group("secret").strip("\"'")
+    value = match.group("secret").strip("\"'").rstrip(").]}>")
     if "://" in value or _PLACEHOLDER.match(value):
         return False
     if match.group("sep") == ":":
-        return len(value) >= 6 and "/" not in value and not _PLAIN_WORDS.match(value)
+        plain = _PLAIN_WORDS.match(value) or _IDENTIFIER.match(value)
+        return len(value) >= 6 and "/" not in value and not plain
     return True
 
 
