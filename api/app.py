@@ -31,6 +31,7 @@ from api.routes.slack import SlackGateway
 from api.service import GovernanceService
 from core.observability import flush_traces, instrument_app, traced_client
 from core.settings import Settings
+from core.signing import startup_signer
 from core.temporal import connect
 from db.engine import get_engine, init_db
 from db.verify import shutdown_verifiers
@@ -102,6 +103,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
         app.state.tokens = TokenCache(engine, settings.api.token_cache_seconds)
         app.state.service = GovernanceService(temporal, settings, engine)
         app.state.slack = slack_gateway(settings)
+        app.state.audit_signer = startup_signer(settings)  # creates the local key on first start
         app.state.readiness = readiness.Readiness(engine, temporal, settings)
         app.state.projection_metrics = metrics.ProjectionCollector(
             engine, settings.observability.metrics_cache_seconds

@@ -76,6 +76,16 @@ def pack_csv(pack: EvidencePack) -> str:
                 "controls": control.id,
             }
         )
+    if pack.checkpoint is not None:
+        signed = pack.checkpoint
+        writer.writerow(
+            {
+                "record": "checkpoint",
+                "at": signed.created_at,
+                "actor": signed.created_by,
+                "detail": signed.model_dump_json(),  # `threshold audit verify --checkpoint` reads it
+            }
+        )
     return out.getvalue()
 
 
@@ -115,7 +125,7 @@ def _system_rows(system: SystemEvidence) -> Iterator[dict[str, object]]:
                 "action": e.action,
                 "request_id": e.request_id or "",
                 "controls": " ".join(e.controls),
-                "detail": _json(e.detail),
+                "detail": _json(e.detail) if e.erased_at is None else "",
                 "hash": e.hash,
             }
     if system.ledger_head is not None:

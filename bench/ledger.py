@@ -27,18 +27,22 @@ from domain.contracts import AuditEvent, RecordBatch
 from domain.manifest import parse_manifest
 
 ACTIONS = ("decision_approved", "scope_changed", "recertified", "promotion_requested")
-COLUMNS = "chain_id, seq, event_key, at, actor, action, request_id, detail, prev_hash, hash"
+COLUMNS = (
+    "chain_id, seq, event_key, at, actor, action, request_id, detail, content_digest, prev_hash,"
+    " hash"
+)
 RAW_TABLE = """CREATE TABLE raw_entries (
     id INTEGER PRIMARY KEY, chain_id TEXT NOT NULL, seq INTEGER NOT NULL,
     event_key TEXT NOT NULL, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
-    request_id TEXT, detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL
+    request_id TEXT, detail TEXT NOT NULL, content_digest TEXT, prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
 )"""
 RAW_TABLE_INDEXED = RAW_TABLE.replace(
     "hash TEXT NOT NULL\n)",
     "hash TEXT NOT NULL, UNIQUE (chain_id, seq), UNIQUE (event_key)\n)",
 ).replace("id INTEGER PRIMARY KEY", "id INTEGER PRIMARY KEY AUTOINCREMENT")
 """The audit table's shape: the same columns, keys and unique indexes, none of the checks."""
-RAW_INSERT = f"INSERT INTO raw_entries ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+RAW_INSERT = f"INSERT INTO raw_entries ({COLUMNS}) VALUES ({', '.join('?' * 11)})"
 VERIFY_RUNS = 3
 
 Key = tuple[str, int]  # (chain id, seq)

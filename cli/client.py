@@ -137,9 +137,16 @@ class Api:
         """GET a text document (CSV, HTML, JSON kept as sent)."""
         return str(self._send("GET", path, params=params, raw=True))
 
-    def post(self, path: str, body: Any = None, *, key: str | None = None) -> Any:
-        """POST a JSON body."""
-        return self._send("POST", path, json=body, key=key)
+    def post(
+        self,
+        path: str,
+        body: Any = None,
+        *,
+        key: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Any:
+        """POST a JSON body (None-valued parameters are left out)."""
+        return self._send("POST", path, params=params, json=body, key=key)
 
     def send_json(self, method: str, path: str, body: Any, *, key: str | None = None) -> Any:
         """Send a JSON body with any method (PUT)."""

@@ -177,7 +177,9 @@ def events_table(events: list[dict[str, Any]], output: Output = Output.table) ->
             e.get("actor"),
             e.get("action"),
             e.get("request_id"),
-            _short(e.get("detail")),
+            f"(erased {when(e['erased_at'])} by {e.get('erased_by')})"
+            if e.get("erased_at")
+            else _short(e.get("detail")),
         )
         for e in events
     ]

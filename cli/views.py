@@ -175,7 +175,7 @@ def gate(result: dict[str, Any]) -> None:
 
 
 def verify(report: dict[str, Any]) -> None:
-    """The audit chain check: intact, or the first broken entry."""
+    """The chain check: intact or every broken chain, the erasures, the checkpoint's verdict."""
     counts = f"{report.get('entries_checked', 0)} entries in {report.get('chains_checked', 0)}"
     ledgers = report.get("ledgers", {})
     if ledgers:
@@ -186,16 +186,50 @@ def verify(report: dict[str, Any]) -> None:
             )
             + ")"
         )
-    if report.get("ok"):
+    broken = report.get("broken") or [b for b in [report.get("first_broken")] if b]
+    if broken:
+        say(f"audit ledger BROKEN ({counts} chains checked)", "bold red")
+        for item in broken:
+            say(
+                f"  broken: {item.get('ledger', 'audit')} ledger, system {item.get('chain_id')} "
+                f"seq {item.get('seq')} (entry id {item.get('entry_id')}): {item.get('problem')}"
+            )
+    else:
         say(f"audit ledger intact: {counts} chains verified", "bold green")
+    _erasures(report.get("erased") or [])
+    checkpoint = report.get("checkpoint")
+    if isinstance(checkpoint, dict):
+        _checkpoint(checkpoint)
+
+
+def _erasures(erased: list[dict[str, Any]]) -> None:
+    """Each erased entry and the ledger entry recording its erasure."""
+    if not erased:
         return
-    say(f"audit ledger BROKEN ({counts} chains checked)", "bold red")
-    broken = report.get("first_broken") or {}
-    say(
-        f"  first broken entry: {broken.get('ledger', 'audit')} ledger, "
-        f"system {broken.get('chain_id')} seq {broken.get('seq')}"
-        f" (entry id {broken.get('entry_id')}): {broken.get('problem')}"
+    say(f"entries erased: {len(erased)}")
+    for item in erased:
+        say(
+            f"  {item.get('ledger', 'audit')} ledger, system {item.get('chain_id')} seq "
+            f"{item.get('seq')}: erased {item.get('erased_at')} by {item.get('erased_by')} "
+            f"(erasure entry seq {item.get('erasure_seq')})"
+        )
+
+
+def _checkpoint(checked: dict[str, Any]) -> None:
+    """Whether the checkpoint's signed heads still hold."""
+    what = (
+        f"checkpoint of {checked.get('created_at')} (key {checked.get('key_id')}, "
+        f"{checked.get('heads_checked')} heads)"
     )
+    if checked.get("ok"):
+        say(f"{what}: every signed head still holds", "bold green")
+        return
+    say(f"{what}: REWRITTEN since it was signed", "bold red")
+    for item in checked.get("problems") or []:
+        say(
+            f"  {item.get('ledger')} ledger, system {item.get('chain_id')} seq {item.get('seq')}: "
+            f"{item.get('problem')}"
+        )
 
 
 def command_answer(result: dict[str, Any], as_json: bool) -> None:

@@ -117,6 +117,16 @@ class RevokerSettings(BaseModel):
     )
 
 
+class AuditSettings(BaseModel):
+    """How ledger checkpoints are signed."""
+
+    signing_key: SecretStr | None = Field(
+        default=None,
+        description="Ed25519 private key signing ledger checkpoints: PEM text or a PEM file's "
+        "path; unset: <data_dir>/audit-signing-key.pem, created (0600) on first start",
+    )
+
+
 class ObservabilitySettings(BaseModel):
     """Logs, metrics, traces and readiness (docs/observability.md)."""
 
@@ -158,6 +168,7 @@ class Settings(BaseSettings):
     slack: SlackSettings = Field(default_factory=SlackSettings)
     jira: JiraSettings = Field(default_factory=JiraSettings)
     revoker: RevokerSettings = Field(default_factory=RevokerSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
 
     @model_validator(mode="after")

@@ -37,18 +37,19 @@ from db.verify import (
     _broken,
     _entry_problem,
     _head_problem,
-    _headless_problem,
+    _headless_problems,
     _process_pool,
     _rows,
     _snapshot,
     _workers,
+    report,
 )
 from domain.ledger import GENESIS
 
 ACTIONS = "actions"
 Span = tuple[int, int]  # entry ids, both inclusive
 Ends = dict[str, tuple[int, str, int, str]]  # chain: first seq, its prev_hash, last seq, last hash
-SpanResult = tuple[int, Ends, Found | None]  # entries, chain ends, first problem in the span
+SpanResult = tuple[int, Ends, list[Found]]  # entries, intact chains' ends, each broken chain
 
 SPANS_PER_WORKER = 4
 """Spans per verifier process: a process that finishes early takes the next span."""
@@ -80,11 +81,9 @@ def verify_action_ledger(
             url = engine.url.render_as_string(hide_password=False)
             results = list(_process_pool().map(_verify_span, repeat(url), repeat(shared), spans))
         entries, chains, found = _join(results, heads)
-        broken = _broken(cursor, mark, found, ACTIONS, "actions") if found else None
+        broken = [_broken(cursor, mark, one, ACTIONS, "actions") for one in found]
         cursor.close()
-    return VerifyReport(
-        ok=broken is None, entries_checked=entries, chains_checked=chains, first_broken=broken
-    )
+    return report(entries, chains, broken, [])
 
 
 def _spans(first: int | None, last: int | None, *, workers: int, parallel_from: int) -> list[Span]:
@@ -112,26 +111,40 @@ def _verify_span(url: str, shared: str | None, span: Span) -> SpanResult:
 
 
 def _scan_span(dbapi: Any, dialect: str, span: Span, chain_id: str | None) -> SpanResult:
-    """Verify a span in id order: by chunks on SQLite, row by row otherwise (or when in doubt)."""
-    chains = Chains()
+    """Verify a span in id order: by chunks on SQLite, row by row otherwise (or when in doubt).
+
+    A chain is read up to its first problem; once any chain is broken, the chunks after it are
+    read row by row, skipping that chain (a broken ledger is slower to read, not less read).
+    """
+    chains, found = Chains(), list[Found]()
     if dialect != "sqlite" or chain_id is not None:
         found = _scan_rows(dbapi, dialect, span, chain_id, chains)
-        return chains.entries, chains.ends(), found
+        return chains.entries, _intact_ends(chains, found), found
     step = action_chunks.CHUNK_IDS
     for lo in range(span[0], span[1] + 1, step):
         part = (lo, min(lo + step - 1, span[1]))
-        if chunk_verified(dbapi, part, chains):
+        if not found and chunk_verified(dbapi, part, chains):
             continue
-        found = _scan_rows(dbapi, dialect, part, None, chains)
-        if found is not None:
-            return chains.entries, chains.ends(), found
-    return chains.entries, chains.ends(), None
+        found += _scan_rows(dbapi, dialect, part, None, chains, {f[0] for f in found})
+    return chains.entries, _intact_ends(chains, found), found
+
+
+def _intact_ends(chains: Chains, found: list[Found]) -> Ends:
+    """The first and last entry of each chain the span found no problem in."""
+    broken = {f[0] for f in found}
+    return {chain: ends for chain, ends in chains.ends().items() if chain not in broken}
 
 
 def _scan_rows(
-    dbapi: Any, dialect: str, span: Span, chain_id: str | None, chains: Chains
-) -> Found | None:
-    """Read a span in id order, each entry's hashed bytes joined by the database, and check it."""
+    dbapi: Any,
+    dialect: str,
+    span: Span,
+    chain_id: str | None,
+    chains: Chains,
+    broken: set[str] | None = None,
+) -> list[Found]:
+    """Read a span in id order, each entry's hashed bytes joined by the database, and check it
+    (the chains in `broken` are skipped); the first problem of each chain newly broken."""
     mark = placeholder(dialect)
     where, params = f"id >= {mark} AND id <= {mark}", list[Any](span)
     if chain_id is not None:
@@ -142,28 +155,40 @@ def _scan_rows(
         f" WHERE {where} ORDER BY id",
         params,
     )
-    found = _check(_rows(scan), partial(_rehash, dbapi, mark), chains)
+    found = _check(_rows(scan), partial(_rehash, dbapi, mark), chains, set(broken or ()))
     scan.close()
     return found
 
 
-def _check(rows: Iterator[Any], rehash: Callable[[int, str], bool], chains: Chains) -> Found | None:
-    """The row-by-row loop: hash each entry's bytes, check its link and seq within the span."""
+def _check(
+    rows: Iterator[Any], rehash: Callable[[int, str], bool], chains: Chains, broken: set[str]
+) -> list[Found]:
+    """The row-by-row loop: hash each entry's bytes, check its link and seq within the span.
+
+    A chain's first problem is reported and the rest of that chain is skipped (`broken`).
+    """
     sha256 = hashlib.sha256().copy  # copying an empty hash is cheaper than making a new one
     first, last = chains.first, chains.last
+    found: list[Found] = []
     for entry_id, chain_id, seq, body, prev_hash, stored in rows:
+        if broken and chain_id in broken:
+            continue
         before = last.get(chain_id)
         if before is None:
             first[chain_id] = (seq, prev_hash)
         elif seq != before[0] + 1 or prev_hash != before[1]:
-            return chain_id, seq, _entry_problem(seq, before[0] + 1, prev_hash, before[1])
+            found.append((chain_id, seq, _entry_problem(seq, before[0] + 1, prev_hash, before[1])))
+            broken.add(chain_id)
+            continue
         digest = sha256()
         digest.update(body)
         if digest.hexdigest() != stored and not rehash(entry_id, stored):
-            return chain_id, seq, "hash mismatch: entry was edited"
+            found.append((chain_id, seq, "hash mismatch: entry was edited"))
+            broken.add(chain_id)
+            continue
         last[chain_id] = (seq, stored)
         chains.entries += 1
-    return None
+    return found
 
 
 def _rehash(dbapi: Any, mark: str, entry_id: int, stored: str) -> bool:
@@ -177,22 +202,36 @@ def _rehash(dbapi: Any, mark: str, entry_id: int, stored: str) -> bool:
     return row is not None and action_hash(row[0], row[1:]) == stored
 
 
-def _join(results: list[SpanResult], heads: Heads) -> tuple[int, int, Found | None]:
-    """Link the spans at each chain's ends, in id order, then check every chain's head."""
+def _join(results: list[SpanResult], heads: Heads) -> tuple[int, int, list[Found]]:
+    """Link the spans at each chain's ends, in id order, then check every intact chain's head.
+
+    A span past a chain's first problem does not know of it, so split verification also counts
+    the later entries of a broken chain that hold within their own span.
+    """
     last: dict[str, tuple[int, str]] = {}
+    problems: list[Found] = []
+    broken: set[str] = set()
     entries = 0
     for count, ends, found in results:
         entries += count
         for chain_id, (first_seq, first_prev, last_seq, last_hash) in ends.items():
+            if chain_id in broken:
+                continue
             seq, prev = last.get(chain_id, (0, GENESIS))
             if first_seq != seq + 1 or first_prev != prev:
                 why = _entry_problem(first_seq, seq + 1, first_prev, prev)
-                return entries, len(last), (chain_id, first_seq, why)
+                problems.append((chain_id, first_seq, why))
+                broken.add(chain_id)
+                continue
             last[chain_id] = (last_seq, last_hash)
-        if found is not None:
-            return entries, len(last), found
-    for chain_id in sorted(last):
+        for one in found:
+            if one[0] not in broken:
+                problems.append(one)
+                broken.add(one[0])
+    seen = set(last) | broken
+    for chain_id in sorted(set(last) - broken):
         problem = _head_problem(heads.get(chain_id), *last[chain_id])
         if problem:
-            return entries, len(last), (chain_id, last[chain_id][0], problem)
-    return entries, len(last), _headless_problem(heads, seen=set(last))
+            problems.append((chain_id, last[chain_id][0], problem))
+    problems += _headless_problems(heads, seen=seen)
+    return entries, len(seen), problems

@@ -38,6 +38,10 @@ def ledger_entries(
         columns.detail,
         columns.prev_hash,
         columns.hash,
+        columns.content_digest,
+        columns.erased_at,
+        columns.erased_by,
+        columns.erase_reason,
     ).where(columns.chain_id == system_id)
     if since is not None:
         query = query.where(columns.at >= iso_utc(since))
@@ -52,6 +56,10 @@ def ledger_entries(
             detail=json.loads(row.detail),
             prev_hash=row.prev_hash,
             hash=row.hash,
+            content_digest=row.content_digest,
+            erased_at=row.erased_at,
+            erased_by=row.erased_by,
+            erase_reason=row.erase_reason,
         )
         for row in rows
     ]

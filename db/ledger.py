@@ -14,7 +14,7 @@ from db.engine import placeholder
 from db.tables import AUDIT_ENTRIES, AuditEntryRow, as_utc
 from db.verify import PARALLEL_MIN_ENTRIES, VerifyReport, verify_ledger
 from domain.contracts import AuditEvent
-from domain.ledger import GENESIS, entry_hash
+from domain.ledger import DIGEST_PREFIX, GENESIS, content_digest, entry_hash
 
 AUDIT = "audit"
 _ZERO = timedelta(0)
@@ -46,6 +46,7 @@ _ENTRY_COLUMNS = (
     "action",
     "request_id",
     "detail",
+    "content_digest",
     "prev_hash",
     "hash",
 )
@@ -168,8 +169,10 @@ def _entry_row(event: AuditEvent, *, seq: int, prev_hash: str) -> tuple[Any, ...
     """The column values of one new entry (`_ENTRY_COLUMNS` order), hash last."""
     at = iso_utc(event.at)
     detail = detail_json(event.detail)
+    content = content_digest(detail)
     system, actor, action = event.system_id, event.actor, event.action
-    digest = entry_hash(prev_hash, system, seq, at, actor, action, event.request_id or "", detail)
+    hashed = DIGEST_PREFIX + content
+    digest = entry_hash(prev_hash, system, seq, at, actor, action, event.request_id or "", hashed)
     return (
         system,
         seq,
@@ -179,6 +182,7 @@ def _entry_row(event: AuditEvent, *, seq: int, prev_hash: str) -> tuple[Any, ...
         action,
         event.request_id,
         detail,
+        content,
         prev_hash,
         digest,
     )
@@ -206,5 +210,5 @@ def list_events(
 def verify_chains(
     engine: Engine, *, chain_id: str | None = None, parallel_from: int = PARALLEL_MIN_ENTRIES
 ) -> VerifyReport:
-    """Recompute every audit chain (or one) and report the first broken entry, if any."""
+    """Recompute every audit chain (or one): every broken chain, and every erased entry."""
     return verify_ledger(engine, ledger=AUDIT, chain_id=chain_id, parallel_from=parallel_from)

@@ -133,6 +133,10 @@ class AuditEntryRow(SQLModel, table=True):
     detail: str = Field(sa_type=Text)
     prev_hash: str
     hash: str
+    content_digest: str | None = None  # SHA-256 of `detail`; NULL before migration 0008
+    erased_at: str | None = None
+    erased_by: str | None = None
+    erase_reason: str | None = Field(default=None, sa_type=Text)
 
 
 class ChainHeadRow(SQLModel, table=True):

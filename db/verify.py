@@ -1,5 +1,9 @@
 """Fast verification of the hash-chained ledgers straight off the DBAPI cursor.
 
+Every chain is read to its end or its first problem, so a report names every broken chain.
+An audit entry's content is checked against its chained digest unless it was erased; an
+erased entry must be named by an erasure entry later in its chain.
+
 The audit ledger is verified here by chain ranges; the action ledger by id spans in
 `db.action_verify`, on the same process pool, snapshots and problem wording.
 """
@@ -7,6 +11,7 @@ The audit ledger is verified here by chain ranges; the action ledger by id spans
 from __future__ import annotations
 
 import atexit
+import hashlib
 import multiprocessing
 import os
 import re
@@ -14,49 +19,40 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import partial
 from itertools import chain as flatten
 from itertools import pairwise, repeat
 from multiprocessing.connection import wait
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine
 
 from db.engine import get_engine, placeholder
-from domain.ledger import GENESIS, entry_hash
+from db.verify_report import BrokenEntry as BrokenEntry  # re-exported: callers import it here
+from db.verify_report import ErasedEntry as ErasedEntry
+from db.verify_report import VerifyReport as VerifyReport
+from db.verify_report import report as report
+from domain.audit import AuditAction
+from domain.ledger import DIGEST_PREFIX, GENESIS, entry_hash, erased_seq
 
 BATCH_ROWS = 20_000
 _SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
 SQLITE_MMAP_BYTES = 1 << 30
-
-
-class BrokenEntry(BaseModel):
-    """Where a chain first fails verification and why."""
-
-    model_config = ConfigDict(frozen=True)
-    ledger: str = "audit"
-    chain_id: str
-    seq: int
-    entry_id: int | None
-    problem: str
-
-
-class VerifyReport(BaseModel):
-    """The outcome of recomputing the ledger's chains."""
-
-    model_config = ConfigDict(frozen=True)
-    ok: bool
-    entries_checked: int
-    chains_checked: int
-    first_broken: BrokenEntry | None = None
+ERASED = AuditAction.ledger_entry_erased.value
+ERASED_DETAIL = "{}"  # what an erased entry holds in place of its content
+UNRECORDED_ERASURE = "content erased without an erasure entry in the ledger"
 
 
 Found = tuple[str, int, str]
 Heads = dict[str, tuple[int, str]]
 Bounds = tuple[str | None, str | None]  # chain ids: lo inclusive, hi exclusive; None = open
-RangeResult = tuple[int, int, BrokenEntry | None]  # entries, chains, first broken entry
-AUDIT_COLUMNS = "chain_id, seq, at, actor, action, request_id, detail, prev_hash, hash"
+Pending = tuple[int, str, str | None]  # an erased entry's seq, erased_at, erased_by
+RangeResult = tuple[int, int, list[BrokenEntry], list[ErasedEntry]]
+AUDIT_COLUMNS = (
+    "chain_id, seq, at, actor, action, request_id, detail, content_digest, erased_at, erased_by,"
+    " prev_hash, hash"
+)
 
 PARALLEL_MIN_ENTRIES = 100_000
 """Below this many entries one process verifies; above it, one process per core shares chains."""
@@ -71,24 +67,21 @@ def verify_ledger(
     chain_id: str | None = None,
     parallel_from: int = PARALLEL_MIN_ENTRIES,
 ) -> VerifyReport:
-    """Recompute the chains; stop at the first broken entry (chains are split across cores)."""
+    """Recompute the chains (split across cores); name every broken chain and every erasure."""
     if chain_id is not None:
-        entries, chains, broken = _verify_one(engine, ledger, (chain_id, chain_id), exact=True)
-        return VerifyReport(
-            ok=broken is None, entries_checked=entries, chains_checked=chains, first_broken=broken
-        )
-    parts = _partition(engine, ledger, workers=_workers(), parallel_from=parallel_from)
-    if len(parts) == 1:
-        results = [_verify_one(engine, ledger, parts[0])]
+        results = [_verify_one(engine, ledger, (chain_id, chain_id), exact=True)]
     else:
-        url = engine.url.render_as_string(hide_password=False)
-        results = list(_process_pool().map(_verify_range, repeat(url), repeat(ledger), parts))
-    first = next((broken for _, _, broken in results if broken is not None), None)
-    return VerifyReport(
-        ok=first is None,
-        entries_checked=sum(r[0] for r in results),
-        chains_checked=sum(r[1] for r in results),
-        first_broken=first,
+        parts = _partition(engine, ledger, workers=_workers(), parallel_from=parallel_from)
+        if len(parts) == 1:
+            results = [_verify_one(engine, ledger, parts[0])]
+        else:
+            url = engine.url.render_as_string(hide_password=False)
+            results = list(_process_pool().map(_verify_range, repeat(url), repeat(ledger), parts))
+    return report(
+        sum(r[0] for r in results),
+        sum(r[1] for r in results),
+        [b for r in results for b in r[2]],
+        [e for r in results for e in r[3]],
     )
 
 
@@ -194,12 +187,13 @@ def _verify_one(
         scan = dbapi.cursor(name="threshold_verify") if dialect == "postgresql" else dbapi.cursor()
         query = f"SELECT {AUDIT_COLUMNS} FROM audit_entries WHERE 1 = 1{where}"
         scan.execute(f"{query} ORDER BY chain_id, seq", params)
-        entries, chains, found = _scan(_rows(scan), heads)
+        scanned = _scan(_rows(scan), heads)
         scan.close()
-        found = found or _headless_problem(heads, seen=chains)
-        broken = _broken(cursor, mark, found, ledger, "audit_entries") if found else None
+        found = [*scanned.problems, *_headless_problems(heads, seen=scanned.seen)]
+        broken = [_broken(cursor, mark, one, ledger, "audit_entries") for one in found]
         cursor.close()
-    return entries, len(chains), broken
+    erased = [ErasedEntry(ledger=ledger, **fields) for fields in scanned.erased]
+    return scanned.entries, len(scanned.seen), broken, erased
 
 
 @contextmanager
@@ -236,31 +230,105 @@ def _rows(cursor: Any) -> Iterator[Any]:
     return flatten.from_iterable(iter(partial(cursor.fetchmany, BATCH_ROWS), []))
 
 
-def _scan(rows: Iterator[Any], heads: Heads) -> tuple[int, set[str], Found | None]:
-    """The hot loop: check sequence, links and hashes of rows ordered by chain and seq."""
-    seen: set[str] = set()
-    entries = 0
+@dataclass
+class _Scanned:
+    """What a scan found: entries verified, chains seen, problems, erasures of intact chains."""
+
+    entries: int = 0
+    seen: set[str] = field(default_factory=set)
+    problems: list[Found] = field(default_factory=list)
+    erased: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _scan(rows: Iterator[Any], heads: Heads) -> _Scanned:
+    """The hot loop: check seq, links, hashes and content digests of rows by chain and seq.
+
+    A chain stops being read at its first problem; the next chain is read as usual.
+    """
+    out = _Scanned()
+    seen, problems, sha256 = out.seen, out.problems, hashlib.sha256
     chain: str | None = None
-    expected, prev = 1, GENESIS
-    for chain_id, seq, at, actor, action, request_id, detail, prev_hash, stored in rows:
+    expected, prev, broken = 1, GENESIS, False
+    pending: list[Pending] = []
+    claims: dict[int, int] = {}  # erased seq -> seq of the entry recording the erasure
+    for (
+        chain_id,
+        seq,
+        at,
+        actor,
+        action,
+        request_id,
+        detail,
+        digest,
+        erased_at,
+        by,
+        link,
+        stored,
+    ) in rows:
         if chain_id != chain:
-            if chain is not None:
-                problem = _head_problem(heads.get(chain), expected - 1, prev)
-                if problem:
-                    return entries, seen, (chain, expected - 1, problem)
+            if chain is not None and not broken:
+                _end(out, chain, heads.get(chain), (expected - 1, prev), pending, claims)
             seen.add(chain_id)
-            chain, expected, prev = chain_id, 1, GENESIS
-        digest = entry_hash(prev, chain_id, seq, at, actor, action, request_id or "", detail)
-        if seq != expected or prev_hash != prev or digest != stored:
-            return entries, seen, (chain_id, seq, _entry_problem(seq, expected, prev_hash, prev))
+            chain, expected, prev, broken = chain_id, 1, GENESIS, False
+            pending, claims = [], {}
+        elif broken:
+            continue
+        if digest is None:  # written before migration 0008: chained over the detail itself
+            content, edited = detail, detail[:1] != "{"
+        elif erased_at is None:
+            content = DIGEST_PREFIX + digest
+            edited = sha256(detail.encode()).hexdigest() != digest
+        else:  # erased: no content is left to check, and none may come back
+            content, edited = DIGEST_PREFIX + digest, detail != ERASED_DETAIL
+            pending.append((seq, erased_at, by))
+        hashed = entry_hash(prev, chain_id, seq, at, actor, action, request_id or "", content)
+        if seq != expected or link != prev or hashed != stored:
+            problems.append((chain_id, seq, _entry_problem(seq, expected, link, prev)))
+            broken = True
+            continue
+        if edited:
+            problems.append((chain_id, seq, "content does not match its digest: entry was edited"))
+            broken = True
+            continue
+        if action == ERASED:
+            claims.setdefault(erased_seq(detail) or 0, seq)
         prev = stored
         expected += 1
-        entries += 1
-    if chain is not None:
-        problem = _head_problem(heads.get(chain), expected - 1, prev)
-        if problem:
-            return entries, seen, (chain, expected - 1, problem)
-    return entries, seen, None
+        out.entries += 1
+    if chain is not None and not broken:
+        _end(out, chain, heads.get(chain), (expected - 1, prev), pending, claims)
+    return out
+
+
+def _end(
+    out: _Scanned,
+    chain_id: str,
+    head: tuple[int, str] | None,
+    last: tuple[int, str],
+    pending: list[Pending],
+    claims: dict[int, int],
+) -> None:
+    """At a chain's end: check its head, and that each erasure is recorded later in the chain."""
+    problem = _head_problem(head, *last)
+    if problem:
+        out.problems.append((chain_id, last[0], problem))
+        return
+    erased = []
+    for seq, erased_at, erased_by in pending:
+        erasure = claims.get(seq, 0)
+        if erasure <= seq:
+            out.problems.append((chain_id, seq, UNRECORDED_ERASURE))
+            return
+        erased.append(
+            {
+                "chain_id": chain_id,
+                "seq": seq,
+                "erased_at": erased_at,
+                "erased_by": erased_by,
+                "erasure_seq": erasure,
+            }
+        )
+    out.erased.extend(erased)
 
 
 def _entry_problem(seq: int, expected: int, prev_hash: str, prev: str) -> str:
@@ -295,12 +363,18 @@ def _head_problem(head: tuple[int, str] | None, last_seq: int, last_hash: str) -
 
 def _headless_problem(heads: Heads, *, seen: set[str]) -> Found | None:
     """A head whose chain has no entries left at all."""
+    return next(iter(_headless_problems(heads, seen=seen)), None)
+
+
+def _headless_problems(heads: Heads, *, seen: set[str]) -> list[Found]:
+    """Every head whose chain has no entries left at all."""
+    found: list[Found] = []
     for chain_id in sorted(heads):
         head_seq = heads[chain_id][0]
         if chain_id not in seen and head_seq > 0:
             problem = f"chain head says seq {head_seq} but the chain has no entries: all deleted"
-            return chain_id, 0, problem
-    return None
+            found.append((chain_id, 0, problem))
+    return found
 
 
 def _broken(cursor: Any, mark: str, found: Found, ledger: str, table: str) -> BrokenEntry:

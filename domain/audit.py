@@ -82,6 +82,8 @@ class AuditAction(StrEnum):
     release_expired = "release_expired"
     release_withdrawn = "release_withdrawn"
     retired = "retired"
+    # the ledger itself
+    ledger_entry_erased = "ledger_entry_erased"
     # operational: deliveries and housekeeping that failed (no control)
     notification_failed = "notification_failed"
     slack_delivery_failed = "slack_delivery_failed"
@@ -102,6 +104,7 @@ class EvidenceSection(StrEnum):
     changes = "changes"
     approvals = "approvals"
     lifecycle = "lifecycle"
+    ledger = "ledger"
     operations = "operations"
 
 
@@ -180,6 +183,7 @@ _MEMBERS: Mapping[EvidenceSection, tuple[AuditAction, ...]] = {
         _A.release_withdrawn,
         _A.retired,
     ),
+    _S.ledger: (_A.ledger_entry_erased,),
     _S.operations: (
         _A.notification_failed,
         _A.slack_delivery_failed,

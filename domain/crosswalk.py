@@ -185,6 +185,8 @@ ACTION_CONTROLS: Mapping[AuditAction, tuple[str, ...]] = {
     _A.release_expired: ("RS.MI-01", "GV.RR-02"),
     _A.release_withdrawn: ("RS.MI-01", "GV.RR-02"),
     _A.retired: ("ID.AM-02", "GOVERN-1", "NHI1"),
+    # the ledger: a leaked secret or personal data erased, the erasure itself logged
+    _A.ledger_entry_erased: ("PR.PS-04", "GV.RR-02", "NHI2"),
 }
 EVIDENCE: Mapping[str, tuple[str, ...]] = {
     **MANIFEST_FACTS,

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.approvals import ApprovalRequest, Decision
 from domain.audit import EvidenceSection, section_for
+from domain.checkpoints import Checkpoint
 from domain.crosswalk import Crosswalk, controls_for, crosswalk
 from domain.manifest import AISystemManifest, CredentialKind
 from domain.requirements import GovernanceRequirements
@@ -39,6 +40,10 @@ class LedgerEntry(BaseModel):
     detail: dict[str, Any] = Field(default_factory=dict)
     prev_hash: str
     hash: str
+    content_digest: str | None = Field(default=None, description="SHA-256 of the detail")
+    erased_at: str | None = Field(default=None, description="set when the detail was erased")
+    erased_by: str | None = None
+    erase_reason: str | None = None
     controls: list[str] = Field(default_factory=list)
 
 
@@ -175,6 +180,9 @@ class EvidencePack(BaseModel):
     since: datetime | None = None
     systems: list[SystemEvidence]
     crosswalk: Crosswalk
+    checkpoint: Checkpoint | None = Field(
+        default=None, description="the chain heads covered, signed at export"
+    )
 
 
 def evidence_pack(

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session as DbSession
 
+from api.checkpoints import signed_pack
 from api.dashboard import session as auth
 from api.dashboard.templating import templates
 from api.dashboard.views import (
@@ -22,8 +23,8 @@ from api.dashboard.views import (
 from api.errors import STATUS
 from api.evidence import MEDIA_TYPES, PackFormat, render_pack
 from api.service import GovernanceService, command_meta
+from core.signing import CheckpointSigner
 from db.dashboard import EstateQuery, recent_events
-from db.evidence import export_pack
 from db.queries import list_requests
 from db.tickets import list_tickets
 from domain.approvals import DecisionCommand
@@ -276,8 +277,13 @@ def evidence(
     if session is None:
         return to_signin(request)
     try:
-        pack = export_pack(
-            request.app.state.engine, system_id=system, by=session.principal.email, since=since
+        state = request.app.state
+        pack = signed_pack(
+            state.engine,
+            state.audit_signer if isinstance(state.audit_signer, CheckpointSigner) else None,
+            system_id=system,
+            by=session.principal.email,
+            since=since,
         )
     except NotFound as exc:
         return refused(request, exc.message, 404)

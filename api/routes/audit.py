@@ -1,43 +1,108 @@
-"""The audit ledger: verify the chain, read events."""
+"""The audit ledger: verify the chains (against a signed checkpoint), erase, read, export."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import READERS, Principal
+from api.auth import ADMINS, READERS, Principal
+from api.checkpoints import check_checkpoint, signed_pack, verified_checkpoint, verify_report
 from api.deps import EngineDep, SessionDep, require
 from api.evidence import MEDIA_TYPES, PackFormat, render_pack
-from api.metrics import VERIFY_SECONDS
-from db.actions import verify_actions
-from db.evidence import export_pack
-from db.ledger import list_events, verify_chains
+from core.signing import CheckpointSigner, SigningKeyError
+from db.erasure import Erasure, erase_entry
+from db.ledger import list_events
+from db.tables import utcnow
+from domain.checkpoints import Checkpoint
 from domain.errors import InvalidInput, Problem
+from domain.secrets import FreeText
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 Reader = Annotated[Principal, Depends(require(READERS))]
+Admin = Annotated[Principal, Depends(require(ADMINS))]
+
+
+async def _signer(request: Request) -> CheckpointSigner:
+    signer: CheckpointSigner | SigningKeyError = request.app.state.audit_signer
+    if isinstance(signer, SigningKeyError):
+        raise HTTPException(
+            503, f"ledger checkpoints are unavailable: {signer}", {"Retry-After": "300"}
+        )
+    return signer
+
+
+async def _signer_if_any(request: Request) -> CheckpointSigner | None:
+    signer: CheckpointSigner | SigningKeyError = request.app.state.audit_signer
+    return None if isinstance(signer, SigningKeyError) else signer
+
+
+SignerDep = Annotated[CheckpointSigner, Depends(_signer)]
+OptionalSignerDep = Annotated[CheckpointSigner | None, Depends(_signer_if_any)]
+
+
+class VerifyAgainst(BaseModel):
+    """A signed checkpoint to verify the ledgers against."""
+
+    model_config = ConfigDict(extra="forbid")
+    checkpoint: Checkpoint
+
+
+class EraseRequest(BaseModel):
+    """Why one entry's content is erased (kept in the ledger, so no secret here)."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: FreeText = Field(min_length=3, max_length=500)
 
 
 @router.get("/verify")
 def verify(engine: EngineDep, _: Reader, system: str | None = None) -> dict[str, Any]:
-    """Recompute every hash chain of the audit and action ledgers; the first broken entry."""
-    with VERIFY_SECONDS.labels("audit").time():
-        audit = verify_chains(engine, chain_id=system)
-    with VERIFY_SECONDS.labels("actions").time():
-        actions = verify_actions(engine, chain_id=system)
-    first = audit.first_broken or actions.first_broken
-    return {
-        "ok": audit.ok and actions.ok,
-        "entries_checked": audit.entries_checked + actions.entries_checked,
-        "chains_checked": audit.chains_checked + actions.chains_checked,
-        "first_broken": first.model_dump(mode="json") if first else None,
-        "ledgers": {
-            "audit": audit.model_dump(mode="json"),
-            "actions": actions.model_dump(mode="json"),
-        },
-    }
+    """Recompute every hash chain of both ledgers: every broken chain, every erased entry."""
+    return verify_report(engine, system=system)
+
+
+@router.post("/verify")
+def verify_against(
+    body: VerifyAgainst,
+    engine: EngineDep,
+    signer: SignerDep,
+    _: Reader,
+    system: str | None = None,
+) -> dict[str, Any]:
+    """Verify as GET does, and that every head a signed checkpoint lists is still as signed.
+
+    A checkpoint whose signature does not match (altered, or another key's) is refused (422).
+    """
+    checked = check_checkpoint(engine, signer, body.checkpoint, system=system)
+    report = verify_report(engine, system=system)
+    return report | {"ok": report["ok"] and checked["ok"], "checkpoint": checked}
+
+
+@router.post("/checkpoints", status_code=201)
+def checkpoint(engine: EngineDep, signer: SignerDep, principal: Admin) -> Checkpoint:
+    """Sign every chain head now, once the chains verify (keep the JSON: it proves them later)."""
+    return verified_checkpoint(engine, signer, by=principal.email)
+
+
+@router.post("/systems/{system_id}/entries/{seq}/erase")
+def erase(
+    body: EraseRequest,
+    engine: EngineDep,
+    principal: Admin,
+    system_id: Annotated[str, Path(min_length=1, max_length=200)],
+    seq: Annotated[int, Path(ge=1, le=2**62)],
+) -> Erasure:
+    """Erase one entry's content; its digest stays chained and a new entry records the erasure."""
+    return erase_entry(
+        engine,
+        chain_id=system_id,
+        seq=seq,
+        by=principal.email,
+        reason=body.reason,
+        at=utcnow(),
+    )
 
 
 @router.get("/events")
@@ -57,17 +122,22 @@ def events(
 @router.get("/export")
 def export(
     engine: EngineDep,
+    signer: OptionalSignerDep,
     principal: Reader,
     system: str | None = None,
     all_systems: Annotated[bool, Query(alias="all")] = False,
     fmt: Annotated[PackFormat, Query(alias="format")] = PackFormat.json,
     since: datetime | None = None,
 ) -> Response:
-    """The evidence pack of one system (`system=ID`) or every system (`all=true`)."""
+    """The evidence pack of one system (`system=ID`) or every system (`all=true`).
+
+    The pack carries a checkpoint signed at export of the chain heads it covers (none when this
+    API has no usable signing key).
+    """
     if (system is None) == (not all_systems):
         raise InvalidInput(
             "say which systems to export",
             [Problem("system", "pass system=ID for one system or all=true for every system")],
         )
-    pack = export_pack(engine, system_id=system, by=principal.email, since=since)
+    pack = signed_pack(engine, signer, system_id=system, by=principal.email, since=since)
     return Response(render_pack(pack, fmt), media_type=MEDIA_TYPES[fmt])

@@ -368,3 +368,27 @@ def test_a_chunk_too_long_to_join_is_read_row_by_row(
         conn.execute(text("UPDATE actions SET kind = 'output' WHERE seq = 2"))
     broken = verify_actions(engine).first_broken
     assert broken is not None and broken.seq == 2
+
+
+@pytest.mark.parametrize("chunk_ids", [4, action_chunks.CHUNK_IDS])
+def test_every_broken_action_chain_is_named(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, chunk_ids: int
+) -> None:
+    """Two action chains broken in different ways are both named; the intact one is counted."""
+    monkeypatch.setattr(action_chunks, "CHUNK_IDS", chunk_ids)
+    for system in ("alpha", "beta", "gamma"):
+        publish(engine, system, 1, ["search"])
+    records = [record(s, n) for n in range(10) for s in ("alpha", "beta", "gamma")]
+    ingest_actions(engine, records, ScopeCache())
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE actions SET target = 'payroll' WHERE chain_id = 'alpha' AND seq = 3")
+        )
+        conn.execute(text("DELETE FROM actions WHERE chain_id = 'gamma' AND seq = 7"))
+    one = verify_actions(engine)
+    assert one.entries_checked == 2 + 10 + 6  # a chain is read up to its first problem
+    for report in (one, verify_actions(engine, parallel_from=1)):
+        named = sorted((b.chain_id, b.seq) for b in report.broken)
+        assert named == [("alpha", 3), ("gamma", 8)], report
+        assert report.first_broken in report.broken
+        assert report.chains_checked == 3

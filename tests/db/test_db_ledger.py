@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 from sqlalchemy import Engine, text
@@ -143,7 +144,7 @@ def test_detail_is_stored_the_same_after_a_json_round_trip(engine: Engine) -> No
 
 
 def test_verification_split_across_processes_agrees_and_catches_tampering(engine: Engine) -> None:
-    """Verifier processes sharing the chains count everything and still name the edited entry."""
+    """Verifier processes sharing the chains count everything and name every broken chain."""
     for n in range(8):
         _append(engine, f"chain-{n}", range(1, 4 + n))
     whole = verify_chains(engine, parallel_from=1)
@@ -155,17 +156,20 @@ def test_verification_split_across_processes_agrees_and_catches_tampering(engine
     assert not report.ok
     assert report.first_broken is not None
     assert (report.first_broken.chain_id, report.first_broken.entry_id) == ("chain-6", edited)
-    assert report.first_broken.problem == "hash mismatch: entry was edited"
+    assert report.first_broken.problem == "content does not match its digest: entry was edited"
+    assert [(b.chain_id, b.seq) for b in report.broken] == [("chain-6", 5), ("chain-7", 10)]
+    assert "no chain head recorded" in report.broken[1].problem
 
 
 def test_stored_hash_follows_the_domain_hash_rule(engine: Engine) -> None:
-    """Each stored hash is `domain.ledger.chain_hash` over the previous hash and the fields."""
+    """Each stored hash is `chain_hash` over the previous hash, the fields and the detail's digest."""
     _append(engine, "alpha-one", range(1, 4))
     with Session(engine) as session:
         rows = list_events(session, system_id="alpha-one")
     prev = GENESIS
     for row in rows:
-        fields = [row.chain_id, str(row.seq), row.at, row.actor, row.action]
+        fields = [row.chain_id, str(row.seq), row.at, row.actor, row.action, row.request_id or ""]
+        assert row.content_digest == hashlib.sha256(row.detail.encode()).hexdigest()
         assert row.prev_hash == prev
-        assert row.hash == chain_hash(prev, canonical([*fields, row.request_id or "", row.detail]))
+        assert row.hash == chain_hash(prev, canonical([*fields, f"sha256:{row.content_digest}"]))
         prev = row.hash
