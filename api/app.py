@@ -14,6 +14,7 @@ from api import errors
 from api.auth import TokenCache
 from api.dashboard.router import router as dashboard_router
 from api.dashboard.templating import STATIC
+from api.limits import BodyLimit
 from api.routes import (
     actions,
     audit,
@@ -128,6 +129,8 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
     app.include_router(dashboard_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
+    limits = {f"{API_PREFIX}/actions": settings.api.max_actions_body_bytes}
+    app.add_middleware(BodyLimit, default=settings.api.max_body_bytes, by_path=limits)
     app.add_middleware(SecurityHeaders)
 
     @app.get("/healthz", include_in_schema=False)

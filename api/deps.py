@@ -6,13 +6,14 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, Header, HTTPException, Path, Query, Request
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from api.auth import ApiRole, Principal, TokenCache
 from api.service import GovernanceService
 from core.settings import Settings
+from domain.manifest import SYSTEM_ID_PATTERN
 
 # The small dependencies are `async def` on purpose: FastAPI runs a plain `def` dependency in the
 # thread pool, a thread hop per dependency per request for what is an attribute read.
@@ -63,6 +64,14 @@ EngineDep = Annotated[Engine, Depends(_engine)]
 SessionDep = Annotated[Session, Depends(_session)]
 ServiceDep = Annotated[GovernanceService, Depends(_service)]
 PrincipalDep = Annotated[Principal, Depends(_principal)]
+MAX_OFFSET = 1_000_000_000
+SystemIdPath = Annotated[
+    str,
+    Path(pattern=SYSTEM_ID_PATTERN, description="Lower-case letters, digits and '-', 3-64 long"),
+]
+RequestIdPath = Annotated[str, Path(min_length=1, max_length=200)]
+CredentialIdPath = Annotated[str, Path(min_length=1, max_length=128)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip")]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 
 from api.auth import READERS, Principal
-from api.deps import EngineDep, SessionDep, require
+from api.deps import EngineDep, Offset, SessionDep, require
 from api.evidence import MEDIA_TYPES, PackFormat, render_pack
 from db.actions import verify_actions
 from db.evidence import export_pack
@@ -44,7 +44,7 @@ def events(
     system: str | None = None,
     since: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[dict[str, Any]]:
     """Audit entries, oldest first."""
     rows = list_events(session, system_id=system, since=since, limit=limit, offset=offset)
