@@ -29,6 +29,7 @@ from api.routes import (
 )
 from api.routes.slack import SlackGateway
 from api.service import GovernanceService
+from api.throttle import Guard
 from core.settings import Settings
 from core.temporal import connect
 from db.engine import get_engine, init_db
@@ -99,6 +100,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.engine = engine
         app.state.tokens = TokenCache(engine, settings.api.token_cache_seconds)
+        app.state.guard = Guard(settings.api, engine)
         app.state.service = GovernanceService(temporal, settings, engine)
         app.state.slack = slack_gateway(settings)
         yield

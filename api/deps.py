@@ -12,7 +12,9 @@ from sqlmodel import Session
 
 from api.auth import ApiRole, Principal, TokenCache
 from api.service import GovernanceService
+from api.throttle import Guard
 from core.settings import Settings
+from db.tokens import token_id_of
 from domain.manifest import SYSTEM_ID_PATTERN
 
 # The small dependencies are `async def` on purpose: FastAPI runs a plain `def` dependency in the
@@ -39,6 +41,41 @@ def _session(engine: Annotated[Engine, Depends(_engine)]) -> Iterator[Session]:
         yield session
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def too_many(seconds: int, message: str) -> HTTPException:
+    """A 429 with Retry-After."""
+    return HTTPException(429, message, headers={"Retry-After": str(seconds)})
+
+
+def door_keys(request: Request, token: str) -> list[str]:
+    """What failed tokens are counted by: the client address, and the token id when it has one."""
+    keys = [f"address {request.client.host if request.client else 'unknown'}"]
+    token_id = token_id_of(token)
+    if token_id is not None:
+        keys.append(f"token {token_id}")
+    return keys
+
+
+async def _verified(request: Request, token: str) -> Principal:
+    """A token checked against the database, behind the failed-authentication throttle."""
+    guard: Guard = request.app.state.guard
+    keys = door_keys(request, token)
+    wait = guard.failures.retry_after(keys)
+    if wait is not None:
+        raise too_many(wait, f"too many failed tokens ({', '.join(keys)}): retry in {wait} s")
+    tokens: TokenCache = request.app.state.tokens
+    principal = await asyncio.to_thread(tokens.principal, token)
+    if principal is None:
+        for key, failures in guard.failures.failed(keys):
+            await asyncio.to_thread(guard.audit_burst, key, failures)
+        raise HTTPException(
+            401, "unknown, expired or revoked token", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return principal
+
+
 async def _principal(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> Principal:
@@ -53,9 +90,14 @@ async def _principal(
     tokens: TokenCache = request.app.state.tokens
     token = token.strip()
     # A cached token is a dict lookup; only a miss reads the database, in a worker thread.
-    principal = tokens.cached(token) or await asyncio.to_thread(tokens.principal, token)
-    if principal is None:
-        raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
+    principal = tokens.cached(token) or await _verified(request, token)
+    if request.method not in SAFE_METHODS:
+        guard: Guard = request.app.state.guard
+        wait = guard.writes.take(principal.token_id)
+        if wait is not None:
+            raise too_many(
+                wait, f"write rate limit of token {principal.token_id}: retry in {wait} s"
+            )
     return principal
 
 

@@ -13,8 +13,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
-from core.temporal import venv_binary
 from core.settings import Settings
+from core.temporal import venv_binary
 from db.engine import get_engine, init_db, make_engine
 from tests.e2e.test_promotion_tour import manifest
 from tests.harness import REQUESTER, Stack, make_settings
@@ -51,7 +51,9 @@ async def test_no_worker_polling_is_a_503_naming_the_task_queue(
     settings = make_settings(f"sqlite:///{tmp_path}/t.db", tmp_path, rpc_timeout=1.0)
     queue = settings.temporal.task_queue
     async with api_only(dev_env.client, settings) as stack:
-        registered = await stack.call("POST", "/systems", REQUESTER, json=manifest("support-assistant"))
+        registered = await stack.call(
+            "POST", "/systems", REQUESTER, json=manifest("support-assistant")
+        )
         assert registered.status_code == 201, registered.text
         system = registered.json()["system"]["system_id"]
         assert_unavailable(
@@ -74,8 +76,12 @@ async def test_a_stopped_temporal_is_a_503_naming_temporal(tmp_path: Path) -> No
     settings.temporal.address = address
     async with api_only(client, settings) as stack:
         await server.shutdown()
-        assert_unavailable(await stack.call("GET", "/systems/support-assistant", REQUESTER), "Temporal")
-        registered = await stack.call("POST", "/systems", REQUESTER, json=manifest("support-assistant"))
+        assert_unavailable(
+            await stack.call("GET", "/systems/support-assistant", REQUESTER), "Temporal"
+        )
+        registered = await stack.call(
+            "POST", "/systems", REQUESTER, json=manifest("support-assistant")
+        )
         assert_unavailable(registered, "Temporal", address)
 
 

@@ -143,4 +143,3 @@ async def test_a_200_megabyte_body_is_refused_with_413_without_being_read_whole(
         )
         assert answer.status_code == 413
         assert declared.sent <= declared.chunk
-
