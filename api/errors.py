@@ -9,9 +9,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
-from api.faults import TRANSIENT, DependencyUnavailable, database_down, temporal_down
+from api.faults import TRANSIENT, DependencyUnavailable, database_down, temporal_down, timed_out
 from api.limits import BodyTooLarge
 from domain.errors import GovernanceError
 
@@ -53,6 +54,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(OperationalError, database_error)
     app.add_exception_handler(InterfaceError, database_error)
     app.add_exception_handler(RPCError, temporal_error)
+    app.add_exception_handler(RPCTimeoutOrCancelledError, temporal_timeout)
 
 
 async def http_error(_: Request, exc: Exception) -> JSONResponse:
@@ -97,3 +99,10 @@ async def temporal_error(request: Request, exc: Exception) -> JSONResponse:
         raise exc
     settings = request.app.state.settings.temporal
     return await dependency_unavailable(request, temporal_down(settings, exc.status.name.lower()))
+
+
+async def temporal_timeout(request: Request, exc: Exception) -> JSONResponse:
+    """A Temporal call outside a bounded block timed out: 503 saying which part is silent."""
+    service = request.app.state.service
+    fault = await timed_out(service.client, request.app.state.settings.temporal)
+    return await dependency_unavailable(request, fault)

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-from temporalio.client import Client
+from temporalio.client import Client, RPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from core.settings import TemporalSettings
@@ -30,14 +30,8 @@ POLLERS_CACHE_SECONDS = 2.0
 DESCRIBE_TIMEOUT_SECONDS = 1.0
 # A live worker long-polls (up to a minute per poll); one not seen for longer has stopped.
 POLLER_STALE_SECONDS = 75.0
-TRANSIENT = frozenset(
-    {
-        RPCStatusCode.UNAVAILABLE,
-        RPCStatusCode.DEADLINE_EXCEEDED,
-        RPCStatusCode.RESOURCE_EXHAUSTED,
-        RPCStatusCode.CANCELLED,
-    }
-)
+SILENT = frozenset({RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED})
+TRANSIENT = SILENT | {RPCStatusCode.UNAVAILABLE, RPCStatusCode.RESOURCE_EXHAUSTED}
 
 
 class DependencyUnavailable(Exception):
@@ -112,9 +106,11 @@ async def temporal_call(client: Client, settings: TemporalSettings) -> AsyncIter
     try:
         async with asyncio.timeout(settings.rpc_timeout):
             yield
-    except TimeoutError:
+    except (TimeoutError, RPCTimeoutOrCancelledError):  # the SDK renames a cancelled update
         raise await timed_out(client, settings) from None
     except RPCError as exc:
+        if exc.status in SILENT:
+            raise await timed_out(client, settings) from None
         if exc.status not in TRANSIENT:
             raise
         raise temporal_down(settings, exc.status.name.lower()) from None
