@@ -12,9 +12,8 @@ from sqlmodel import Session
 
 from api.auth import ApiRole, Principal, TokenCache
 from api.service import GovernanceService
-from api.throttle import Guard
+from api.throttle import Guard, door_keys
 from core.settings import Settings
-from db.tokens import token_id_of
 from domain.manifest import SYSTEM_ID_PATTERN
 
 # The small dependencies are `async def` on purpose: FastAPI runs a plain `def` dependency in the
@@ -47,15 +46,6 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 def too_many(seconds: int, message: str) -> HTTPException:
     """A 429 with Retry-After."""
     return HTTPException(429, message, headers={"Retry-After": str(seconds)})
-
-
-def door_keys(request: Request, token: str) -> list[str]:
-    """What failed tokens are counted by: the client address, and the token id when it has one."""
-    keys = [f"address {request.client.host if request.client else 'unknown'}"]
-    token_id = token_id_of(token)
-    if token_id is not None:
-        keys.append(f"token {token_id}")
-    return keys
 
 
 async def _verified(request: Request, token: str) -> Principal:

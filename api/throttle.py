@@ -17,10 +17,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlmodel import Session
+from starlette.requests import Request
 
 from core.settings import ApiSettings
 from db.ledger import append_events
 from db.tables import utcnow
+from db.tokens import token_id_of
 from domain.access import SECURITY_CHAIN, AccessAuditAction
 from workflows.models import AuditEvent
 
@@ -97,6 +99,15 @@ class WriteRate:
             self._buckets.clear()
         self._buckets[token_id] = (level - 1.0, now)
         return None
+
+
+def door_keys(request: Request, token: str) -> list[str]:
+    """What failed tokens are counted by: the client address, and the token id when it has one."""
+    keys = [f"address {request.client.host if request.client else 'unknown'}"]
+    token_id = token_id_of(token)
+    if token_id is not None:
+        keys.append(f"token {token_id}")
+    return keys
 
 
 class Guard:

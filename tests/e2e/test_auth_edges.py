@@ -17,6 +17,7 @@ from core.settings import Settings
 from db.engine import get_engine
 from db.tokens import issue_token
 from domain.access import SECURITY_CHAIN
+from tests.e2e.dashboard import browser, sign_in
 from tests.harness import REQUESTER, make_settings, running_stack
 
 pytestmark = pytest.mark.devserver
@@ -176,3 +177,16 @@ async def test_issuing_a_token_honours_the_idempotency_key(
             "POST", "/tokens", ADMIN, json=body | {"role": "viewer"}, headers=key
         )
         assert other.status_code == 409
+
+
+async def test_dashboard_sign_in_is_throttled_like_the_api(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """Wrong tokens on the dashboard sign-in form count too: past the limit it answers 429."""
+    settings = tuned(tmp_path, auth_failures_per_minute=3)
+    async with running_stack(dev_env.client, settings) as stack, browser(stack) as http:
+        statuses = [(await sign_in(http, f"thr_wrong{i}")).status_code for i in range(4)]
+        assert statuses == [401, 401, 401, 429]
+        blocked = await sign_in(http, stack.tokens[REQUESTER])
+        assert blocked.status_code == 429
+        assert int(blocked.headers["Retry-After"]) > 0
