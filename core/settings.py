@@ -43,9 +43,9 @@ class ApiSettings(BaseModel):
         default=20, gt=0, description="Failed tokens per client address or token id, then 429"
     )
     write_rate_per_second: float = Field(
-        default=50.0, ge=0, description="Writes per token per second (0: unlimited), then 429"
+        default=100.0, ge=0, description="Writes per token per second (0: unlimited), then 429"
     )
-    write_burst: int = Field(default=500, gt=0, description="Writes a token may send at once")
+    write_burst: int = Field(default=1000, gt=0, description="Writes a token may send at once")
     token_default_days: int = Field(
         default=90, gt=0, description="Lifetime of a non-admin token issued without --expires"
     )
