@@ -24,9 +24,9 @@ pytestmark = pytest.mark.devserver
 ADMIN = "admin@threshold.local"
 
 
-def tuned(tmp_path: Path, **api: object) -> Settings:
+def tuned(tmp_path: Path, database_url: str = "", **api: object) -> Settings:
     """Test settings with some `api` fields changed."""
-    settings = make_settings(f"sqlite:///{tmp_path}/t.db", tmp_path)
+    settings = make_settings(database_url or f"sqlite:///{tmp_path}/t.db", tmp_path)
     return settings.model_copy(update={"api": settings.api.model_copy(update=api)})
 
 
@@ -36,11 +36,11 @@ def bearer(token: str) -> dict[str, str]:
 
 
 async def test_failed_tokens_are_throttled_per_address_and_token_id_and_audited_once(
-    dev_env: WorkflowEnvironment, tmp_path: Path
+    dev_env: WorkflowEnvironment, database_url: str, tmp_path: Path
 ) -> None:
     """After the limit of wrong tokens, 429 with Retry-After per address and per token id,
     and the burst is one `auth_throttled` entry in the audit ledger."""
-    settings = tuned(tmp_path, auth_failures_per_minute=5)
+    settings = tuned(tmp_path, database_url, auth_failures_per_minute=5)
     async with running_stack(dev_env.client, settings) as stack:
         known_id = stack.tokens[REQUESTER].split("_")[1]
         for attempt in range(12):
@@ -83,11 +83,11 @@ async def test_writes_are_rate_limited_per_token_with_retry_after(
 
 
 async def test_tokens_expire_by_default_and_the_maximum_is_enforced(
-    dev_env: WorkflowEnvironment, tmp_path: Path
+    dev_env: WorkflowEnvironment, database_url: str, tmp_path: Path
 ) -> None:
     """Non-admin tokens expire after 90 days unless `expires` says less; past the maximum is
     a 422 naming `expires`; an expired token is refused; last use shows in the list."""
-    settings = make_settings(f"sqlite:///{tmp_path}/t.db", tmp_path)
+    settings = make_settings(database_url, tmp_path)
     async with running_stack(dev_env.client, settings) as stack:
         body = {"principal": "v@example.com", "role": "viewer"}
         default = (await stack.call("POST", "/tokens", ADMIN, json=body)).json()
@@ -116,10 +116,10 @@ async def test_tokens_expire_by_default_and_the_maximum_is_enforced(
 
 
 async def test_the_last_active_admin_token_cannot_be_revoked(
-    dev_env: WorkflowEnvironment, tmp_path: Path
+    dev_env: WorkflowEnvironment, database_url: str, tmp_path: Path
 ) -> None:
     """Revoking the only live admin token is a 409 saying why; with a second admin it works."""
-    settings = make_settings(f"sqlite:///{tmp_path}/t.db", tmp_path)
+    settings = make_settings(database_url, tmp_path)
     async with running_stack(dev_env.client, settings) as stack:
         admin_id = stack.tokens[ADMIN].split("_")[1]
         refused = await stack.call("DELETE", f"/tokens/{admin_id}", ADMIN)
@@ -137,10 +137,10 @@ async def test_the_last_active_admin_token_cannot_be_revoked(
 
 
 async def test_a_revocation_reaches_another_api_process_within_a_second(
-    dev_env: WorkflowEnvironment, tmp_path: Path
+    dev_env: WorkflowEnvironment, database_url: str, tmp_path: Path
 ) -> None:
     """A token revoked through one API process is refused by another one a second later."""
-    settings = make_settings(f"sqlite:///{tmp_path}/t.db", tmp_path)
+    settings = make_settings(database_url, tmp_path)
     async with running_stack(dev_env.client, settings) as stack:
         other = create_app(settings, dev_env.client)
         async with other.router.lifespan_context(other):
@@ -155,11 +155,11 @@ async def test_a_revocation_reaches_another_api_process_within_a_second(
 
 
 async def test_issuing_a_token_honours_the_idempotency_key(
-    dev_env: WorkflowEnvironment, tmp_path: Path
+    dev_env: WorkflowEnvironment, database_url: str, tmp_path: Path
 ) -> None:
     """The same Idempotency-Key issues one token: the repeat is a 200 with its id and no value;
     the key reused for another token is a 409."""
-    settings = make_settings(f"sqlite:///{tmp_path}/t.db", tmp_path)
+    settings = make_settings(database_url, tmp_path)
     async with running_stack(dev_env.client, settings) as stack:
         body = {"principal": "ci@example.com", "role": "emitter", "label": "ci"}
         key = {"Idempotency-Key": "issue-ci-1"}
