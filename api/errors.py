@@ -1,4 +1,9 @@
-"""Error bodies: JSON a person can act on, with the right status code."""
+"""Error bodies: JSON a person can act on, with the right status code.
+
+Refusals are 4xx (domain errors, validation, 413 body size, 429 from `api.deps`); the only 5xx
+is 503 for a dependency fault (`api.faults.DependencyUnavailable`, an operational database
+error, Temporal unreachable or silent), always with Retry-After. Anything else is a bug.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
-from api.faults import TRANSIENT, DependencyUnavailable, database_down, temporal_down, timed_out
+from api.faults import (
+    SILENT,
+    TRANSIENT,
+    DependencyUnavailable,
+    database_down,
+    temporal_down,
+    timed_out,
+)
 from api.limits import BodyTooLarge
 from domain.errors import GovernanceError
 
@@ -97,6 +109,8 @@ async def temporal_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RPCError)
     if exc.status not in TRANSIENT:
         raise exc
+    if exc.status in SILENT:
+        return await temporal_timeout(request, exc)
     settings = request.app.state.settings.temporal
     return await dependency_unavailable(request, temporal_down(settings, exc.status.name.lower()))
 
