@@ -8,7 +8,7 @@ import typer
 
 from cli import render
 from cli.client import connect, segment
-from cli.options import JsonOpt, TokenRole
+from cli.options import JsonOpt, KeyOpt, TokenRole
 
 app = typer.Typer(help="Issue, list and revoke API tokens (admin).", no_args_is_help=True)
 
@@ -27,10 +27,7 @@ def issue(
             show_default=False,
         ),
     ] = None,
-    key: Annotated[
-        str | None,
-        typer.Option("--key", help="Idempotency-Key: a retry with it issues no second token."),
-    ] = None,
+    key: KeyOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Issue a token; its value is shown this once."""

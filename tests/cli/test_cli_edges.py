@@ -68,7 +68,7 @@ def test_the_admin_file_is_announced_once_on_stderr(api, cli, monkeypatch, tmp_p
 def test_tokens_issue_sends_expires_and_key_and_list_shows_expiry_and_last_use(
     api, cli, monkeypatch
 ):
-    """`tokens issue --expires 30d --key k` sends both; `tokens list` shows expiry and last use."""
+    """`tokens issue --expires 30d --id k` sends both; `tokens list` shows expiry and last use."""
     issued = {
         "id": "abc123abc123",
         "principal": "ci@example.com",
@@ -81,7 +81,7 @@ def test_tokens_issue_sends_expires_and_key_and_list_shows_expiry_and_last_use(
     api.reply("POST", "/tokens", 201, issued)
     result = cli(
         "tokens", "issue", "--principal", "ci@example.com", "--role", "emitter",
-        "--expires", "30d", "--key", "ci-1",
+        "--expires", "30d", "--id", "ci-1",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     sent = api.requests[-1]
