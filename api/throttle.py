@@ -3,8 +3,8 @@
 Both are per API process and in memory (N replicas allow N times the rate; a shared limiter
 belongs in the load balancer). Failed tokens: `api.auth_failures_per_minute` per client
 address and per token id (a guessed secret for a known id), then 429 with `Retry-After`
-until the minute is over; the first refusal of each burst is written once to the audit ledger
-(chain `threshold:security`, action `auth_throttled`). Writes: a token bucket per token,
+until the minute is over; a key reaching the limit is written once to the audit ledger (chain
+`threshold:security`, action `auth_throttled`). Writes: a token bucket per token,
 `api.write_rate_per_second` refilling up to `api.write_burst`.
 """
 
