@@ -23,8 +23,9 @@ from core.settings import ApiSettings
 from db.ledger import append_events
 from db.tables import utcnow
 from db.tokens import token_id_of
-from domain.access import SECURITY_CHAIN, AccessAuditAction
-from workflows.models import AuditEvent
+from domain.access import SECURITY_CHAIN
+from domain.audit import AuditAction
+from domain.contracts import AuditEvent
 
 WINDOW_SECONDS = 60.0
 MAX_KEYS = 100_000
@@ -126,7 +127,7 @@ class Guard:
             system_id=SECURITY_CHAIN,
             at=now,
             actor=key,
-            action=AccessAuditAction.auth_throttled.value,
+            action=AuditAction.auth_throttled.value,
             detail={"failures": failures, "window_seconds": int(WINDOW_SECONDS)},
         )
         with Session(self.engine) as session:

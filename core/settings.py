@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,6 +27,38 @@ class TemporalSettings(BaseModel):
     rpc_timeout: float = Field(
         default=5.0, gt=0, le=60, description="Seconds an API call waits on Temporal before a 503"
     )
+    profile: str | None = Field(
+        default=None,
+        description="temporalio envconfig profile (TOML file + TEMPORAL_* variables) to start "
+        "from; THRESHOLD_TEMPORAL__* settings set explicitly override it",
+    )
+    config_file: Path | None = Field(
+        default=None,
+        description="envconfig TOML file (default: TEMPORAL_CONFIG_FILE, else "
+        "~/.config/temporalio/temporal.toml); read only when this or `profile` is set",
+    )
+    tls: bool | None = Field(
+        default=None, description="TLS on or off; unset: on when any tls_* or api_key is set"
+    )
+    tls_ca_path: Path | None = Field(
+        default=None, description="PEM CA the server cert must chain to"
+    )
+    tls_server_name: str | None = Field(default=None, description="name the server cert must carry")
+    tls_cert_path: Path | None = Field(default=None, description="PEM client certificate (mTLS)")
+    tls_key_path: Path | None = Field(default=None, description="PEM client private key (mTLS)")
+    api_key: SecretStr | None = Field(default=None, description="API key (Temporal Cloud)")
+    encryption_keys: SecretStr | None = Field(
+        default=None,
+        description='"kid:base64key,..." AES-GCM payload keys; the first encrypts, all decrypt',
+    )
+    codec_cors_origins: str = Field(
+        default="", description="comma-separated origins (the Temporal UI) allowed to call /codec"
+    )
+
+    @property
+    def cors_origins(self) -> list[str]:
+        """The origins allowed to call the codec endpoint."""
+        return [o.strip().rstrip("/") for o in self.codec_cors_origins.split(",") if o.strip()]
 
 
 class ApiSettings(BaseModel):
@@ -102,6 +135,30 @@ class RevokerSettings(BaseModel):
     )
 
 
+class ObservabilitySettings(BaseModel):
+    """Logs, metrics, traces and readiness (docs/observability.md)."""
+
+    log_format: Literal["json", "text"] | None = Field(
+        default=None, description="json, or text; unset: text in development, json elsewhere"
+    )
+    metrics_public: bool = Field(
+        default=False, description="Serve /metrics without a bearer token (private networks only)"
+    )
+    metrics_cache_seconds: float = Field(
+        default=10.0, description="How long the gauges read from the database are reused"
+    )
+    worker_metrics_bind: str | None = Field(
+        default=None, description="host:port where the worker serves Temporal SDK metrics"
+    )
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP base URL (e.g. http://collector:4318); unset: no traces",
+    )
+    service_name: str = "threshold"
+    readiness_cache_seconds: float = 2.0
+    readiness_timeout_seconds: float = 2.0
+
+
 class Settings(BaseSettings):
     """Every setting Threshold reads; defaults run everything on one machine."""
 
@@ -119,6 +176,7 @@ class Settings(BaseSettings):
     slack: SlackSettings = Field(default_factory=SlackSettings)
     jira: JiraSettings = Field(default_factory=JiraSettings)
     revoker: RevokerSettings = Field(default_factory=RevokerSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
 
     @model_validator(mode="after")
     def _defaults_and_secrets(self) -> Settings:
@@ -129,6 +187,7 @@ class Settings(BaseSettings):
                 ("slack.bot_token", self.slack.bot_token),
                 ("slack.signing_secret", self.slack.signing_secret),
                 ("jira.api_token", self.jira.api_token),
+                ("temporal.api_key", self.temporal.api_key),
             ):
                 if value is not None and value.get_secret_value().lower() in PLACEHOLDERS:
                     raise ValueError(

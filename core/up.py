@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from core.runtime import tune_gc
 from core.settings import Settings, get_settings
-from core.temporal import DEV_SERVER_SQLITE_ARGS, connect, venv_binary
+from core.temporal import DEV_SERVER_SQLITE_ARGS, TemporalConnectError, connect, venv_binary
 from db.engine import get_engine, init_db
 from db.tokens import issue_token
 
@@ -92,7 +92,8 @@ def ensure_admin_token(settings: Settings) -> Path:
 
 
 async def wait_for_temporal(settings: Settings, process: subprocess.Popen[bytes] | None) -> None:
-    """Retry connecting until the server answers (or the process died)."""
+    """Retry connecting until the server answers (or the process died, or a setting is wrong)."""
+    last: TemporalConnectError | None = None
     for _ in range(300):
         if process is not None and process.poll() is not None:
             raise RuntimeError(
@@ -101,9 +102,12 @@ async def wait_for_temporal(settings: Settings, process: subprocess.Popen[bytes]
         try:
             await connect(settings)
             return
-        except RuntimeError:
+        except TemporalConnectError as exc:
+            if not exc.retryable:
+                raise  # a TLS, key or settings problem: waiting will not fix it
+            last = exc
             await asyncio.sleep(0.2)
-    raise RuntimeError(f"Temporal did not answer at {settings.temporal.address} within 60s")
+    raise RuntimeError(f"{last} (still failing after 60s)" if last else "Temporal did not answer")
 
 
 def tickets_target(settings: Settings) -> str:
@@ -140,6 +144,7 @@ def banner(settings: Settings, token_path: Path) -> str:
 async def serve(settings: Settings) -> None:
     """Run worker and API until interrupted."""
     from api.app import create_app
+    from core.logging import configure_logging
     from worker import run_worker
 
     stop = asyncio.Event()
@@ -155,6 +160,7 @@ async def serve(settings: Settings) -> None:
         lifespan="on",
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
+    configure_logging(settings)  # after uvicorn.Config, which sets up uvicorn's own loggers
     server = uvicorn.Server(config)
     tune_gc()
     worker = asyncio.create_task(run_worker(settings, stop))

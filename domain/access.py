@@ -1,20 +1,13 @@
-"""API access rules: token lifetimes, the last admin, and the audit actions of the door."""
+"""API access rules: token lifetimes, the last admin, the audit chain of the door."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from domain.errors import Conflict, InvalidInput, Problem
 
 SECURITY_CHAIN = "threshold:security"
 """The audit chain of access events (a colon: no system id can collide with it)."""
-
-
-class AccessAuditAction(StrEnum):
-    """Audit actions written by the API's door, not by a system's workflow."""
-
-    auth_throttled = "auth_throttled"
 
 
 def token_expiry(

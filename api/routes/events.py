@@ -13,6 +13,7 @@ from api.documents import parse_json
 from api.errors import STATUS, error_body
 from api.schemas import BatchOut, EventOut
 from api.service import GovernanceService
+from domain.contracts import CommandResult
 from domain.errors import GovernanceError, InvalidInput, Problem
 from domain.events import (
     BATCH_CONTENT_TYPE,
@@ -21,7 +22,6 @@ from domain.events import (
     parse_batch,
     parse_cloudevent,
 )
-from workflows.models import CommandResult
 
 router = APIRouter(prefix="/events", tags=["events"])
 Writer = Annotated[Principal, Depends(require(WRITERS))]
