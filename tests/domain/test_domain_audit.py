@@ -44,9 +44,19 @@ def _strings(expr: ast.expr) -> Iterator[str]:
     """Every action string an expression can produce (literals, conditionals, f-string prefixes)."""
     if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
         yield expr.value
+    elif isinstance(expr, ast.Attribute) and getattr(expr.value, "id", "") in ("A", "AuditAction"):
+        yield expr.attr
+    elif (
+        isinstance(expr, ast.Call)
+        and getattr(expr.func, "id", "") == "audit_action"
+        and isinstance(expr.args[0], ast.Constant)
+    ):
+        prefix = f"{expr.args[0].value!s}_"
+        assert prefix in OUTCOMES, f"unknown dynamic audit action {ast.unparse(expr)}"
+        yield from (f"{prefix}{outcome}" for outcome in OUTCOMES[prefix])
     elif isinstance(expr, ast.JoinedStr | ast.BinOp):
         first = expr.values[0] if isinstance(expr, ast.JoinedStr) else expr.left
-        prefix = first.value if isinstance(first, ast.Constant) else ""
+        prefix = str(first.value) if isinstance(first, ast.Constant) else ""
         assert prefix in OUTCOMES, f"unknown dynamic audit action {ast.unparse(expr)}"
         yield from (f"{prefix}{outcome}" for outcome in OUTCOMES[prefix])
     elif isinstance(expr, ast.IfExp):
