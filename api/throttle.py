@@ -127,7 +127,7 @@ class Guard:
             system_id=SECURITY_CHAIN,
             at=now,
             actor=key,
-            action=AuditAction.auth_throttled.value,
+            action=AuditAction.auth_throttled,
             detail={"failures": failures, "window_seconds": int(WINDOW_SECONDS)},
         )
         with Session(self.engine) as session:
