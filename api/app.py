@@ -14,6 +14,7 @@ from api import errors, metrics, readiness
 from api.auth import TokenCache
 from api.dashboard.router import router as dashboard_router
 from api.dashboard.templating import STATIC
+from api.limits import BodyLimit
 from api.routes import (
     actions,
     audit,
@@ -29,6 +30,7 @@ from api.routes import (
 )
 from api.routes.slack import SlackGateway
 from api.service import GovernanceService
+from api.throttle import Guard
 from core.observability import flush_traces, instrument_app, traced_client
 from core.settings import Settings
 from core.signing import startup_signer
@@ -101,6 +103,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.engine = engine
         app.state.tokens = TokenCache(engine, settings.api.token_cache_seconds)
+        app.state.guard = Guard(settings.api, engine)
         app.state.service = GovernanceService(temporal, settings, engine)
         app.state.slack = slack_gateway(settings)
         app.state.audit_signer = startup_signer(settings)  # creates the local key on first start
@@ -140,6 +143,8 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
     app.include_router(readiness.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
+    limits = {f"{API_PREFIX}/actions": settings.api.max_actions_body_bytes}
+    app.add_middleware(BodyLimit, default=settings.api.max_body_bytes, by_path=limits)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(metrics.ObserveRequests)  # request id, HTTP and command metrics
     instrument_app(app, settings)  # OpenTelemetry spans, only when an OTLP endpoint is set

@@ -3,6 +3,10 @@
 No body ever quotes a secret: pydantic's `input` is never rendered (a 422 names the field and
 the fix only), and every message and field passes through `scrub`, which replaces anything
 the secret rule set finds by its fingerprint.
+
+Refusals are 4xx (domain errors, validation, 413 body size, 429 from `api.deps`); the only 5xx
+is 503 for a dependency fault (`api.faults.DependencyUnavailable`, an operational database
+error, Temporal unreachable or silent), always with Retry-After. Anything else is a bug.
 """
 
 from __future__ import annotations
@@ -12,8 +16,20 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.client import RPCTimeoutOrCancelledError
+from temporalio.service import RPCError
 
+from api.faults import (
+    SILENT,
+    TRANSIENT,
+    DependencyUnavailable,
+    database_down,
+    temporal_down,
+    timed_out,
+)
+from api.limits import BodyTooLarge
 from domain.errors import GovernanceError
 from domain.secrets import scrub
 
@@ -60,6 +76,12 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(GovernanceError, governance_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(BodyTooLarge, body_too_large)
+    app.add_exception_handler(DependencyUnavailable, dependency_unavailable)
+    app.add_exception_handler(OperationalError, database_error)
+    app.add_exception_handler(InterfaceError, database_error)
+    app.add_exception_handler(RPCError, temporal_error)
+    app.add_exception_handler(RPCTimeoutOrCancelledError, temporal_timeout)
 
 
 async def http_error(_: Request, exc: Exception) -> JSONResponse:
@@ -68,3 +90,48 @@ async def http_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         error_body(str(exc.detail)), status_code=exc.status_code, headers=exc.headers
     )
+
+
+async def body_too_large(_: Request, exc: Exception) -> JSONResponse:
+    """A body over the size limit: 413 naming the limit."""
+    assert isinstance(exc, BodyTooLarge)
+    return JSONResponse(
+        error_body(str(exc.detail), exc.problems()),
+        status_code=413,
+        headers={"Connection": "close"},
+    )
+
+
+async def dependency_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    """A dependency fault: 503 naming what is down, with Retry-After."""
+    assert isinstance(exc, DependencyUnavailable)
+    problem = {"field": exc.dependency, "message": f"retry after {exc.retry_after} s"}
+    return JSONResponse(
+        error_body(exc.message, [problem]),
+        status_code=503,
+        headers={"Retry-After": str(exc.retry_after)},
+    )
+
+
+async def database_error(request: Request, exc: Exception) -> JSONResponse:
+    """An operational database error (locked, unreachable) is a 503 naming the database."""
+    assert isinstance(exc, OperationalError | InterfaceError)
+    return await dependency_unavailable(request, database_down(exc))
+
+
+async def temporal_error(request: Request, exc: Exception) -> JSONResponse:
+    """Temporal unreachable outside a bounded call: 503; any other RPC error is a bug."""
+    assert isinstance(exc, RPCError)
+    if exc.status not in TRANSIENT:
+        raise exc
+    if exc.status in SILENT:
+        return await temporal_timeout(request, exc)
+    settings = request.app.state.settings.temporal
+    return await dependency_unavailable(request, temporal_down(settings, exc.status.name.lower()))
+
+
+async def temporal_timeout(request: Request, exc: Exception) -> JSONResponse:
+    """A Temporal call outside a bounded block timed out: 503 saying which part is silent."""
+    service = request.app.state.service
+    fault = await timed_out(service.client, request.app.state.settings.temporal)
+    return await dependency_unavailable(request, fault)

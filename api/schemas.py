@@ -85,6 +85,12 @@ class TokenIn(Body):
     principal: str = Field(min_length=3, max_length=320)
     role: str
     label: FreeText = Field(default="", max_length=200)
+    expires: str | None = Field(
+        default=None,
+        max_length=20,
+        description="Lifetime such as 30d, 2w, 12h; default 90 days for non-admin roles "
+        "(admin: never), at most `api.token_max_days`",
+    )
 
 
 class CommandOut(BaseModel):
@@ -155,12 +161,21 @@ class TokenOut(BaseModel):
     label: str
     created_at: datetime
     revoked_at: datetime | None = None
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
 
 
 class TokenIssued(TokenOut):
-    """A newly issued token; `token` is shown once and never again."""
+    """A newly issued token; `token` is shown once and never again.
 
-    token: str
+    A repeat of an issue with the same `Idempotency-Key` answers 200 with the first token's
+    record, `repeat: true` and `token: null`: the value is never stored, so it cannot be shown
+    again (revoke the token and issue a new one if it was lost).
+    """
+
+    token: str | None = Field(description="The token value: in the first answer only")
+    repeat: bool = False
+    message: str = ""
 
 
 class TicketPublic(BaseModel):

@@ -22,6 +22,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 
+from api.faults import temporal_call
 from core.policy import load_policy
 from core.settings import Settings
 from db.actions import IngestResult, ScopeCache, UnknownSystems, ingest_actions
@@ -138,16 +139,17 @@ class GovernanceService:
     ) -> R:
         """Send one update and return its own result: what was decided, the new version."""
         handle = self.client.get_workflow_handle(workflow_id)
-        try:
-            return await handle.execute_update(update, arg, id=update_id)
-        except WorkflowUpdateFailedError as exc:
-            raise self._refused(exc) from None
-        except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND and await self._closed(workflow_id):
-                raise self._rpc(
-                    RPCError("workflow completed", exc.status, exc.raw_grpc_status), workflow_id
-                ) from None
-            raise self._rpc(exc, workflow_id) from None
+        async with temporal_call(self.client, self.settings.temporal):
+            try:
+                return await handle.execute_update(update, arg, id=update_id)
+            except WorkflowUpdateFailedError as exc:
+                raise self._refused(exc) from None
+            except RPCError as exc:
+                if exc.status == RPCStatusCode.NOT_FOUND and await self._closed(workflow_id):
+                    raise self._rpc(
+                        RPCError("workflow completed", exc.status, exc.raw_grpc_status), workflow_id
+                    ) from None
+                raise self._rpc(exc, workflow_id) from None
 
     async def _closed(self, workflow_id: str) -> bool:
         """True when the workflow exists but has ended (it closed while the command travelled)."""
@@ -177,10 +179,11 @@ class GovernanceService:
 
     async def _query(self, workflow_id: str, query: Any, *args: Any) -> Any:
         """Ask a workflow; a missing one becomes a clear `NotFound`."""
-        try:
-            return await self.client.get_workflow_handle(workflow_id).query(query, *args)
-        except RPCError as exc:
-            raise self._rpc(exc, workflow_id) from None
+        async with temporal_call(self.client, self.settings.temporal):
+            try:
+                return await self.client.get_workflow_handle(workflow_id).query(query, *args)
+            except RPCError as exc:
+                raise self._rpc(exc, workflow_id) from None
 
     @staticmethod
     def _refused(exc: WorkflowUpdateFailedError) -> Exception:
@@ -216,18 +219,19 @@ class GovernanceService:
         check_registration(manifest.id, manifest, policy, now, view.requirements)
         workflow_id = system_workflow_id(manifest.id, self.prefix)
         try:
-            await self.client.start_workflow(
-                AISystemWorkflow.run,
-                SystemWorkflowInput(
-                    system_id=manifest.id,
-                    max_history_events=self.settings.temporal.max_history_events,
-                    registration=command,
-                ),
-                id=workflow_id,
-                task_queue=self.settings.temporal.task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-            )
+            async with temporal_call(self.client, self.settings.temporal):
+                await self.client.start_workflow(
+                    AISystemWorkflow.run,
+                    SystemWorkflowInput(
+                        system_id=manifest.id,
+                        max_history_events=self.settings.temporal.max_history_events,
+                        registration=command,
+                    ),
+                    id=workflow_id,
+                    task_queue=self.settings.temporal.task_queue,
+                    id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                    id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+                )
         except WorkflowAlreadyStartedError:
             return await self._register_existing(workflow_id, command)
         digest = policy_digest(policy)

@@ -2,8 +2,10 @@
 
 `CliError` is the one exception commands raise; the root command prints it and exits with its
 `exit_code`, which deploy scripts branch on: `DENIED` (1) when governance refused the call
-(HTTP 403/409), `USAGE` (2) for input errors (HTTP 400/404/422 and other failures), a missing
-token, a bad file, or an API that cannot be reached.
+(HTTP 403/409), `USAGE` (2) for input errors (HTTP 400/401/404/413/422), a missing or empty
+token, a bad file; `UNAVAILABLE` (3) when the call may simply be retried: the API cannot be
+reached or did not answer in time, or it answered 429 or 5xx (a dependency is down). Every
+write carries an Idempotency-Key, so retrying a 3 never applies a command twice.
 """
 
 from __future__ import annotations
@@ -20,13 +22,17 @@ import typer
 
 from domain.secrets import scrub
 
-OK, DENIED, USAGE = 0, 1, 2
+OK, DENIED, USAGE, UNAVAILABLE = 0, 1, 2, 3
 DEFAULT_URL = "http://127.0.0.1:8000"
 API_PREFIX = "/api/v1"
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 TOKEN_FILE = "admin-token"
 NO_TOKEN = (
     "no token: set THRESHOLD_TOKEN or run `threshold up` once to create .threshold/admin-token"
+)
+EMPTY_TOKEN = (
+    "THRESHOLD_TOKEN (or --token) is set but empty: give it a token, or unset it to use the "
+    "local admin token file"
 )
 
 # The seam tests use: an `httpx.MockTransport` set here replaces the network.
@@ -72,13 +78,23 @@ def token_files() -> list[Path]:
 
 
 def find_token(explicit: str | None) -> str:
-    """The token from --token/THRESHOLD_TOKEN, else from the admin-token file."""
-    if explicit and explicit.strip():
-        return explicit.strip()
+    """The token from --token/THRESHOLD_TOKEN; the admin-token file only when neither is set.
+
+    Set but empty is an error (a deploy script whose secret did not load must not act as the
+    local admin); when the file is used, stderr says so once.
+    """
+    if explicit is not None or "THRESHOLD_TOKEN" in os.environ:
+        value = (explicit if explicit is not None else os.environ["THRESHOLD_TOKEN"]).strip()
+        if not value:
+            raise CliError(EMPTY_TOKEN)
+        return value
     for path in token_files():
         if path.is_file():
             value = path.read_text(encoding="utf-8").strip()
             if value:
+                typer.echo(
+                    f"using the local admin token in {path} (THRESHOLD_TOKEN is not set)", err=True
+                )
                 return value
     raise CliError(NO_TOKEN)
 
@@ -89,8 +105,16 @@ def segment(value: str) -> str:
 
 
 def exit_code_for(status: int) -> int:
-    """Governance refusals (403, 409) are denials; everything else is an input error."""
-    return DENIED if status in (403, 409) else USAGE
+    """Refusals (403, 409) are denials; 429 and 5xx may be retried; the rest is bad input."""
+    if status in (403, 409):
+        return DENIED
+    return UNAVAILABLE if status == 429 or status >= 500 else USAGE
+
+
+def _retry_hint(response: httpx.Response) -> str:
+    """`(retry after N s)` when the answer says when to retry."""
+    after = response.headers.get("retry-after")
+    return f" (retry after {after} s)" if after else ""
 
 
 def error_from(response: httpx.Response) -> CliError:
@@ -109,7 +133,9 @@ def error_from(response: httpx.Response) -> CliError:
         for p in error.get("problems") or []
         if isinstance(p, dict)
     ]
-    message = scrub(str(error.get("message") or f"HTTP {response.status_code}"))
+    message = scrub(str(error.get("message") or f"HTTP {response.status_code}")) + _retry_hint(
+        response
+    )
     return CliError(message, problems, code)
 
 
@@ -185,7 +211,9 @@ class Api:
                 method, path, params=query, json=json, content=content, headers=headers
             )
         except httpx.TimeoutException:
-            raise CliError(f"{self.url} did not answer within {TIMEOUT.read:.0f}s") from None
+            raise CliError(
+                f"{self.url} did not answer within {TIMEOUT.read:.0f}s; retry", [], UNAVAILABLE
+            ) from None
         except (httpx.TransportError, httpx.InvalidURL) as exc:
             raise self._unreachable(exc) from None
         if raw and not response.is_error:
@@ -194,7 +222,7 @@ class Api:
 
     def _unreachable(self, exc: Exception) -> CliError:
         hint = "start it with `threshold up`, or point --url / THRESHOLD_URL at it"
-        return CliError(f"cannot connect to {self.url}: {exc}", [Problem("url", hint)])
+        return CliError(f"cannot connect to {self.url}: {exc}", [Problem("url", hint)], UNAVAILABLE)
 
     @staticmethod
     def _decode(response: httpx.Response) -> Any:

@@ -198,11 +198,14 @@ def tokens_table(tokens: list[dict[str, Any]]) -> None:
             t.get("role"),
             t.get("label"),
             when(t.get("created_at")),
+            when(t.get("expires_at")) if t.get("expires_at") else "never",
+            when(t.get("last_used_at")) if t.get("last_used_at") else "never",
             when(t.get("revoked_at")) if t.get("revoked_at") else "active",
         )
         for t in tokens
     ]
-    show(table(("id", "principal", "role", "label", "created", "revoked"), rows))
+    header = ("id", "principal", "role", "label", "created", "expires", "last used", "revoked")
+    show(table(header, rows))
 
 
 def _short(detail: Any, limit: int = 80) -> str:

@@ -24,6 +24,9 @@ class TemporalSettings(BaseModel):
     workflow_id_prefix: str = Field(
         default="", description="Prepended to workflow ids so deployments can share a namespace"
     )
+    rpc_timeout: float = Field(
+        default=5.0, gt=0, le=60, description="Seconds an API call waits on Temporal before a 503"
+    )
     profile: str | None = Field(
         default=None,
         description="temporalio envconfig profile (TOML file + TEMPORAL_* variables) to start "
@@ -64,7 +67,22 @@ class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str = ""
-    token_cache_seconds: float = 5.0
+    token_cache_seconds: float = Field(
+        default=1.0, ge=0, le=1.0, description="A revocation reaches every API process within this"
+    )
+    max_body_bytes: int = Field(default=1_000_000, gt=0, description="Larger bodies: 413")
+    max_actions_body_bytes: int = Field(default=20_000_000, gt=0, description="POST /actions")
+    auth_failures_per_minute: int = Field(
+        default=20, gt=0, description="Failed tokens per client address or token id, then 429"
+    )
+    write_rate_per_second: float = Field(
+        default=100.0, ge=0, description="Writes per token per second (0: unlimited), then 429"
+    )
+    write_burst: int = Field(default=1000, gt=0, description="Writes a token may send at once")
+    token_default_days: int = Field(
+        default=90, gt=0, description="Lifetime of a non-admin token issued without --expires"
+    )
+    token_max_days: int = Field(default=365, gt=0, description="Longest lifetime --expires takes")
 
 
 class SlackSettings(BaseModel):

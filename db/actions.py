@@ -147,6 +147,8 @@ def ingest_actions(
     engine: Engine, records: Sequence[ActionRecord], cache: ScopeCache
 ) -> IngestResult:
     """Check, chain and append a batch in one transaction; findings stored beside them."""
+    if not records:  # nothing to check or chain (and SQL has no empty IN list)
+        return IngestResult(accepted=0, duplicates=0, findings=0, first_findings=[])
     with Session(engine) as session:
         scopes = cache.scopes(session, [r.system for r in records])
         unknown = sorted({r.system for r in records} - set(scopes))

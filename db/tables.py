@@ -154,7 +154,10 @@ class TokenRow(SQLModel, table=True):
     """An API bearer token: only the SHA-256 of the token is stored, never shown."""
 
     __tablename__ = "api_tokens"
-    __table_args__ = (UniqueConstraint("token_hash", name="uq_api_tokens_token_hash"),)
+    __table_args__ = (
+        UniqueConstraint("token_hash", name="uq_api_tokens_token_hash"),
+        UniqueConstraint("idempotency_key", name="uq_api_tokens_idempotency_key"),
+    )
 
     id: str = Field(primary_key=True)
     principal: str
@@ -164,6 +167,8 @@ class TokenRow(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    idempotency_key: str | None = Field(default=None, repr=False, exclude=True)
 
 
 class SlackMessageRow(SQLModel, table=True):

@@ -91,6 +91,8 @@ class AuditAction(StrEnum):
     ticket_transition_failed = "ticket_transition_failed"
     request_start_failed = "request_start_failed"
     system_not_told = "system_not_told"
+    # the API's door (chain `threshold:security`, not a system's)
+    auth_throttled = "auth_throttled"
 
 
 class EvidenceSection(StrEnum):
@@ -191,6 +193,7 @@ _MEMBERS: Mapping[EvidenceSection, tuple[AuditAction, ...]] = {
         _A.ticket_transition_failed,
         _A.request_start_failed,
         _A.system_not_told,
+        _A.auth_throttled,
     ),
 }
 SECTION: Mapping[AuditAction, EvidenceSection] = {

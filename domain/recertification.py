@@ -189,6 +189,9 @@ def within(moment: datetime | None, now: datetime, days: float) -> bool:
 WINDOW_UNITS = {"d": 1.0, "w": 7.0, "h": 1 / 24}
 
 
+MAX_WINDOW_DAYS = 36_500
+
+
 def parse_window(text: str, field: str) -> timedelta:
     """A window such as `30d`, `2w` or `12h` (a bare number is days); errors name the field."""
     raw = text.strip().lower()
@@ -198,9 +201,14 @@ def parse_window(text: str, field: str) -> timedelta:
         value = float(number)
     except ValueError:
         value = -1.0
-    if value < 0:
+    if not 0 <= value * WINDOW_UNITS[unit] <= MAX_WINDOW_DAYS:  # also refuses inf and nan
         raise InvalidInput(
             f"{field}: {text!r} is not a window",
-            [Problem(field, "give a number of days, weeks or hours, e.g. 30d, 2w, 12h")],
+            [
+                Problem(
+                    field,
+                    "give a number of days, weeks or hours up to 100 years, e.g. 30d, 2w, 12h",
+                )
+            ],
         )
     return timedelta(days=value * WINDOW_UNITS[unit])

@@ -23,6 +23,7 @@ from api.dashboard.views import (
 from api.errors import STATUS
 from api.evidence import MEDIA_TYPES, PackFormat, render_pack
 from api.service import GovernanceService, command_meta
+from api.throttle import Guard, door_keys
 from core.signing import CheckpointSigner
 from db.dashboard import EstateQuery, recent_events
 from db.queries import list_requests
@@ -92,14 +93,21 @@ async def signin(request: Request) -> Response:
     if secret is None or not auth.csrf_ok(auth.csrf_for(secret), form.get(auth.CSRF_FIELD)):
         return refused(request, "The sign-in form expired or was not sent from this site.", 403)
     token = str(form.get("token", "")).strip()
-    principal = request.app.state.tokens.principal(token) if token else None
     target = _local(str(form.get("next", "/")))
+    context = {"next": target, "presign": auth.csrf_for(secret)}
+    guard: Guard = request.app.state.guard
+    keys = door_keys(request, token)
+    wait = guard.failures.retry_after(keys)
+    if wait is not None:
+        context["error"] = f"Too many failed sign-ins; try again in {wait} s."
+        answer = page(request, "signin.html", context, 429)
+        answer.headers["Retry-After"] = str(wait)
+        return answer
+    principal = request.app.state.tokens.principal(token) if token else None
     if principal is None:
-        context = {
-            "next": target,
-            "presign": auth.csrf_for(secret),
-            "error": "Unknown or revoked token.",
-        }
+        for key, failures in guard.failures.failed(keys):
+            guard.audit_burst(key, failures)
+        context["error"] = "Unknown or revoked token, or one that expired."
         return page(request, "signin.html", context, 401)
     response = RedirectResponse(target, status_code=303)
     auth.set_cookie(request, response, auth.SESSION_COOKIE, token, auth.SESSION_SECONDS)

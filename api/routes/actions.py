@@ -20,7 +20,6 @@ from domain.errors import InvalidInput, Problem
 router = APIRouter(tags=["actions"])
 Reader = Annotated[Principal, Depends(require(READERS))]
 Writer = Annotated[Principal, Depends(require(WRITERS))]
-MAX_ACTIONS_BODY = 20_000_000
 _RECORDS = TypeAdapter(list[ActionRecord])
 _JSON_LINES = {
     "application/jsonl",
@@ -57,11 +56,7 @@ def parse_actions(body: bytes, media: str) -> list[ActionRecord]:
 async def ingest(request: Request, service: ServiceDep, _: Writer) -> ActionsOut:
     """Append action records (JSON array, or JSON lines as application/x-ndjson); re-sent
     records (same system and `id`) are acknowledged as duplicates."""
-    body = await request.body()
-    if len(body) > MAX_ACTIONS_BODY:
-        raise InvalidInput(
-            "body too large", [Problem("(body)", f"send at most {MAX_ACTIONS_BODY} bytes")]
-        )
+    body = await request.body()  # at most `api.max_actions_body_bytes` (api.limits)
     media = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     records = parse_actions(body, media)
     result = await service.ingest_actions(records)

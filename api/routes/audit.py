@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import ADMINS, READERS, Principal
 from api.checkpoints import check_checkpoint, signed_pack, verified_checkpoint, verify_report
-from api.deps import EngineDep, SessionDep, require
+from api.deps import EngineDep, Offset, SessionDep, require
 from api.evidence import MEDIA_TYPES, PackFormat, render_pack
 from core.signing import CheckpointSigner, SigningKeyError
 from db.erasure import Erasure, erase_entry
@@ -112,7 +112,7 @@ def events(
     system: str | None = None,
     since: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[dict[str, Any]]:
     """Audit entries, oldest first."""
     rows = list_events(session, system_id=system, since=since, limit=limit, offset=offset)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 
 from api.auth import READERS, WRITERS, Principal
-from api.deps import IdempotencyKey, ServiceDep, SessionDep, require
+from api.deps import CredentialIdPath, IdempotencyKey, ServiceDep, SessionDep, SystemIdPath, require
 from api.documents import read_document
 from api.schemas import CommandOut, CredentialOut, RevokeIn
 from api.service import command_meta
@@ -38,7 +38,7 @@ def inventory(
 
 @router.post("/systems/{system_id}/credentials", status_code=202, response_model=CommandOut)
 async def add(
-    system_id: str,
+    system_id: SystemIdPath,
     request: Request,
     service: ServiceDep,
     principal: Writer,
@@ -55,8 +55,8 @@ async def add(
     "/systems/{system_id}/credentials/{credential_id}", status_code=202, response_model=CommandOut
 )
 async def rotate(
-    system_id: str,
-    credential_id: str,
+    system_id: SystemIdPath,
+    credential_id: CredentialIdPath,
     request: Request,
     service: ServiceDep,
     principal: Writer,
@@ -81,8 +81,8 @@ async def rotate(
     response_model=CommandOut,
 )
 async def revoke(
-    system_id: str,
-    credential_id: str,
+    system_id: SystemIdPath,
+    credential_id: CredentialIdPath,
     body: RevokeIn,
     service: ServiceDep,
     principal: Writer,

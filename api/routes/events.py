@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -10,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from api.auth import WRITERS, Principal
 from api.deps import ServiceDep, require
-from api.documents import MAX_BODY
+from api.documents import parse_json
 from api.errors import STATUS, error_body
 from api.schemas import BatchOut, EventOut
 from api.service import GovernanceService
@@ -53,16 +52,7 @@ def _media_type(request: Request) -> str:
 
 
 async def _body(request: Request) -> Any:
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise InvalidInput("body too large", [Problem("(body)", f"send at most {MAX_BODY} bytes")])
-    try:
-        return json.loads(body or b"null")
-    except ValueError as exc:
-        raise InvalidInput(
-            f"the body is not valid JSON: {exc}",
-            [Problem("(body)", "send a CloudEvent as a JSON object")],
-        ) from None
+    return parse_json(await request.body(), "send a CloudEvent as a JSON object")
 
 
 def _applied(event: ScopeEvent, result: CommandResult) -> EventOut:

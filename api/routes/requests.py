@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from api.auth import DECIDERS, READERS, Principal
-from api.deps import IdempotencyKey, ServiceDep, SessionDep, require
+from api.deps import IdempotencyKey, Offset, RequestIdPath, ServiceDep, SessionDep, require
 from api.schemas import DecisionIn, DecisionOut, Page
 from api.service import command_meta
 from db.projection import list_requests
@@ -26,7 +26,7 @@ def list_all(
     status: str | None = None,
     mine: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Page[ApprovalRequest]:
     """Requests from the projection; `mine=true` lists those waiting for the caller."""
     items, total = list_requests(
@@ -41,14 +41,14 @@ def list_all(
 
 
 @router.get("/{request_id}", response_model=ApprovalRequest)
-async def show(request_id: str, service: ServiceDep, _: Reader) -> ApprovalRequest:
+async def show(request_id: RequestIdPath, service: ServiceDep, _: Reader) -> ApprovalRequest:
     """A request's live state: roles, eligible people, decisions, deadlines."""
     return await service.request(request_id)
 
 
 @router.post("/{request_id}/decisions", response_model=DecisionOut)
 async def decide(
-    request_id: str,
+    request_id: RequestIdPath,
     body: DecisionIn,
     service: ServiceDep,
     principal: Decider,

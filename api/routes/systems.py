@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from api.auth import ADMINS, DECIDERS, READERS, WRITERS, ApiRole, Principal
-from api.deps import IdempotencyKey, ServiceDep, SessionDep, require
+from api.deps import IdempotencyKey, Offset, ServiceDep, SessionDep, SystemIdPath, require
 from api.documents import read_document
 from api.schemas import (
     CommandOut,
@@ -50,7 +50,7 @@ async def register_system(
 
 @router.put("/{system_id}/manifest", response_model=CommandOut)
 async def amend_system(
-    system_id: str,
+    system_id: SystemIdPath,
     request: Request,
     service: ServiceDep,
     principal: Writer,
@@ -78,7 +78,7 @@ def list_all(
     overdue: bool = False,
     due_within: Annotated[str | None, Query(max_length=20, description="e.g. 30d, 2w")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Page[SystemSummary]:
     """Systems from the projection, filtered and paged.
 
@@ -100,14 +100,14 @@ def list_all(
 
 
 @router.get("/{system_id}", response_model=SystemView)
-async def show(system_id: str, service: ServiceDep, _: Reader) -> SystemView:
+async def show(system_id: SystemIdPath, service: ServiceDep, _: Reader) -> SystemView:
     """The system's live state: lifecycle, manifests, requirements, gaps, pending request."""
     return await service.view(system_id)
 
 
 @router.post("/{system_id}/promotion", status_code=202, response_model=CommandOut)
 async def request_promotion(
-    system_id: str,
+    system_id: SystemIdPath,
     body: PromotionIn,
     service: ServiceDep,
     principal: Writer,
@@ -122,7 +122,7 @@ async def request_promotion(
 
 @router.get("/{system_id}/gate", response_model=GateResult)
 async def gate(
-    system_id: str,
+    system_id: SystemIdPath,
     service: ServiceDep,
     _: Reader,
     environment: Environment = Environment.production,
@@ -139,7 +139,7 @@ async def gate(
 
 @router.post("/{system_id}/retire", response_model=CommandOut)
 async def retire(
-    system_id: str,
+    system_id: SystemIdPath,
     body: RetireIn,
     service: ServiceDep,
     principal: Admin,
@@ -152,7 +152,7 @@ async def retire(
 
 @router.post("/{system_id}/recertification", response_model=DecisionOut)
 async def recertify(
-    system_id: str,
+    system_id: SystemIdPath,
     body: RecertifyIn,
     service: ServiceDep,
     principal: Decider,
@@ -167,7 +167,7 @@ async def recertify(
 
 @router.post("/{system_id}/exceptions", status_code=202, response_model=CommandOut)
 async def request_exception(
-    system_id: str,
+    system_id: SystemIdPath,
     body: ExceptionIn,
     service: ServiceDep,
     principal: Writer,
@@ -182,7 +182,7 @@ async def request_exception(
 
 @router.post("/{system_id}/exceptions/{ref}/revoke", response_model=CommandOut)
 async def revoke_exception(
-    system_id: str,
+    system_id: SystemIdPath,
     ref: str,
     body: RevokeIn,
     service: ServiceDep,
@@ -202,7 +202,7 @@ async def revoke_exception(
 
 @router.post("/{system_id}/contain", response_model=CommandOut)
 async def contain(
-    system_id: str,
+    system_id: SystemIdPath,
     body: ContainIn,
     service: ServiceDep,
     principal: Admin,
@@ -215,7 +215,7 @@ async def contain(
 
 @router.post("/{system_id}/release", status_code=202, response_model=CommandOut)
 async def release(
-    system_id: str,
+    system_id: SystemIdPath,
     body: ReleaseIn,
     service: ServiceDep,
     principal: Writer,

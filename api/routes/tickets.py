@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from api.auth import READERS, Principal
-from api.deps import SessionDep, require
+from api.deps import Offset, SessionDep, require
 from api.schemas import Page, TicketComment, TicketDetail, TicketPublic
 from db.tickets import comments, get_ticket_by_key, list_tickets
 from domain.errors import NotFound
@@ -23,7 +23,7 @@ def list_all(
     system: str | None = None,
     status: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Page[TicketPublic]:
     """Tickets, newest first; `status` is open, done or rejected."""
     rows, total = list_tickets(session, system_id=system, status=status, limit=limit, offset=offset)

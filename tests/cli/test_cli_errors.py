@@ -97,10 +97,10 @@ def test_missing_file_is_a_usage_error(api, cli):
 
 
 def test_error_body_that_is_not_json_still_reads_well(api, cli):
-    """A non-JSON error (a proxy's 502) exits 2 with the status and text, no traceback."""
+    """A non-JSON error (a proxy's 502) exits 3 (retry) with the status and text, no traceback."""
     api.reply("GET", "/systems/s1", 502, None)
     result = cli("systems", "show", "s1")
-    assert result.exit_code == 2
+    assert result.exit_code == 3
     assert result.stderr.startswith("error: HTTP 502")
 
 

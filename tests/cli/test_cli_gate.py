@@ -68,11 +68,11 @@ def test_gate_refuses_an_unknown_environment(api, cli):
 
 
 def test_run_reports_unreachable_api_without_traceback(no_network, monkeypatch, capsys):
-    """The entry point turns an unreachable API into exit 2 with a hint and no traceback."""
+    """The entry point turns an unreachable API into exit 3 (retry) with a hint, no traceback."""
     monkeypatch.setenv("THRESHOLD_TOKEN", "t0ken")
     status = run(["--url", "http://127.0.0.1:9", "gate", "support-assistant"])
     err = capsys.readouterr().err
-    assert status == 2
+    assert status == 3
     assert "cannot connect to http://127.0.0.1:9" in err
     assert "threshold up" in err
     assert "Traceback" not in err
