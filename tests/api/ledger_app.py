@@ -26,6 +26,7 @@ from api import errors
 from api.app import API_PREFIX
 from api.auth import TokenCache
 from api.routes import audit
+from api.throttle import Guard
 from core.settings import Settings
 from core.signing import startup_signer
 from db.engine import init_db, make_engine
@@ -69,6 +70,7 @@ def ledger_api(database_url: str, data_dir: Path) -> Iterator[LedgerApi]:
     app.state.engine = engine
     app.state.tokens = TokenCache(engine, 0.0)
     app.state.audit_signer = startup_signer(settings)
+    app.state.guard = Guard(settings.api, engine)
     with _served(app) as url, httpx.Client(base_url=url, timeout=60) as http:
         running = LedgerApi(url, http, engine, settings)
         with Session(engine) as session:
