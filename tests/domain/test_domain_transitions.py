@@ -105,3 +105,9 @@ def test_the_docs_page_is_generated_from_the_table() -> None:
     assert found is not None, "docs/lifecycle.md has no mermaid block"
     assert found.group(1) == mermaid()
     assert text == render(), "docs/lifecycle.md is stale: run python -m core.lifecycle_doc"
+
+
+def test_the_readme_shows_the_same_diagram() -> None:
+    """The README's design section draws the lifecycle exactly as the table does."""
+    readme = (DOC.parents[1] / "README.md").read_text()
+    assert f"```mermaid\n{mermaid()}```" in readme
