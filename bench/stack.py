@@ -97,7 +97,8 @@ def bench_settings(tmp: Path, address: str, slack: SlackEmulator, api_port: int)
     run = uuid.uuid4().hex
     return Settings(
         data_dir=tmp,
-        api=ApiSettings(host="127.0.0.1", port=api_port),
+        # the bench is one client per principal at full speed: no per-token write limit
+        api=ApiSettings(host="127.0.0.1", port=api_port, write_rate_per_second=0),
         database_url=f"sqlite:///{tmp}/bench.db",
         policy_file=POLICY,
         slack=SlackSettings(

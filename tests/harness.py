@@ -77,6 +77,8 @@ def make_settings(database_url: str, tmp_dir: Path, **temporal: Any) -> Settings
             **{
                 "task_queue": f"tq-{uuid.uuid4().hex[:10]}",
                 "workflow_id_prefix": f"t{uuid.uuid4().hex[:8]}-",
+                # the time-skipping server holds calls while it skips; faults tests set 1 s
+                "rpc_timeout": 30.0,
                 **temporal,
             }
         ),
