@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
-from api import errors
+from api import errors, openapi
 from api.auth import TokenCache
 from api.dashboard.router import router as dashboard_router
 from api.dashboard.templating import STATIC
@@ -35,7 +35,8 @@ from db.verify import shutdown_verifiers
 from integrations.slack import SlackMessenger
 
 API_PREFIX = "/api/v1"
-# No inline script or style anywhere in the dashboard; Swagger UI (/docs) loads from a CDN.
+# No inline script or style anywhere in the dashboard; /docs and /redoc (inline init script) are
+# exempt, their assets are local (api/openapi.py).
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
@@ -108,6 +109,9 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
         version="0.1.0",
         description="Change control for AI systems crossing from pilot to production.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        generate_unique_id_function=openapi.operation_id,
     )
     errors.install(app)
     api = APIRouter(prefix=API_PREFIX)
@@ -127,6 +131,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
     app.include_router(slack.router)
     app.include_router(dashboard_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    openapi.install(app)
 
     app.add_middleware(SecurityHeaders)
 

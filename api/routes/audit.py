@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from api.auth import READERS, Principal
 from api.deps import EngineDep, SessionDep, require
 from api.evidence import MEDIA_TYPES, PackFormat, render_pack
+from api.openapi import READ, errors
 from db.actions import verify_actions
 from db.evidence import export_pack
 from db.ledger import list_events, verify_chains
@@ -19,7 +20,12 @@ router = APIRouter(prefix="/audit", tags=["audit"])
 Reader = Annotated[Principal, Depends(require(READERS))]
 
 
-@router.get("/verify")
+@router.get(
+    "/verify",
+    operation_id="verifyLedgers",
+    summary="Verify the audit and action ledger hash chains",
+    responses=errors(*READ),
+)
 def verify(engine: EngineDep, _: Reader, system: str | None = None) -> dict[str, Any]:
     """Recompute every hash chain of the audit and action ledgers; the first broken entry."""
     audit = verify_chains(engine, chain_id=system)
@@ -37,7 +43,12 @@ def verify(engine: EngineDep, _: Reader, system: str | None = None) -> dict[str,
     }
 
 
-@router.get("/events")
+@router.get(
+    "/events",
+    operation_id="listAuditEvents",
+    summary="Read audit ledger entries",
+    responses=errors(*READ),
+)
 def events(
     session: SessionDep,
     _: Reader,
@@ -51,7 +62,12 @@ def events(
     return [row.model_dump(mode="json") for row in rows]
 
 
-@router.get("/export")
+@router.get(
+    "/export",
+    operation_id="exportEvidence",
+    summary="Export an evidence pack",
+    responses=errors(*READ, 404),
+)
 def export(
     engine: EngineDep,
     principal: Reader,

@@ -12,6 +12,7 @@ from api.auth import WRITERS, Principal
 from api.deps import ServiceDep, require
 from api.documents import MAX_BODY
 from api.errors import STATUS, error_body
+from api.openapi import COMMAND, errors
 from api.schemas import BatchOut, EventOut
 from api.service import GovernanceService
 from domain.errors import GovernanceError, InvalidInput, Problem
@@ -112,7 +113,9 @@ async def _one(
 @router.post(
     "",
     response_model=EventOut | BatchOut,
-    responses={415: {"description": "Not a structured-mode JSON CloudEvent or batch"}},
+    operation_id="receiveEvents",
+    summary="Receive a scope-change CloudEvent or a batch",
+    responses=errors(*COMMAND, 415),
     openapi_extra={"requestBody": {"required": True, "content": REQUEST_CONTENT}},
 )
 async def receive(request: Request, service: ServiceDep, principal: Writer) -> Any:
