@@ -14,6 +14,7 @@ from api import errors, openapi
 from api.auth import TokenCache
 from api.dashboard.router import router as dashboard_router
 from api.dashboard.templating import STATIC
+from api.oidc import Oidc
 from api.routes import (
     actions,
     audit,
@@ -101,6 +102,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
         app.state.tokens = TokenCache(engine, settings.api.token_cache_seconds)
         app.state.service = GovernanceService(temporal, settings, engine)
         app.state.slack = slack_gateway(settings)
+        app.state.oidc = Oidc(settings.oidc) if settings.oidc.issuer else None
         yield
         shutdown_verifiers()  # the ledger verifier processes, if a verification started them
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -84,6 +85,43 @@ class RevokerSettings(BaseModel):
     )
 
 
+class OidcSettings(BaseModel):
+    """Dashboard single sign-on (OpenID Connect, authorization code + PKCE); off without issuer."""
+
+    issuer: str | None = Field(default=None, description="e.g. https://acme.okta.com")
+    client_id: str | None = None
+    client_secret: SecretStr | None = Field(
+        default=None, description="Confidential clients; PKCE is used either way"
+    )
+    scopes: str = "openid email profile"
+    email_claim: str = "email"
+    groups_claim: str = "groups"
+    group_roles: dict[str, Literal["viewer", "emitter", "approver", "admin"]] = Field(
+        default_factory=dict,
+        description='IdP group → dashboard role, JSON: {"gov-approvers": "approver"}; highest wins',
+    )
+    default_role: Literal["viewer", "emitter", "approver", "admin"] | None = Field(
+        default=None, description="Role of a user in no mapped group; unset: such users are refused"
+    )
+    session_hours: float = Field(default=8.0, gt=0, description="A dashboard session's lifetime")
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs session cookies; same on every API replica (default: from the "
+        "client secret)",
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> OidcSettings:
+        if self.issuer and not self.client_id:
+            raise ValueError("THRESHOLD_OIDC__ISSUER is set but THRESHOLD_OIDC__CLIENT_ID is not")
+        if self.issuer and self.client_secret is None and self.session_secret is None:
+            raise ValueError(
+                "a public OIDC client needs THRESHOLD_OIDC__SESSION_SECRET (32+ random bytes, "
+                "the same on every API replica) to sign dashboard sessions"
+            )
+        return self
+
+
 class Settings(BaseSettings):
     """Every setting Threshold reads; defaults run everything on one machine."""
 
@@ -101,6 +139,7 @@ class Settings(BaseSettings):
     slack: SlackSettings = Field(default_factory=SlackSettings)
     jira: JiraSettings = Field(default_factory=JiraSettings)
     revoker: RevokerSettings = Field(default_factory=RevokerSettings)
+    oidc: OidcSettings = Field(default_factory=OidcSettings)
 
     @model_validator(mode="after")
     def _defaults_and_secrets(self) -> Settings:
@@ -111,6 +150,8 @@ class Settings(BaseSettings):
                 ("slack.bot_token", self.slack.bot_token),
                 ("slack.signing_secret", self.slack.signing_secret),
                 ("jira.api_token", self.jira.api_token),
+                ("oidc.client_secret", self.oidc.client_secret),
+                ("oidc.session_secret", self.oidc.session_secret),
             ):
                 if value is not None and value.get_secret_value().lower() in PLACEHOLDERS:
                     raise ValueError(

@@ -41,7 +41,9 @@ def document(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     """(method, path, operation) for every operation."""
     return [
-        (method, path, op) for path, item in document["paths"].items() for method, op in item.items()
+        (method, path, op)
+        for path, item in document["paths"].items()
+        for method, op in item.items()
     ]
 
 
