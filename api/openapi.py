@@ -48,7 +48,7 @@ class ErrorBody(BaseModel):
 
 
 WHY = {
-    400: "The request is malformed",
+    400: "The body is not parseable (e.g. broken JSON)",
     401: "No bearer token, or an unknown or revoked one (header `WWW-Authenticate: Bearer`)",
     403: "The token's role may not do this, or a governance rule forbids it for this principal",
     404: "The system, request, ticket or token named does not exist",
@@ -58,7 +58,7 @@ WHY = {
     503: "A dependency (Temporal, the database) is unavailable; retry after `Retry-After` seconds",
 }
 READ = (401, 403, 422)
-COMMAND = (401, 403, 404, 409, 422, 503)
+COMMAND = (400, 401, 403, 404, 409, 422, 503)
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:

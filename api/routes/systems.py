@@ -45,7 +45,7 @@ Decider = Annotated[Principal, Depends(require(DECIDERS))]
     response_model=CommandOut,
     operation_id="registerSystem",
     summary="Register a system from its manifest",
-    responses=errors(401, 403, 409, 422, 503),
+    responses=errors(400, 401, 403, 409, 422, 503),
     openapi_extra=request_body(AISystemManifest, MANIFEST_EXAMPLE, yaml_too=True),
 )
 async def register_system(

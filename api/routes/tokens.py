@@ -23,7 +23,7 @@ Admin = Annotated[Principal, Depends(require(ADMINS))]
     response_model=TokenIssued,
     operation_id="issueToken",
     summary="Issue an API token (shown once)",
-    responses=errors(*READ),
+    responses=errors(400, *READ),
 )
 def issue(body: TokenIn, session: SessionDep, _: Admin) -> TokenIssued:
     """Issue a token; its value is in this response only."""
