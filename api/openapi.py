@@ -68,6 +68,14 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 # Models referenced from `openapi_extra` bodies; their schemas join components.schemas.
 _BODY_MODELS: dict[str, type[BaseModel]] = {}
+# Hand-written schemas (e.g. the CloudEvent envelope) named once, referenced by `$ref`.
+_NAMED: dict[str, dict[str, Any]] = {}
+
+
+def component(name: str, schema: dict[str, Any]) -> dict[str, str]:
+    """Name a hand-written schema in components.schemas; return a `$ref` to it."""
+    _NAMED[name] = schema
+    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def request_body(
@@ -116,7 +124,7 @@ def build_document(app: FastAPI) -> dict[str, Any]:
     )
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
-    for name, schema in _body_schemas().items():
+    for name, schema in (_body_schemas() | _NAMED).items():
         schemas.setdefault(name, schema)
     components["securitySchemes"] = {
         SCHEME: {

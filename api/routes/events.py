@@ -12,7 +12,7 @@ from api.auth import WRITERS, Principal
 from api.deps import ServiceDep, require
 from api.documents import MAX_BODY
 from api.errors import STATUS, error_body
-from api.openapi import COMMAND, errors
+from api.openapi import COMMAND, component, errors
 from api.schemas import BatchOut, EventOut
 from api.service import GovernanceService
 from domain.errors import GovernanceError, InvalidInput, Problem
@@ -41,10 +41,11 @@ _EVENT_SCHEMA = {
         "data": {"type": "object", "description": "The change; its fields depend on type."},
     },
 }
+_EVENT = component("CloudEvent", _EVENT_SCHEMA)
 REQUEST_CONTENT = {
-    "application/cloudevents+json": {"schema": _EVENT_SCHEMA},
-    "application/json": {"schema": _EVENT_SCHEMA},
-    BATCH_CONTENT_TYPE: {"schema": {"type": "array", "items": _EVENT_SCHEMA}},
+    "application/cloudevents+json": {"schema": _EVENT},
+    "application/json": {"schema": _EVENT},
+    BATCH_CONTENT_TYPE: {"schema": {"type": "array", "items": _EVENT}},
 }
 
 
