@@ -34,8 +34,10 @@ from api.dashboard.templating import templates
 from core.settings import OidcSettings
 
 with warnings.catch_warnings():
-    # Authlib 1.9 prefers the httpx2 package and warns when it falls back to httpx.
-    warnings.simplefilter("ignore", DeprecationWarning)
+    # Authlib 1.9 prefers the httpx2 package and warns (filter "always") when it uses httpx.
+    from authlib.deprecate import AuthlibDeprecationWarning
+
+    warnings.simplefilter("ignore", AuthlibDeprecationWarning)
     from authlib.integrations.starlette_client import OAuth, OAuthError
 
 try:

@@ -19,7 +19,7 @@ from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
 from api.auth import ApiRole
-from api.oidc import Identity
+from api.oidc import Identity, identity_from_claims
 from core.settings import OidcSettings, Settings
 from tests.e2e.test_promotion_tour import register_and_request
 from tests.harness import BUSINESS, SECURITY, TECH, Stack, make_settings, running_stack, serve_api
@@ -180,3 +180,23 @@ async def test_sso_sign_in_approve_sign_out_and_expiry_in_the_browser(
         assert urlsplit(page.url).path == "/signin"
         assert await page.get_by_role("link", name="Sign in with single sign-on").count() == 1
         await context.close()
+
+
+def test_groups_map_to_the_highest_role_and_a_default_role_admits_the_rest() -> None:
+    """An admin-and-viewer user is admin; a one-string groups claim counts; the default role
+    admits a user in no mapped group; e-mails are lower-cased."""
+    settings = OidcSettings(
+        issuer="http://127.0.0.1:1",
+        client_id="c",
+        client_secret=SecretStr("s"),
+        group_roles={"ops": "viewer", "gov-admins": "admin"},
+    )
+    both = identity_from_claims(
+        {"email": "A@Example.com", "groups": ["ops", "gov-admins"]}, settings
+    )
+    assert (both.email, both.role) == ("a@example.com", ApiRole.admin)
+    single = identity_from_claims({"email": "b@example.com", "groups": "ops"}, settings)
+    assert single.role is ApiRole.viewer
+    settings.default_role = "emitter"
+    other = identity_from_claims({"email": "c@example.com", "groups": ["sales"]}, settings)
+    assert (other.role, other.groups) == (ApiRole.emitter, ())
