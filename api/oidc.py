@@ -18,7 +18,7 @@ import hmac
 import secrets
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -52,6 +52,7 @@ SSO_COOKIE = cookies.SSO_COOKIE
 LOGIN_SECONDS = 600
 CALLBACK = "/oidc/callback"
 RANK = [ApiRole.viewer, ApiRole.emitter, ApiRole.approver, ApiRole.admin]
+HINT_LIMIT = 2000  # an ID token longer than this is not kept (cookies hold ~4 KB)
 
 router = APIRouter(include_in_schema=False)
 
@@ -63,6 +64,7 @@ class Identity:
     email: str
     role: ApiRole
     groups: tuple[str, ...]
+    id_token: str | None = None
 
 
 class SignInRefused(Exception):
@@ -131,14 +133,27 @@ class Oidc:
     def seal(self, identity: Identity, now: float | None = None) -> str:
         """A session cookie value for an identity signed in at `now`."""
         issued = time.time() if now is None else now
-        payload = {"e": identity.email, "r": identity.role.value, "g": list(identity.groups)}
+        payload: dict[str, Any] = {
+            "e": identity.email,
+            "r": identity.role.value,
+            "g": list(identity.groups),
+        }
+        if identity.id_token and len(identity.id_token) <= HINT_LIMIT:
+            payload["t"] = identity.id_token  # id_token_hint at sign-out (Okta requires it)
         return self._sessions.dumps(payload | {"iat": int(issued), "sid": secrets.token_hex(6)})
 
-    def principal(self, value: str) -> Principal | None:
-        """The principal of a session cookie still within its lifetime, else None."""
+    def _payload(self, value: str) -> dict[str, Any] | None:
+        """The signed content of a session cookie, or None when forged or malformed."""
         try:
             payload = self._sessions.loads(value)
         except BadSignature:
+            return None
+        return payload if isinstance(payload, dict) else None
+
+    def principal(self, value: str) -> Principal | None:
+        """The principal of a session cookie still within its lifetime, else None."""
+        payload = self._payload(value)
+        if payload is None:
             return None
         age = time.time() - float(payload.get("iat", 0))
         if not -60 <= age < self.settings.session_hours * 3600:
@@ -170,10 +185,11 @@ class Oidc:
                 400, "This sign-in was not started here or took over ten minutes; sign in again."
             ) from None
         request.scope["session"] = login["session"]
-        claims = await self._claims(request)
-        return identity_from_claims(claims, self.settings), str(login["next"])
+        claims, id_token = await self._claims(request)
+        identity = identity_from_claims(claims, self.settings)
+        return replace(identity, id_token=id_token), str(login["next"])
 
-    async def _claims(self, request: Request) -> dict[str, Any]:
+    async def _claims(self, request: Request) -> tuple[dict[str, Any], str | None]:
         """The ID token's claims (validated by Authlib), with userinfo when groups are missing."""
         try:
             token = await self.client.authorize_access_token(request)
@@ -191,7 +207,7 @@ class Oidc:
             raise SignInRefused(
                 503, "The identity provider could not be reached; try again in a minute."
             ) from None
-        return claims
+        return claims, token.get("id_token")
 
     async def logout_url(self, request: Request) -> str | None:
         """RP-initiated logout at the IdP, when it advertises an end_session_endpoint."""
@@ -204,6 +220,9 @@ class Oidc:
             return None
         back = _base(request) + "/signin"
         query = {"client_id": self.settings.client_id, "post_logout_redirect_uri": back}
+        payload = self._payload(request.cookies.get(SSO_COOKIE, "")) or {}
+        if isinstance(payload.get("t"), str):
+            query["id_token_hint"] = payload["t"]
         return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(query)}"
 
 
@@ -234,7 +253,7 @@ def hop(request: Request, title: str, target: str, link: str) -> HTMLResponse:
 
 def refusal(request: Request, message: str, status: int) -> HTMLResponse:
     """The error page for a refused sign-in, with a way back to sign-in."""
-    context = {"session": None, "csrf": "", "message": message, "retry": "/signin"}
+    context = {"session": None, "csrf": "", "message": message}
     response = templates.TemplateResponse(request, "error.html", context, status_code=status)
     response.headers["Cache-Control"] = "no-store"
     response.delete_cookie(LOGIN_COOKIE, path="/")

@@ -135,7 +135,8 @@ async def test_sso_sign_in_approve_sign_out_and_expiry_in_the_browser(
 ) -> None:
     """Sam signs in at the provider, lands as sam.security@example.com (approver, from the
     gov-approvers group), fills the security role so the system reaches production, signs out
-    through the provider; a viewer sees no Approve button; an expired session goes to sign-in."""
+    through the provider (with an id_token_hint); a viewer sees no Approve button; an expired
+    session goes to sign-in."""
     async with (
         running_stack(dev_env.client, sso_settings(tmp_path, idp)) as stack,
         serve_api(stack.app, lifespan="off") as base,  # type: ignore[arg-type]
@@ -161,7 +162,10 @@ async def test_sso_sign_in_approve_sign_out_and_expiry_in_the_browser(
         assert shown.json()["state"] == "production"
 
         await page.get_by_role("button", name="Sign out").click()
-        await page.get_by_role("button", name="End session").click()
+        end = page.get_by_role("button", name="End session")
+        await end.wait_for()
+        assert await page.locator("dt code", has_text="id_token_hint").count() == 1
+        await end.click()
         await page.wait_for_url(f"{base}/signin")
         await page.goto(f"{base}/approvals")
         assert urlsplit(page.url).path == "/signin"
