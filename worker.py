@@ -23,6 +23,7 @@ from activities.containment import ContainmentActivities
 from activities.jira import ChangeTicketActivities
 from activities.ledger import LedgerActivities
 from activities.slack import SlackActivities
+from core.observability import setup_worker_process, traced_client
 from core.runtime import tune_gc
 from core.settings import Settings, get_settings
 from core.temporal import connect
@@ -35,14 +36,20 @@ from workflows.approval import ApprovalWorkflow
 
 WORKFLOWS = [AISystemWorkflow, ApprovalWorkflow]
 SHUTDOWN_GRACE = timedelta(seconds=10)  # in-flight activities finish before a stop cancels them
-# Pure, deterministic modules shared with the sandbox instead of re-imported per workflow run.
+# Pure, deterministic modules shared with the sandbox instead of re-imported per workflow run:
+# our domain and the e-mail validator pydantic calls. Every workflows/ module is re-imported and
+# checked by the sandbox on each run (a test holds this list to pure modules).
 PASSTHROUGH = ("domain", "email_validator", "idna")
 
 
+def sandbox_restrictions() -> SandboxRestrictions:
+    """The sandbox's defaults plus the pure modules above passed through."""
+    return SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+
+
 def workflow_runner() -> SandboxedWorkflowRunner:
-    """The sandbox, with our pure domain and its validators passed through."""
-    restrictions = SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
-    return SandboxedWorkflowRunner(restrictions=restrictions)
+    """The sandbox that runs every workflow, with only pure modules passed through."""
+    return SandboxedWorkflowRunner(restrictions=sandbox_restrictions())
 
 
 log = logging.getLogger("threshold.worker")
@@ -99,13 +106,13 @@ def cache_workflow_bytecode() -> None:
     """Write the bytecode of the workflow modules, which the sandbox re-executes for every run.
 
     Python writes no bytecode under PYTHONDONTWRITEBYTECODE (usual in containers, set here too);
-    then every new workflow run compiles `workflows/ai_system.py` from source again, about half
+    then every new workflow run compiles the `workflows/` modules from source again, about half
     the cost of starting a run. Up-to-date files are skipped; a read-only tree is left as it is.
     """
     for workflow_class in WORKFLOWS:
         source = inspect.getsourcefile(workflow_class)
         if source:
-            compileall.compile_file(source, quiet=2)
+            compileall.compile_dir(os.path.dirname(source), quiet=2, maxlevels=0)
 
 
 def slack_messenger(settings: Settings) -> SlackMessenger | None:
@@ -136,7 +143,7 @@ def settings_from_env() -> Settings:
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Connect, migrate the database and poll until `stop` is set (or forever)."""
     init_db(get_engine(settings.database_url))
-    client = await connect(settings)
+    client = traced_client(await connect(settings), settings)
     with ThreadPoolExecutor(max_workers=32) as executor:
         worker = build_worker(client, settings, executor)
         log.info("worker polling %s on %s", settings.temporal.task_queue, settings.temporal.address)
@@ -146,7 +153,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
 
 def main() -> None:
     """Entry point for `python worker.py`."""
-    logging.basicConfig(level=get_settings().log_level)
+    setup_worker_process(get_settings())  # JSON logs; SDK metrics at worker_metrics_bind
     tune_gc()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_worker(settings_from_env()))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.shield import shielded
+from domain.contracts import RevokeInput, RevokeResult
 from integrations.revoker import Revocation
-from workflows.models import RevokeInput, RevokeResult
 
 
 class ContainmentActivities:

@@ -29,6 +29,7 @@ from db.tickets import (
     ticket_events,
 )
 from domain.approvals import ApprovalRequest
+from domain.contracts import GovernanceTicketInput, TicketSyncInput, TicketSyncResult
 from integrations.jira_tracker import ChangeTracker, TrackerPermanentError, TrackerTransientError
 from integrations.ticket_text import (
     DONE,
@@ -39,7 +40,6 @@ from integrations.ticket_text import (
     ticket_notes,
     ticket_summary,
 )
-from workflows.models import GovernanceTicketInput, TicketSyncInput, TicketSyncResult
 
 CLOSED_EVENT = "closed"
 PERMANENT_ERROR_TYPE = "TrackerPermanentError"

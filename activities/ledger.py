@@ -7,7 +7,7 @@ from temporalio import activity
 
 from activities.shield import shielded
 from db.projection import commit_batch
-from workflows.models import RecordBatch
+from domain.contracts import RecordBatch
 
 
 class LedgerActivities:

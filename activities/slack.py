@@ -13,9 +13,9 @@ from activities.shield import shielded
 from db.outbound import remember_slack_message, slack_messages
 from db.tables import SlackMessageRow
 from domain.approvals import ApprovalRequest
+from domain.contracts import PeopleNotice, SlackSyncInput, SlackSyncResult
 from integrations.slack import ApprovalMessenger, SlackPermanentError, SlackRateLimited
 from integrations.slack_blocks import approval_blocks, headline, reminder_text
-from workflows.models import PeopleNotice, SlackSyncInput, SlackSyncResult
 
 
 def slack_targets(request: ApprovalRequest, channel: str | None) -> list[str]:

@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
-from api import errors, openapi
+from api import errors, metrics, openapi, readiness
 from api.auth import TokenCache
 from api.dashboard.router import router as dashboard_router
 from api.dashboard.templating import STATIC
@@ -29,6 +29,7 @@ from api.routes import (
 )
 from api.routes.slack import SlackGateway
 from api.service import GovernanceService
+from core.observability import flush_traces, instrument_app, traced_client
 from core.settings import Settings
 from core.temporal import connect
 from db.engine import get_engine, init_db
@@ -96,14 +97,19 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = get_engine(settings.database_url)
         init_db(engine)
-        temporal = client or await connect(settings)
+        temporal = traced_client(client or await connect(settings), settings)
         app.state.settings = settings
         app.state.engine = engine
         app.state.tokens = TokenCache(engine, settings.api.token_cache_seconds)
         app.state.service = GovernanceService(temporal, settings, engine)
         app.state.slack = slack_gateway(settings)
         app.state.oidc = Oidc(settings.oidc) if settings.oidc.issuer else None
+        app.state.readiness = readiness.Readiness(engine, temporal, settings)
+        app.state.projection_metrics = metrics.ProjectionCollector(
+            engine, settings.observability.metrics_cache_seconds
+        )
         yield
+        flush_traces(settings)
         shutdown_verifiers()  # the ledger verifier processes, if a verification started them
 
     app = FastAPI(
@@ -132,13 +138,18 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
     app.include_router(api)
     app.include_router(slack.router)
     app.include_router(dashboard_router)
+    app.include_router(metrics.router)
+    app.include_router(readiness.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     openapi.install(app)
 
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(metrics.ObserveRequests)  # request id, HTTP and command metrics
+    instrument_app(app, settings)  # OpenTelemetry spans, only when an OTLP endpoint is set
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, bool]:
+        """Liveness only: the process answers (readiness, with dependencies, is /readyz)."""
         return {"ok": True}
 
     return app

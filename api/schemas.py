@@ -9,9 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.approvals import ApprovalRequest
 from domain.changes import ChangeAssessment
+from domain.contracts import CommandResult, SystemView
 from domain.policy import Role
 from domain.waivers import GapException
-from workflows.models import CommandResult, SystemView
 
 T = TypeVar("T")
 
@@ -109,11 +109,12 @@ class CommandOut(BaseModel):
 
 
 class DecisionOut(BaseModel):
-    """A request after a decision."""
+    """A request after a decision; a closing decision also shows the system it moved."""
 
     command_id: str
     message: str
     request: ApprovalRequest
+    system: SystemView | None = None
 
 
 class SystemSummary(BaseModel):

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
+from collections import OrderedDict
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio.client import (
@@ -18,6 +20,7 @@ from temporalio.client import (
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.workflow import UpdateMethodMultiParam
 
 from core.policy import load_policy
 from core.settings import Settings
@@ -27,14 +30,7 @@ from db.queries import system_sharing
 from db.tables import utcnow
 from domain.actions import ActionRecord
 from domain.approvals import ApprovalRequest, DecisionCommand, RequestStatus
-from domain.errors import Conflict, GovernanceError, NotFound, Problem
-from domain.events import CredentialChange, EventType, ManifestDeclared, ScopeEvent, event_key
-from domain.lifecycle import GateResult, LifecycleState
-from domain.manifest import AISystemManifest, Environment
-from domain.recertification import CHECKLIST
-from workflows.ai_system import AISystemWorkflow
-from workflows.approval import ApprovalWorkflow
-from workflows.models import (
+from domain.contracts import (
     ActionFindingSignal,
     AmendCommand,
     ChangeCommand,
@@ -45,10 +41,12 @@ from workflows.models import (
     DecideResult,
     GrantExceptionCommand,
     PolicyCommand,
+    PolicyRef,
     PromoteCommand,
     RecertifyCommand,
     RegisterCommand,
     ReleaseCommand,
+    RequestClosed,
     RetireCommand,
     RevokeExceptionCommand,
     SystemView,
@@ -56,7 +54,20 @@ from workflows.models import (
     approval_workflow_id,
     system_workflow_id,
 )
-from workflows.registration import check_registration, registered_view
+from domain.errors import Conflict, GovernanceError, NotFound, Problem
+from domain.events import CredentialChange, EventType, ManifestDeclared, ScopeEvent, event_key
+from domain.lifecycle import GateResult, LifecycleState
+from domain.manifest import AISystemManifest, Environment
+from domain.policy import policy_digest
+from domain.recertification import CHECKLIST
+from domain.registration import check_registration, registered_view
+from workflows.ai_system import AISystemWorkflow
+from workflows.approval import ApprovalWorkflow
+
+C = TypeVar("C", bound=BaseModel)
+R = TypeVar("R")
+KNOWN_POLICIES = 50_000
+"""How many systems' held policy digests an API process remembers (a miss sends the policy)."""
 
 
 def command_meta(principal: str, idempotency_key: str | None) -> CommandMeta:
@@ -84,12 +95,48 @@ class GovernanceService:
         self.engine = engine
         self.prefix = settings.temporal.workflow_id_prefix
         self.scopes = ScopeCache()
+        self._held: OrderedDict[str, str] = OrderedDict()  # system id → policy digest it holds
+
+    async def _sharing(self, system_id: str) -> dict[str, list[str]]:
+        """Which live systems share this system's credentials (itself included).
+
+        One indexed read of the projection; a system it does not show yet (just registered)
+        or that holds no credential is asked for its manifest instead.
+        """
+        shared = system_sharing(self.engine, system_id=system_id)
+        if shared:
+            return shared
+        return self._shared((await self.view(system_id)).manifest)
+
+    def _policy_ref(self, system_id: str) -> PolicyRef:
+        """The current policy by digest, carrying the policy only if the system may lack it."""
+        policy = load_policy(self.settings)
+        digest = policy_digest(policy)
+        if self._held.get(system_id) == digest:
+            return PolicyRef(digest=digest)
+        return PolicyRef(digest=digest, policy=policy)
+
+    def _holds(self, system_id: str, digest: str) -> None:
+        """Remember which policy a system said it decides with."""
+        if not digest:
+            return
+        self._held[system_id] = digest
+        self._held.move_to_end(system_id)
+        if len(self._held) > KNOWN_POLICIES:
+            self._held.popitem(last=False)
 
     def _shared(self, manifest: AISystemManifest) -> dict[str, list[str]]:
         """Which live systems declare the manifest's credentials (one indexed read)."""
         return shared_credentials(self.engine, credential_ids=[c.id for c in manifest.credentials])
 
-    async def _update(self, workflow_id: str, update: Any, arg: Any, update_id: str) -> Any:
+    async def _update(
+        self,
+        workflow_id: str,
+        update: UpdateMethodMultiParam[[Any, C], R],
+        arg: C,
+        update_id: str,
+    ) -> R:
+        """Send one update and return its own result: what was decided, the new version."""
         handle = self.client.get_workflow_handle(workflow_id)
         try:
             return await handle.execute_update(update, arg, id=update_id)
@@ -97,6 +144,24 @@ class GovernanceService:
             raise self._refused(exc) from None
         except RPCError as exc:
             raise self._rpc(exc, workflow_id) from None
+
+    async def _command(
+        self, system_id: str, update: UpdateMethodMultiParam[[Any, C], CommandResult], arg: C
+    ) -> CommandResult:
+        """A command on a system's workflow, with the policy by digest (sent whole if needed)."""
+        workflow_id = system_workflow_id(system_id, self.prefix)
+        meta: CommandMeta = getattr(arg, "meta")  # noqa: B009 - every command has one
+        try:
+            result = await self._update(workflow_id, update, arg, meta.command_id)
+        except GovernanceError as error:
+            policy = getattr(arg, "policy", None)
+            if error.code != "policy_outdated" or not isinstance(policy, PolicyRef):
+                raise
+            full = PolicyRef.full(load_policy(self.settings))
+            arg = arg.model_copy(update={"policy": full})
+            result = await self._update(workflow_id, update, arg, meta.command_id)
+        self._holds(system_id, result.policy_digest)
+        return result
 
     async def _query(self, workflow_id: str, query: Any, *args: Any) -> Any:
         """Ask a workflow; a missing one becomes a clear `NotFound`."""
@@ -153,7 +218,11 @@ class GovernanceService:
             )
         except WorkflowAlreadyStartedError:
             return await self._register_existing(workflow_id, command)
-        return CommandResult(command_id=meta.command_id, system=view, message=message)
+        digest = policy_digest(policy)
+        self._holds(manifest.id, digest)
+        return CommandResult(
+            command_id=meta.command_id, system=view, message=message, policy_digest=digest
+        )
 
     async def _register_existing(self, workflow_id: str, command: RegisterCommand) -> CommandResult:
         """The id is taken: a repeat of this command (its first answer), another one, or retired."""
@@ -180,59 +249,57 @@ class GovernanceService:
         command = AmendCommand(
             meta=meta,
             manifest=manifest,
-            policy=load_policy(self.settings),
+            policy=self._policy_ref(manifest.id),
             shared_credentials=self._shared(manifest),
         )
-        result: CommandResult = await self._update(
-            system_workflow_id(manifest.id, self.prefix),
-            AISystemWorkflow.amend,
-            command,
-            meta.command_id,
-        )
-        return result
+        return await self._command(manifest.id, AISystemWorkflow.amend, command)
 
     async def request_promotion(
         self, system_id: str, meta: CommandMeta, comment: str
     ) -> CommandResult:
-        """Open a promotion request (refused with every blocking gap listed)."""
-        view = await self.view(system_id)
+        """Open a promotion request (refused with every blocking gap listed).
+
+        One indexed read (which live systems share this system's credentials) and one update:
+        the workflow classifies its own manifest.
+        """
         command = PromoteCommand(
             meta=meta,
-            policy=load_policy(self.settings),
+            policy=self._policy_ref(system_id),
             comment=comment,
-            shared_credentials=self._shared(view.manifest),
+            shared_credentials=await self._sharing(system_id),
         )
-        result: CommandResult = await self._update(
-            system_workflow_id(system_id, self.prefix),
-            AISystemWorkflow.request_promotion,
-            command,
-            meta.command_id,
-        )
-        return result
+        return await self._command(system_id, AISystemWorkflow.request_promotion, command)
 
     async def retire(self, system_id: str, meta: CommandMeta, reason: str) -> CommandResult:
         """Retire a system for good."""
         command = RetireCommand(meta=meta, reason=reason)
-        result: CommandResult = await self._update(
-            system_workflow_id(system_id, self.prefix),
-            AISystemWorkflow.retire,
-            command,
-            meta.command_id,
-        )
-        return result
+        return await self._command(system_id, AISystemWorkflow.retire, command)
 
     async def decide(
         self, request_id: str, meta: CommandMeta, decision: DecisionCommand
     ) -> DecideResult:
-        """Approve or reject a request as `meta.principal`."""
+        """Approve or reject a request as `meta.principal`.
+
+        A closing decision is handed to the system in a second update, whose own result is
+        the system as it now stands: once this returns, every gate and view shows it.
+        """
         command = DecideCommand(meta=meta, decision=decision)
-        result: DecideResult = await self._update(
+        result = await self._update(
             approval_workflow_id(request_id, self.prefix),
             ApprovalWorkflow.decide,
             command,
             meta.command_id,
         )
-        return result
+        request = result.request
+        if request.status is RequestStatus.pending:
+            return result
+        closed = await self._update(
+            system_workflow_id(request.system_id, self.prefix),
+            AISystemWorkflow.close_request,
+            RequestClosed(request=request),
+            f"closed:{request.id}",
+        )
+        return result.model_copy(update={"system": closed.system})
 
     async def view(self, system_id: str) -> SystemView:
         """The system's live state from its workflow."""
@@ -257,23 +324,6 @@ class GovernanceService:
         result: GateResult = await self._query(workflow_id, AISystemWorkflow.gate, environment)
         return result
 
-    async def settled(self, request: ApprovalRequest, timeout: float = 5.0) -> None:
-        """After a closing decision, wait until the system workflow reflects it (read-your-write)."""
-        if request.status is RequestStatus.pending:
-            return
-        deadline = asyncio.get_running_loop().time() + timeout
-        while asyncio.get_running_loop().time() < deadline:
-            view = await self.client.get_workflow_handle(
-                system_workflow_id(request.system_id, self.prefix)
-            ).query(AISystemWorkflow.view)
-            if (
-                view is None
-                or view.pending_request is None
-                or view.pending_request.id != request.id
-            ):
-                return
-            await asyncio.sleep(0.02)
-
     # ----- recertification and exceptions ---------------------------------------------------
 
     async def recertify(
@@ -284,72 +334,41 @@ class GovernanceService:
         Opens the cycle's request first when none is open (early, or after a refusal), then
         decides on it through the approval machinery, so every approval rule applies.
         """
-        workflow_id = system_workflow_id(system_id, self.prefix)
-        opened: CommandResult = await self._update(
-            workflow_id,
+        opened = await self._command(
+            system_id,
             AISystemWorkflow.open_recertification,
             RecertifyCommand(
                 meta=meta.model_copy(update={"command_id": f"{meta.command_id}:open"}),
-                policy=load_policy(self.settings),
+                policy=self._policy_ref(system_id),
             ),
-            f"{meta.command_id}:open",
         )
         recert = opened.system.recertification
         assert recert is not None and recert.request_id is not None
         attested = "attested: " + "; ".join(CHECKLIST)
         text = f"{attested}. {comment}".strip() if approve else comment
         decision = DecisionCommand(principal=meta.principal, approve=approve, comment=text, via=via)
-        result = await self.decide(recert.request_id, meta, decision)
-        await self._recertification_settled(system_id, result.request)
-        return result
-
-    async def _recertification_settled(
-        self, system_id: str, request: ApprovalRequest, timeout: float = 5.0
-    ) -> None:
-        """After a closing decision, wait until the system has taken it (read-your-write)."""
-        if request.status is RequestStatus.pending:
-            return
-        deadline = asyncio.get_running_loop().time() + timeout
-        while asyncio.get_running_loop().time() < deadline:
-            view = await self.view(system_id)
-            recert = view.recertification
-            if recert is None or recert.request_id != request.id:
-                return
-            await asyncio.sleep(0.02)
+        return await self.decide(recert.request_id, meta, decision)
 
     async def request_exception(
         self, system_id: str, meta: CommandMeta, gap: str, until: datetime, reason: str
     ) -> CommandResult:
         """Ask security to waive one gap until `until`."""
-        view = await self.view(system_id)
         command = GrantExceptionCommand(
             meta=meta,
-            policy=load_policy(self.settings),
+            policy=self._policy_ref(system_id),
             gap=gap,
             until=until if until.tzinfo else until.replace(tzinfo=UTC),
             reason=reason,
-            shared_credentials=self._shared(view.manifest),
+            shared_credentials=await self._sharing(system_id),
         )
-        result: CommandResult = await self._update(
-            system_workflow_id(system_id, self.prefix),
-            AISystemWorkflow.request_exception,
-            command,
-            meta.command_id,
-        )
-        return result
+        return await self._command(system_id, AISystemWorkflow.request_exception, command)
 
     async def revoke_exception(
         self, system_id: str, ref: str, meta: CommandMeta, reason: str, as_admin: bool
     ) -> CommandResult:
         """End a pending or active exception now."""
         command = RevokeExceptionCommand(meta=meta, exception=ref, reason=reason, as_admin=as_admin)
-        result: CommandResult = await self._update(
-            system_workflow_id(system_id, self.prefix),
-            AISystemWorkflow.revoke_exception,
-            command,
-            meta.command_id,
-        )
-        return result
+        return await self._command(system_id, AISystemWorkflow.revoke_exception, command)
 
     async def apply_policy(self, meta: CommandMeta) -> tuple[str, dict[str, str]]:
         """Send the current policy file to every system not retired (moves their timers)."""
@@ -362,15 +381,10 @@ class GovernanceService:
                 continue
             command = PolicyCommand(
                 meta=meta.model_copy(update={"command_id": f"{meta.command_id}:{row.id}"}),
-                policy=policy,
+                policy=PolicyRef.full(policy),
             )
             try:
-                result: CommandResult = await self._update(
-                    system_workflow_id(row.id, self.prefix),
-                    AISystemWorkflow.apply_policy,
-                    command,
-                    command.meta.command_id,
-                )
+                result = await self._command(row.id, AISystemWorkflow.apply_policy, command)
                 outcome[row.id] = result.message
             except GovernanceError as error:
                 outcome[row.id] = f"not applied: {error.message}"
@@ -391,13 +405,27 @@ class GovernanceService:
         )
         meta = CommandMeta(command_id=event_command_id(event), principal=principal)
         command = ChangeCommand(
-            meta=meta, event=event, policy=load_policy(self.settings), shared_credentials=shared
+            meta=meta,
+            event=event,
+            policy=self._policy_ref(event.subject),
+            shared_credentials=shared,
         )
         # A fresh update id per delivery: the workflow's own dedup (by event) then answers a
         # re-sent event with `duplicate`, where Temporal would silently repeat the first answer.
-        result: CommandResult = await self._update(
-            workflow_id, AISystemWorkflow.apply_change, command, uuid.uuid4().hex
-        )
+        try:
+            result = await self._update(
+                workflow_id, AISystemWorkflow.apply_change, command, uuid.uuid4().hex
+            )
+        except GovernanceError as error:
+            if error.code != "policy_outdated":
+                raise
+            command = command.model_copy(
+                update={"policy": PolicyRef.full(load_policy(self.settings))}
+            )
+            result = await self._update(
+                workflow_id, AISystemWorkflow.apply_change, command, uuid.uuid4().hex
+            )
+        self._holds(event.subject, result.policy_digest)
         return result
 
     # ----- credentials, containment, actions -----------------------------------------------
@@ -422,24 +450,13 @@ class GovernanceService:
 
     async def contain(self, system_id: str, meta: CommandMeta, reason: str) -> CommandResult:
         """Contain a system at once."""
-        result: CommandResult = await self._update(
-            system_workflow_id(system_id, self.prefix),
-            AISystemWorkflow.contain,
-            ContainCommand(meta=meta, reason=reason, policy=load_policy(self.settings)),
-            meta.command_id,
-        )
-        return result
+        command = ContainCommand(meta=meta, reason=reason, policy=self._policy_ref(system_id))
+        return await self._command(system_id, AISystemWorkflow.contain, command)
 
     async def release(self, system_id: str, meta: CommandMeta, comment: str) -> CommandResult:
         """Open the release request of a contained system."""
-        command = ReleaseCommand(meta=meta, policy=load_policy(self.settings), comment=comment)
-        result: CommandResult = await self._update(
-            system_workflow_id(system_id, self.prefix),
-            AISystemWorkflow.release,
-            command,
-            meta.command_id,
-        )
-        return result
+        command = ReleaseCommand(meta=meta, policy=self._policy_ref(system_id), comment=comment)
+        return await self._command(system_id, AISystemWorkflow.release, command)
 
     async def ingest_actions(self, records: list[ActionRecord]) -> IngestResult:
         """Check, chain and store action records; tell each system of its first findings."""
@@ -451,7 +468,7 @@ class GovernanceService:
                 [Problem("system", f"{s} is not registered") for s in exc.systems],
             ) from None
         if result.first_findings:
-            policy = load_policy(self.settings)
+            policy = PolicyRef.full(load_policy(self.settings))
             for finding in result.first_findings:
                 signal = ActionFindingSignal(
                     policy=policy, **finding.model_dump(exclude={"system_id"})

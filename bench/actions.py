@@ -30,10 +30,10 @@ from db.actions import ACTION_COLUMNS, ScopeCache, ingest_actions, trace, verify
 from db.engine import init_db, make_engine
 from db.projection import upsert_system
 from domain.classification import classify
+from domain.contracts import SystemView
 from domain.lifecycle import LifecycleState
 from domain.manifest import AISystemManifest
 from domain.policy import Policy
-from workflows.models import SystemView
 
 Figures = dict[str, dict[str, float | int]]
 RAW_TABLE = """CREATE TABLE raw_actions (

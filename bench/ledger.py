@@ -23,8 +23,8 @@ from bench.common import BUSINESS, ROOT
 from db.engine import init_db, make_engine
 from db.ledger import verify_chains
 from db.projection import commit_batch
+from domain.contracts import AuditEvent, RecordBatch
 from domain.manifest import parse_manifest
-from workflows.models import AuditEvent, RecordBatch
 
 ACTIONS = ("decision_approved", "scope_changed", "recertified", "gate_checked")
 COLUMNS = "chain_id, seq, event_key, at, actor, action, request_id, detail, prev_hash, hash"

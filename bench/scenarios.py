@@ -329,11 +329,21 @@ class Scenarios:
         await asyncio.sleep(SETTLE_SECONDS)
 
     async def gates(self) -> None:
-        """Figure 3: gate through HTTP vs a raw query; plus the bare HTTP floor."""
+        """Figure 3: gate through HTTP vs a raw query; plus the bare HTTP floor; then gates
+        while events arrive (32 clients in all: half ask the gate, half send events)."""
         s, n = self.sizes.samples, self.sizes.starts
         await self.sequential("raw.query.sequential", lambda i: self.raw_query(i % n), s)
         await self.sequential("threshold.gate.sequential", lambda i: self.gate(f"bench-{i % n}"), s)
         await self.sequential("http.healthz.sequential", self.healthz, s)
+        half, events = self.sizes.concurrency // 2, self.sizes.events
+        gate = lambda i: self.gate(f"bench-ev-{i % self.sizes.event_systems}")  # noqa: E731
+        event = lambda i: self.send_event(events + i)  # noqa: E731
+        gated, sent = await asyncio.gather(
+            run_concurrent(gate, events, half, self.progress, "threshold.gate.loaded"),
+            run_concurrent(event, events, half, self.progress, "threshold.event.loaded"),
+        )
+        self.keep("threshold.gate.loaded", gated)
+        self.keep("threshold.event.loaded", sent)
 
     async def run(self) -> dict[str, dict[str, float | int]]:
         """Every Temporal-side phase, in order."""

@@ -122,6 +122,30 @@ class OidcSettings(BaseModel):
         return self
 
 
+class ObservabilitySettings(BaseModel):
+    """Logs, metrics, traces and readiness (docs/observability.md)."""
+
+    log_format: Literal["json", "text"] | None = Field(
+        default=None, description="json, or text; unset: text in development, json elsewhere"
+    )
+    metrics_public: bool = Field(
+        default=False, description="Serve /metrics without a bearer token (private networks only)"
+    )
+    metrics_cache_seconds: float = Field(
+        default=10.0, description="How long the gauges read from the database are reused"
+    )
+    worker_metrics_bind: str | None = Field(
+        default=None, description="host:port where the worker serves Temporal SDK metrics"
+    )
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP base URL (e.g. http://collector:4318); unset: no traces",
+    )
+    service_name: str = "threshold"
+    readiness_cache_seconds: float = 2.0
+    readiness_timeout_seconds: float = 2.0
+
+
 class Settings(BaseSettings):
     """Every setting Threshold reads; defaults run everything on one machine."""
 
@@ -140,6 +164,7 @@ class Settings(BaseSettings):
     jira: JiraSettings = Field(default_factory=JiraSettings)
     revoker: RevokerSettings = Field(default_factory=RevokerSettings)
     oidc: OidcSettings = Field(default_factory=OidcSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
 
     @model_validator(mode="after")
     def _defaults_and_secrets(self) -> Settings:

@@ -140,6 +140,7 @@ def banner(settings: Settings, token_path: Path) -> str:
 async def serve(settings: Settings) -> None:
     """Run worker and API until interrupted."""
     from api.app import create_app
+    from core.logging import configure_logging
     from worker import run_worker
 
     stop = asyncio.Event()
@@ -155,6 +156,7 @@ async def serve(settings: Settings) -> None:
         lifespan="on",
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
+    configure_logging(settings)  # after uvicorn.Config, which sets up uvicorn's own loggers
     server = uvicorn.Server(config)
     tune_gc()
     worker = asyncio.create_task(run_worker(settings, stop))

@@ -33,8 +33,8 @@ from domain.actions import (
     kept_content,
     mask_secret_credential,
 )
+from domain.contracts import SystemView
 from domain.lifecycle import CLOSED_STATES, PRODUCTION_STATES, LifecycleState
-from workflows.models import SystemView
 
 ACTIONS = "actions"
 ACTION_COLUMNS = (
@@ -132,7 +132,7 @@ def scope_of(view: SystemView) -> ActionScope:
     production = state in PRODUCTION_STATES or (
         state is LifecycleState.contained and view.approved_manifest is not None
     )
-    manifest = view.approved_manifest or view.manifest
+    manifest = view.in_force
     return action_scope(
         view.system_id,
         view.version,

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from db.ledger import AUDIT, iso_utc
 from db.tables import APPROVAL_REQUESTS, AUDIT_ENTRIES, CHAIN_HEADS, SYSTEMS, as_utc, utcnow
 from domain.approvals import ApprovalRequest
+from domain.contracts import SystemView
 from domain.errors import NotFound
 from domain.evidence import (
     EvidencePack,
@@ -21,7 +22,6 @@ from domain.evidence import (
     evidence_pack,
     system_evidence,
 )
-from workflows.models import SystemView
 
 
 def ledger_entries(
@@ -92,7 +92,7 @@ def one_system(
     return system_evidence(
         system_id=view.system_id,
         state=view.state.value,
-        manifest=view.approved_manifest or view.manifest,
+        manifest=view.in_force,
         requirements=view.requirements,
         entries=ledger_entries(session, system_id=system_id, since=since),
         requests=system_requests(session, system_id=system_id, since=since),

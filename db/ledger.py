@@ -13,8 +13,8 @@ from sqlmodel import Session
 from db.engine import placeholder
 from db.tables import AUDIT_ENTRIES, AuditEntryRow, as_utc
 from db.verify import PARALLEL_MIN_ENTRIES, VerifyReport, verify_ledger
+from domain.contracts import AuditEvent
 from domain.ledger import GENESIS, entry_hash
-from workflows.models import AuditEvent
 
 AUDIT = "audit"
 _ZERO = timedelta(0)

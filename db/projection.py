@@ -22,8 +22,8 @@ from db.queries import (
 )
 from db.tables import APPROVAL_REQUESTS, SYSTEMS, as_utc
 from domain.approvals import ApprovalRequest
+from domain.contracts import RecordBatch, SystemView
 from domain.waivers import next_expiry
-from workflows.models import RecordBatch, SystemView
 
 
 def apply_batch(session: Session, *, batch: RecordBatch) -> None:

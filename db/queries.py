@@ -14,8 +14,8 @@ from sqlmodel import Session
 from db.engine import placeholder, read_rows
 from db.tables import APPROVAL_REQUESTS, SYSTEM_CREDENTIALS, SYSTEMS
 from domain.approvals import ApprovalRequest
+from domain.contracts import SystemView
 from domain.lifecycle import LifecycleState
-from workflows.models import SystemView
 
 
 class SystemSummary(BaseModel):

@@ -71,6 +71,11 @@ class ApprovalRequest(BaseModel):
     ticket: str | None = None
 
     @property
+    def approvers(self) -> list[str]:
+        """Who approved, in decision order."""
+        return [d.principal for d in self.decisions if d.approve]
+
+    @property
     def pending_roles(self) -> list[Role]:
         """Roles still waiting for an approval."""
         filled = {d.role for d in self.decisions if d.approve}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -266,6 +267,11 @@ class Policy(PolicyModel):
     def members(self, group: str) -> list[str]:
         """Emails in a named group (lower-cased)."""
         return [str(email).lower() for email in self.role_groups.get(group, [])]
+
+
+def policy_digest(policy: Policy) -> str:
+    """A short digest of the policy's content: equal digests, same decisions."""
+    return hashlib.sha256(policy.model_dump_json().encode()).hexdigest()[:16]
 
 
 def parse_policy(data: Any) -> Policy:

@@ -23,8 +23,8 @@ from core.settings import Settings, TemporalSettings
 from core.up import KEEP_ALIVE_SECONDS
 from db.engine import get_engine, init_db
 from db.tokens import issue_token
+from domain.contracts import system_workflow_id
 from worker import build_worker
-from workflows.models import system_workflow_id
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

@@ -2,54 +2,53 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-with workflow.unsafe.imports_passed_through():
-    from domain.approvals import ApprovalRequest, RequestKind, RequestStatus
-    from domain.classification import classify, classify_for_production
-    from domain.errors import Conflict, GovernanceError, NotFound, Problem
-    from domain.lifecycle import (
-        GateResult,
-        LifecycleState,
-        Scope,
-    )
-    from domain.manifest import AISystemManifest, Environment
-    from domain.policy import Policy
-    from domain.requirements import GovernanceRequirements
-    from workflows.changes import ScopeChanges
-    from workflows.containment import Containment
-    from workflows.deadlines import derive_state
-    from workflows.findings import ActionFindings
-    from workflows.gate import system_gate
-    from workflows.models import (
-        AmendCommand,
-        CommandMeta,
-        CommandResult,
-        PromoteCommand,
-        RegisterCommand,
-        RequestClosed,
-        SystemCarried,
-        SystemView,
-        SystemWorkflowInput,
-    )
-    from workflows.recertification import Recertification
-    from workflows.recorder import LOCAL_RECORD_PATCH, Recorder, refusal
-    from workflows.registration import check_registration, registered_view, registration_problems
-    from workflows.retirement import Retirement
-    from workflows.scope import new_request, next_request_id, role_holders
-    from workflows.waivers import Waivers
+from domain.approvals import ApprovalRequest, RequestKind, RequestStatus
+from domain.classification import classify, classify_for_production
+from domain.contracts import (
+    AmendCommand,
+    CommandMeta,
+    CommandResult,
+    PolicyRef,
+    PromoteCommand,
+    RegisterCommand,
+    SystemCarried,
+    SystemView,
+    SystemWorkflowInput,
+)
+from domain.errors import GovernanceError, NotFound, Problem
+from domain.gate import system_gate
+from domain.lifecycle import GateResult, LifecycleState, Scope
+from domain.manifest import Environment
+from domain.policy import Policy, policy_digest
+from domain.registration import check_registration, registered_view
+from domain.requirements import GovernanceRequirements
+from domain.scope import new_request, next_request_id, role_holders
+from domain.transitions import LifecycleEvent, advance, require
+from workflows.changes import ScopeChanges
+from workflows.containment import Containment
+from workflows.findings import ActionFindings
+from workflows.recertification import Recertification
+from workflows.recorder import Recorder, refusal
+from workflows.requests import Closer, RequestSeam
+from workflows.retirement import Retirement
+from workflows.waivers import Waivers
 
 PROCESSED_KEEP = 500
 S = LifecycleState
+E = LifecycleEvent
 
 
-__all__ = ["AISystemWorkflow", "registration_problems", "role_holders"]
+__all__ = ["AISystemWorkflow"]
 
 
 @workflow.defn
 class AISystemWorkflow(
-    ScopeChanges, Recertification, Waivers, Containment, ActionFindings, Retirement
+    RequestSeam, ScopeChanges, Recertification, Waivers, Containment, ActionFindings, Retirement
 ):
     """Registration → pilot → promotion → production → … → retirement, for one system."""
 
@@ -60,13 +59,15 @@ class AISystemWorkflow(
         carried = input.carried
         self._view: SystemView | None = carried.view if carried else None
         self._policy: Policy = carried.policy if carried else Policy()
+        self._policy_digest = policy_digest(self._policy)
         self._processed: dict[str, str] = dict(carried.processed) if carried else {}
         self._rec = Recorder(f"ai-system:{self._id}", carried.event_seq if carried else 0)
         if carried:
             self._rec.events = list(carried.outbox)
             self._rec.system = carried.view if carried.projection_pending else None
         self._finished = False
-        self._change_busy = False
+        self._jobs: list[asyncio.Task[None]] = []
+        self._starting: dict[str, asyncio.Task[None]] = {}
         self._init_deadlines()
         self._revoke_queue = list(carried.revoke_queue) if carried else []
         self._incident_queue = list(carried.incident_queue) if carried else []
@@ -83,7 +84,6 @@ class AISystemWorkflow(
                 type="not_registered",
                 non_retryable=True,
             )
-        self._rec.local = workflow.patched(LOCAL_RECORD_PATCH)
         while True:
             self._arm()  # one durable timer for the nearest recertification/exception deadline
             await workflow.wait_condition(
@@ -156,7 +156,7 @@ class AISystemWorkflow(
     def _gate(self, environment: Environment, scope: Scope) -> GateResult:
         return system_gate(self._id, self._view, environment, scope, workflow.now())
 
-    # ----- helpers -------------------------------------------------------------------------
+    # ----- the record, its versions and its transitions ------------------------------------
 
     def _seen(self, meta: CommandMeta) -> bool:
         return meta.command_id in self._processed
@@ -167,22 +167,54 @@ class AISystemWorkflow(
         return self._view
 
     def _replay(self, meta: CommandMeta) -> CommandResult:
+        """A repeated command: the first answer's message and the record as it is now."""
         return CommandResult(
             command_id=meta.command_id,
             system=self._current(),
             message=self._processed[meta.command_id],
             duplicate=True,
+            policy_digest=self._policy_digest,
         )
 
-    def _commit(self, meta: CommandMeta, view: SystemView, message: str) -> CommandResult:
-        view = self._internal(view)
+    def _commit(
+        self,
+        meta: CommandMeta,
+        view: SystemView,
+        message: str,
+        event: LifecycleEvent | None = None,
+    ) -> CommandResult:
+        """Store a command's outcome: the new version of the record and the caller's answer."""
+        view = self._internal(view, event)
+        result = CommandResult(
+            command_id=meta.command_id,
+            system=view,
+            message=message,
+            policy_digest=self._policy_digest,
+        )
         self._processed[meta.command_id] = message
-        return CommandResult(command_id=meta.command_id, system=view, message=message)
+        return result
 
-    def _internal(self, view: SystemView) -> SystemView:
-        """Store a new version of the view (state derived) and queue it for the projection."""
-        view = view.model_copy(update={"updated_at": workflow.now(), "version": view.version + 1})
-        view = view.model_copy(update={"state": derive_state(view)})
+    def _internal(self, view: SystemView, event: LifecycleEvent | None = None) -> SystemView:
+        """Store a new version of the record; `event` moves its state through the table.
+
+        The state is never assigned anywhere else: without an event it stays as it was, and
+        `contained_from` is kept true to it (the state a containment interrupted).
+        """
+        before = self._current().state if self._view is not None else S.registered
+        state = advance(before, event, view.facts(), self._id) if event else before
+        contained_from = view.contained_from
+        if state is S.contained and before is not S.contained:
+            contained_from = before
+        elif state is not S.contained:
+            contained_from = None
+        view = view.model_copy(
+            update={
+                "state": state,
+                "contained_from": contained_from,
+                "updated_at": workflow.now(),
+                "version": view.version + 1,
+            }
+        )
         self._view = view
         self._rec.system = view
         return view
@@ -203,12 +235,33 @@ class AISystemWorkflow(
         except GovernanceError as error:
             raise refusal(error) from None
 
+    # ----- the one policy source -----------------------------------------------------------
+
+    def _policy_for(self, ref: PolicyRef) -> Policy:
+        """The policy a command is decided with (validators: nothing is adopted yet)."""
+        if ref.policy is not None:
+            return ref.policy
+        if ref.digest == self._policy_digest:
+            return self._policy
+        raise ApplicationError(
+            f"system {self._id} holds policy {self._policy_digest}, not {ref.digest}: "
+            "send the policy with the command",
+            type="policy_outdated",
+            non_retryable=True,
+        )
+
+    def _adopt(self, ref: PolicyRef | None) -> Policy:
+        """Take the command's policy (when it carries one) as the one the system decides with."""
+        if ref is not None and ref.policy is not None and ref.digest != self._policy_digest:
+            self._policy, self._policy_digest = ref.policy, ref.digest
+        return self._policy
+
     # ----- register / amend ----------------------------------------------------------------
 
     def _register(self, cmd: RegisterCommand) -> None:
         """The registration the start carries (the API checked it and answered already)."""
         view, message = registered_view(cmd, cmd.at or workflow.now())
-        self._policy = cmd.policy
+        self._policy, self._policy_digest = cmd.policy, policy_digest(cmd.policy)
         self._view = view
         self._rec.system = view
         self._processed[cmd.meta.command_id] = message
@@ -229,10 +282,7 @@ class AISystemWorkflow(
     @register.validator
     def _validate_register(self, cmd: RegisterCommand) -> None:
         if not self._seen(cmd.meta):
-            raise refusal(Conflict(f"system {self._id} is already registered; amend it instead"))
-
-    def _check_manifest(self, manifest: AISystemManifest, policy: Policy) -> None:
-        check_registration(self._id, manifest, policy, workflow.now())
+            self._check(lambda: require(self._current().state, E.register, self._id))
 
     @workflow.update
     def amend(self, cmd: AmendCommand) -> CommandResult:
@@ -240,8 +290,8 @@ class AISystemWorkflow(
         if self._seen(cmd.meta):
             return self._replay(cmd.meta)
         view = self._current()
-        now = workflow.now()
-        self._policy = cmd.policy
+        policy = self._adopt(cmd.policy)
+        now, shared = workflow.now(), cmd.shared_credentials
         changed = sorted(
             key
             for key, value in cmd.manifest.model_dump().items()
@@ -250,11 +300,9 @@ class AISystemWorkflow(
         view = view.model_copy(
             update={
                 "manifest": cmd.manifest,
-                "requirements": classify(
-                    cmd.manifest, cmd.policy, now=now, shared_credentials=cmd.shared_credentials
-                ),
+                "requirements": classify(cmd.manifest, policy, now=now, shared_credentials=shared),
                 "production_requirements": classify_for_production(
-                    cmd.manifest, cmd.policy, now=now, shared_credentials=cmd.shared_credentials
+                    cmd.manifest, policy, now=now, shared_credentials=shared
                 ),
             }
         )
@@ -264,22 +312,16 @@ class AISystemWorkflow(
             changed=changed,
             manifest=cmd.manifest.model_dump(mode="json"),
         )
-        return self._commit(
-            cmd.meta, view, f"amended {self._id}: " + (", ".join(changed) or "no change")
-        )
+        message = f"amended {self._id}: " + (", ".join(changed) or "no change")
+        return self._commit(cmd.meta, view, message, E.amend)
 
     @amend.validator
     def _validate_amend(self, cmd: AmendCommand) -> None:
         def check() -> None:
             if self._seen(cmd.meta):
                 return
-            view = self._current()
-            if view.state is not S.pilot:
-                raise Conflict(
-                    f"system {self._id} is {view.state.value}; only a pilot system's manifest can be "
-                    "amended (production changes go through scope-change events)"
-                )
-            self._check_manifest(cmd.manifest, cmd.policy)
+            require(self._current().state, E.amend, self._id)
+            check_registration(self._id, cmd.manifest, self._policy_for(cmd.policy), workflow.now())
 
         self._check(check)
 
@@ -290,20 +332,15 @@ class AISystemWorkflow(
         """Open an approval request to run the system in production."""
         if self._seen(cmd.meta):
             return self._replay(cmd.meta)
+        return await self._started(self._promote(cmd))
+
+    def _promote(self, cmd: PromoteCommand) -> CommandResult:
         view = self._current()
-        self._policy = cmd.policy
-        production = classify_for_production(
-            view.manifest, cmd.policy, now=workflow.now(), shared_credentials=cmd.shared_credentials
-        )
-        request = self._new_request(view, cmd, production)
-        await self._start_approval(request)
-        view = self._current().model_copy(
-            update={
-                "state": S.promotion_pending,
-                "production_requirements": production,
-                "pending_request": request,
-                "request_ids": [*view.request_ids, request.id],
-            }
+        policy = self._adopt(cmd.policy)
+        production = self._production(view, policy, cmd.shared_credentials)
+        request = self._promotion_request(view, cmd, policy, production)
+        view = self._open_request(
+            view.model_copy(update={"production_requirements": production}), request, blocking=True
         )
         self._event(
             cmd.meta.principal,
@@ -314,7 +351,16 @@ class AISystemWorkflow(
             risk_tier=production.risk_tier.value,
         )
         roles = ", ".join(r.value for r in request.required_roles)
-        return self._commit(cmd.meta, view, f"promotion requested ({request.id}); awaiting {roles}")
+        message = f"promotion requested ({request.id}); awaiting {roles}"
+        return self._commit(cmd.meta, view, message, E.request_promotion)
+
+    def _production(
+        self, view: SystemView, policy: Policy, shared: dict[str, list[str]]
+    ) -> GovernanceRequirements:
+        """The declared manifest's production requirements now (with credential sharing)."""
+        return classify_for_production(
+            view.manifest, policy, now=workflow.now(), shared_credentials=shared
+        )
 
     @request_promotion.validator
     def _validate_promotion(self, cmd: PromoteCommand) -> None:
@@ -322,17 +368,9 @@ class AISystemWorkflow(
             if self._seen(cmd.meta):
                 return
             view = self._current()
-            if view.state is not S.pilot:
-                pending = f" (request {view.pending_request.id})" if view.pending_request else ""
-                raise Conflict(
-                    f"system {self._id} is {view.state.value}{pending}; only a pilot can be promoted"
-                )
-            production = classify_for_production(
-                view.manifest,
-                cmd.policy,
-                now=workflow.now(),
-                shared_credentials=cmd.shared_credentials,
-            )
+            require(view.state, E.request_promotion, self._id)
+            policy = self._policy_for(cmd.policy)
+            production = self._production(view, policy, cmd.shared_credentials)
             waived = self._waived_codes(view)
             problems = [
                 Problem(g.field, f"[{g.nhi}] {g.message}" if g.nhi else g.message)
@@ -345,24 +383,29 @@ class AISystemWorkflow(
                     f"no one holds role {role.value}: add members",
                 )
                 for role in production.required_roles
-                if not role_holders(view.manifest, cmd.policy, role)
+                if not role_holders(view.manifest, policy, role)
             ]
             if problems:
-                raise Conflict(
+                raise GovernanceError(
                     f"cannot promote {self._id}: {len(problems)} blocking gap(s): "
                     + "; ".join(p.message for p in problems),
                     problems,
+                    "conflict",
                 )
 
         self._check(check)
 
-    def _new_request(
-        self, view: SystemView, cmd: PromoteCommand, production: GovernanceRequirements
+    def _promotion_request(
+        self,
+        view: SystemView,
+        cmd: PromoteCommand,
+        policy: Policy,
+        production: GovernanceRequirements,
     ) -> ApprovalRequest:
         request = new_request(
             request_id=next_request_id(view),
             view=view,
-            policy=cmd.policy,
+            policy=policy,
             requester=cmd.meta.principal,
             kind=RequestKind.promotion,
             roles=production.required_roles,
@@ -373,44 +416,37 @@ class AISystemWorkflow(
         waived = self._waived(view)
         return request.model_copy(update={"waived": waived}) if waived else request
 
-    @workflow.signal
-    def request_closed(self, signal: RequestClosed) -> None:
-        """An approval request settled: move the lifecycle on."""
-        request = signal.request
-        if request.kind is RequestKind.recertification:
-            self._recertification_closed(request)
-            return
-        if request.kind is RequestKind.exception:
-            self._exception_closed(request)
-            return
-        view = self._view
-        if view is None or view.pending_request is None or view.pending_request.id != request.id:
-            return
-        meta = CommandMeta(command_id=f"closed:{request.id}", principal="threshold")
-        if self._seen(meta):
-            return
-        if request.kind is RequestKind.revalidation:
-            self._revalidation_closed(meta, view, request)
-            return
-        if request.kind is RequestKind.release:
-            self._release_closed(meta, view, request)
-            return
-        if request.status is RequestStatus.approved:
-            update = {"state": S.production, "approved_manifest": view.manifest, "last_reason": ""}
-            message = f"{request.id} approved: {self._id} is in production"
-        else:
-            update = {"state": S.pilot, "last_reason": f"{request.status.value}: {request.reason}"}
-            message = f"{request.id} {request.status.value}: {self._id} is back in pilot"
+    def _promotion_closed(
+        self, meta: CommandMeta, view: SystemView, request: ApprovalRequest
+    ) -> CommandResult | None:
+        """Approved: production, and the first recertification cycle. Otherwise back to pilot."""
+        if view.pending_request is None or view.pending_request.id != request.id:
+            return None
+        approved = request.status is RequestStatus.approved
         self._event(
             "threshold",
             f"promotion_{request.status.value}",
             request.id,
             reason=request.reason,
-            approvers=[d.principal for d in request.decisions if d.approve],
+            approvers=request.approvers,
         )
-        if request.status is RequestStatus.approved:
+        update: dict[str, object] = {"pending_request": None}
+        if approved:
             self._event("threshold", "entered_production", request.id)
-        view = view.model_copy(update={**update, "pending_request": None})
-        if request.status is RequestStatus.approved:
-            view = self._start_recertification(view)
-        self._commit(meta, view, message)
+            update |= {"approved_manifest": view.manifest, "last_reason": ""}
+            view = self._start_recertification(view.model_copy(update=update))
+            message = f"{request.id} approved: {self._id} is in production"
+            return self._commit(meta, view, message, E.promotion_approved)
+        update["last_reason"] = f"{request.status.value}: {request.reason}"
+        message = f"{request.id} {request.status.value}: {self._id} is back in pilot"
+        return self._commit(meta, view.model_copy(update=update), message, E.promotion_closed)
+
+    def _closers(self) -> dict[RequestKind, Closer]:
+        """Who moves the lifecycle on when a request of each kind settles."""
+        return {
+            RequestKind.promotion: self._promotion_closed,
+            RequestKind.revalidation: self._revalidation_closed,
+            RequestKind.release: self._release_closed,
+            RequestKind.recertification: self._recertification_closed,
+            RequestKind.exception: self._exception_closed,
+        }

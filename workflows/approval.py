@@ -3,37 +3,40 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
-with workflow.unsafe.imports_passed_through():
-    from domain.approvals import (
-        ApprovalRequest,
-        RequestStatus,
-        apply_decision,
-        choose_role,
-        escalate,
-        expire,
-        withdraw,
-    )
-    from domain.errors import GovernanceError
-    from workflows.models import (
-        ApprovalWorkflowInput,
-        DecideCommand,
-        DecideResult,
-        RequestClosed,
-        SlackSyncInput,
-        SlackSyncResult,
-        TicketSyncInput,
-        TicketSyncResult,
-    )
-    from workflows.recorder import Recorder, refusal
+from domain.approvals import (
+    ApprovalRequest,
+    RequestStatus,
+    apply_decision,
+    choose_role,
+    escalate,
+    expire,
+    withdraw,
+)
+from domain.contracts import (
+    ApprovalWorkflowInput,
+    DecideCommand,
+    DecideResult,
+    RequestClosed,
+    SlackSyncInput,
+    SlackSyncResult,
+    TicketSyncInput,
+    WithdrawSignal,
+)
+from domain.errors import GovernanceError
+from workflows import effects
+from workflows.recorder import Recorder, refusal
+
+A = TypeVar("A")
+R = TypeVar("R")
 
 NOTIFY_TIMEOUT = timedelta(seconds=60)
 NOTIFY_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=2), maximum_attempts=30)
@@ -41,10 +44,6 @@ NOTIFY_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=2), maximum_attemp
 TICKET_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attempts=0)
 # How long the first Slack message waits for the ticket key before going out without it.
 TICKET_GRACE = timedelta(seconds=10)
-TICKETS_PATCH = "change-tickets"
-# Runs started since this patch start every activity from one dispatcher, in a fixed order.
-DISPATCH_PATCH = "one-dispatcher"
-WITHDRAWN_REASON = "withdrawn without a decision (superseded by a newer request)"
 
 
 @workflow.defn
@@ -63,60 +62,34 @@ class ApprovalWorkflow:
         self._reminded = False
         self._slack_enabled = True
         self._reported: set[str] = set()
-        self._tickets = False
         self._ticket_wanted = 0
         self._ticket_synced = 0
-        self._dispatching = False
         self._running: dict[str, asyncio.Task[None]] = {}
         self._grace_over = False
 
     @workflow.run
     async def run(self, input: ApprovalWorkflowInput) -> ApprovalRequest:
-        """Wait for decisions or deadlines, recording each change, then report the outcome."""
+        """Wait for decisions or deadlines; records are written before the system is told."""
         self._changed()
-        self._tickets = workflow.patched(TICKETS_PATCH)
-        self._dispatching = workflow.patched(DISPATCH_PATCH)
-        if self._dispatching:
-            return await self._run_dispatched()
-        ticketing = asyncio.create_task(self._ticket_loop()) if self._tickets else None
-        publisher = asyncio.create_task(self._notify_loop())
-        try:
-            await self._until_settled()
-        except asyncio.CancelledError:  # withdrawn by its system (e.g. folded into a newer one)
-            await self._withdrawn(ticketing, publisher)
-            raise
-        await self._rec.flush()
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        await self._rec.flush()
-        parent = workflow.get_external_workflow_handle(self._parent)
-        await parent.signal("request_closed", RequestClosed(request=self._request))
-        if ticketing is not None:
-            await ticketing
-        await publisher
-        await self._rec.flush()
-        return self._request
-
-    async def _run_dispatched(self) -> ApprovalRequest:
-        """`run` for runs with the dispatcher: records are written before the system is told."""
         dispatcher = asyncio.create_task(self._dispatch_loop())
-        if self._tickets:
-            grace = asyncio.create_task(asyncio.sleep(TICKET_GRACE.total_seconds()))
-            grace.add_done_callback(self._end_grace)
-        try:
-            await self._until_settled()
-        except asyncio.CancelledError:  # withdrawn by its system (e.g. folded into a newer one)
-            if self._pending() and self._tickets:
-                self._withdraw()
-                await dispatcher
-            raise
+        grace = asyncio.create_task(asyncio.sleep(TICKET_GRACE.total_seconds()))
+        grace.add_done_callback(self._end_grace)
+        await self._until_settled()
         await workflow.wait_condition(workflow.all_handlers_finished)
         await workflow.wait_condition(
             lambda: not self._rec.pending and "record" not in self._running
         )
-        parent = workflow.get_external_workflow_handle(self._parent)
-        await parent.signal("request_closed", RequestClosed(request=self._request))
+        await self._tell_system()
         await dispatcher
         return self._request
+
+    async def _tell_system(self) -> None:
+        """Signal the system that the request settled (a retired system is gone: audit it)."""
+        parent = workflow.get_external_workflow_handle(self._parent)
+        try:
+            await parent.signal("request_closed", RequestClosed(request=self._request))
+        except Exception as error:  # the system closed meanwhile (retired)
+            self._event("threshold", "system_not_told", error=str(error))
 
     def _end_grace(self, _: asyncio.Task[None]) -> None:
         self._grace_over = True
@@ -145,16 +118,14 @@ class ApprovalWorkflow:
         """The jobs that should start now, in their fixed order (none already running)."""
         due = {
             "record": self._rec.pending,
-            "ticket": self._tickets and self._ticket_behind(),
+            "ticket": self._ticket_behind(),
             "slack": self._remind or (self._publish and self._slack_enabled and self._slack_may()),
         }
         return [name for name, wanted in due.items() if wanted and name not in self._running]
 
     def _slack_may(self) -> bool:
         """The first message waits (a short grace) for the ticket key, unless closed already."""
-        return (
-            not self._tickets or self._ticket_synced > 0 or not self._pending() or self._grace_over
-        )
+        return self._ticket_synced > 0 or not self._pending() or self._grace_over
 
     def _drained(self) -> bool:
         """Closed, nothing queued, nothing running: the request has nothing left to tell."""
@@ -180,14 +151,14 @@ class ApprovalWorkflow:
     async def _send_reminder(self) -> None:
         """Remind the approvers still to decide (Slack), once per reminder."""
         self._remind = False
-        await self._notify("remind_slack_approvers", self._request)
+        await self._notify(effects.remind_slack_approvers, self._request)
 
     async def _sync_slack(self) -> None:
         """Bring the Slack messages up to the request's current version."""
         self._publish = False
         job = SlackSyncInput(request=self._request, version=self._version)
-        result = await self._notify("sync_slack_messages", job, SlackSyncResult)
-        if isinstance(result, SlackSyncResult):
+        result = await self._notify(effects.sync_slack_messages, job)
+        if result is not None:
             self._after_sync(result)
 
     async def _until_settled(self) -> None:
@@ -198,20 +169,12 @@ class ApprovalWorkflow:
             if self._pending() and workflow.now() >= deadline:
                 on_deadline()
 
-    async def _withdrawn(self, *loops: asyncio.Task[None] | None) -> None:
-        """Cancelled while pending: close the ticket and the Slack messages, then end."""
-        if not self._pending() or not self._tickets:
+    @workflow.signal
+    def withdraw(self, signal: WithdrawSignal) -> None:
+        """Its system withdraws the request: it closes without a decision, saying why."""
+        if not self._pending():
             return
-        self._withdraw()
-        await self._rec.flush()  # the withdrawn row lands now, not after Slack and the ticket
-        for loop in loops:
-            if loop is not None:
-                await loop
-        await self._rec.flush()
-
-    def _withdraw(self) -> None:
-        """Close the pending request as withdrawn (its ticket and messages follow)."""
-        self._request = withdraw(self._request, workflow.now(), WITHDRAWN_REASON)
+        self._request = withdraw(self._request, workflow.now(), f"withdrawn: {signal.reason}")
         self._changed()
 
     def _pending(self) -> bool:
@@ -234,18 +197,8 @@ class ApprovalWorkflow:
         if remaining <= 0:
             return
         timer = asyncio.create_task(asyncio.sleep(remaining))
-        if self._dispatching:  # the dispatcher writes the records
-            try:
-                await workflow.wait_condition(lambda: not self._pending() or timer.done())
-            finally:
-                timer.cancel()
-            return
         try:
-            while self._pending() and not timer.done():
-                await workflow.wait_condition(
-                    lambda: self._rec.pending or not self._pending() or timer.done()
-                )
-                await self._rec.flush()
+            await workflow.wait_condition(lambda: not self._pending() or timer.done())
         finally:
             timer.cancel()
 
@@ -294,69 +247,38 @@ class ApprovalWorkflow:
 
     def _settled(self) -> bool:
         """Closed, and the ticket shows it (so no key can arrive for Slack any more)."""
-        return not self._pending() and (not self._tickets or not self._ticket_behind())
+        return not self._pending() and not self._ticket_behind()
 
     def _ticket_behind(self) -> bool:
         return self._ticket_synced < self._ticket_wanted
-
-    async def _notify_loop(self) -> None:
-        """Keep Slack in step with the request, off the decision path; ends after closing."""
-        if self._tickets:  # the first message shows the ticket key unless the tracker is slow
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(
-                    lambda: self._ticket_synced > 0 or not self._pending(),
-                    timeout=TICKET_GRACE,
-                )
-        while True:
-            await workflow.wait_condition(lambda: self._publish or self._remind or self._settled())
-            if self._remind:
-                await self._send_reminder()
-            if self._publish and self._slack_enabled:
-                await self._sync_slack()
-            self._publish = self._publish and self._slack_enabled
-            if self._settled() and not self._publish:
-                return
-
-    async def _ticket_loop(self) -> None:
-        """Keep the change ticket in step: open it, comment each event, transition on close."""
-        while True:
-            await workflow.wait_condition(self._ticket_behind)
-            await self._sync_ticket()
-            if not self._pending() and not self._ticket_behind():
-                return
 
     async def _sync_ticket(self) -> None:
         """Bring the ticket up to the request as it is now; a new key is recorded and published."""
         wanted = self._ticket_wanted
         result = await self._notify(
-            "sync_change_ticket",
+            effects.sync_change_ticket,
             TicketSyncInput(request=self._request),
-            TicketSyncResult,
             retry_policy=TICKET_RETRY,
             report_once=True,
         )
         self._ticket_synced = wanted
-        if isinstance(result, TicketSyncResult) and result.key != self._request.ticket:
+        if result is not None and result.key != self._request.ticket:
             self._request = self._request.model_copy(update={"ticket": result.key})
             self._event("threshold", "ticket_opened", ticket=result.key, tracker=result.tracker)
             self._changed(ticket=False)
 
     async def _notify(
         self,
-        name: str,
-        arg: object,
-        result_type: type | None = None,
+        activity: Callable[[A], R],
+        arg: A,
         retry_policy: RetryPolicy = NOTIFY_RETRY,
         report_once: bool = False,
-    ) -> object:
+    ) -> R | None:
         """Run a notification activity; a failure is audited (once per message if asked)."""
+        name = getattr(activity, "__name__", "activity")
         try:
             return await workflow.execute_activity(
-                name,
-                arg,
-                result_type=result_type,
-                start_to_close_timeout=NOTIFY_TIMEOUT,
-                retry_policy=retry_policy,
+                activity, arg, start_to_close_timeout=NOTIFY_TIMEOUT, retry_policy=retry_policy
             )
         except ActivityError as error:
             problem = f"{name}: {error.cause}"

@@ -7,47 +7,26 @@ folds into) one revalidation request; an immaterial one is recorded and takes ef
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
-from temporalio.workflow import ParentClosePolicy
 
-with workflow.unsafe.imports_passed_through():
-    from domain.approvals import ApprovalRequest, RequestKind, RequestStatus
-    from domain.changes import ChangeAssessment, scope_diff
-    from domain.classification import classify, classify_for_production
-    from domain.errors import Conflict, GovernanceError, InvalidInput, Problem
-    from domain.events import CredentialAction, CredentialChange, apply_event, event_key
-    from domain.lifecycle import CLOSED_STATES, PRODUCTION_STATES, LifecycleState
-    from domain.manifest import AISystemManifest, Credential
-    from workflows.approval import ApprovalWorkflow
-    from workflows.host import SystemHost
-    from workflows.models import (
-        ApprovalWorkflowInput,
-        ChangeCommand,
-        CommandMeta,
-        CommandResult,
-        SystemView,
-        approval_workflow_id,
-        id_prefix,
-    )
-    from workflows.recorder import refusal
-    from workflows.scope import (
-        assess_declared,
-        covers,
-        missing_holders,
-        new_request,
-        next_request_id,
-    )
+from domain.approvals import ApprovalRequest, RequestKind, RequestStatus
+from domain.changes import ChangeAssessment, scope_diff
+from domain.classification import classify, classify_for_production
+from domain.contracts import ChangeCommand, CommandMeta, CommandResult, SystemView
+from domain.errors import Conflict, GovernanceError, InvalidInput, Problem
+from domain.events import CredentialAction, CredentialChange, apply_event, event_key
+from domain.lifecycle import PRODUCTION_STATES, LifecycleState
+from domain.manifest import AISystemManifest, Credential
+from domain.policy import Policy
+from domain.scope import assess_declared, covers, missing_holders, new_request, next_request_id
+from domain.transitions import LifecycleEvent, require
+from workflows.host import SystemHost
+from workflows.recorder import refusal
 
 S = LifecycleState
-
-
-def _outcome_seen(child: asyncio.Future[Any]) -> None:
-    """Consume a child's outcome: the system learns it from `request_closed`, not from here."""
-    if not child.cancelled():
-        child.exception()
+E = LifecycleEvent
 
 
 class ScopeChanges(SystemHost):
@@ -63,24 +42,24 @@ class ScopeChanges(SystemHost):
     @workflow.update
     async def apply_change(self, cmd: ChangeCommand) -> CommandResult:
         """Apply one scope-change event (a re-sent event is acknowledged, not applied again)."""
-        await workflow.wait_condition(lambda: not self._change_busy)
         if self._seen(cmd.meta):
             return self._replay(cmd.meta)
-        self._change_busy = True
+        return await self._started(self._apply_change(cmd))
+
+    def _apply_change(self, cmd: ChangeCommand) -> CommandResult:
         try:
             view = self._current()
+            policy = self._adopt(cmd.policy)
             proposed = apply_event(view.manifest, cmd.event)
             if proposed == view.manifest:
                 return self._unchanged(cmd.meta, view)
             self._check_open(view)
             self._credential_audit(cmd, view)
             if view.state is S.pilot:
-                return self._pilot_change(cmd, view, proposed)
-            return await self._production_change(cmd, view, proposed)
-        except GovernanceError as error:  # the state moved since validation
+                return self._pilot_change(cmd, view, proposed, policy)
+            return self._production_change(cmd, view, proposed, policy)
+        except GovernanceError as error:
             raise refusal(error) from None
-        finally:
-            self._change_busy = False
 
     @apply_change.validator
     def _validate_change(self, cmd: ChangeCommand) -> None:
@@ -93,16 +72,16 @@ class ScopeChanges(SystemHost):
                     f"event subject {cmd.event.subject!r} is not system {self._id!r}",
                     [Problem("subject", f"set subject to {self._id!r}")],
                 )
-            if view.state in CLOSED_STATES:
+            if view.state in (S.contained, S.retired):
                 self._check_open(view)
             proposed = apply_event(view.manifest, cmd.event)
             if proposed == view.manifest:
                 return  # acknowledged as no change, in any open state
             self._check_open(view)
             if view.state in PRODUCTION_STATES:
-                assessment = assess_declared(view, proposed, cmd.policy)
-                owners = view.approved_manifest or view.manifest
-                missing = missing_holders(owners, cmd.policy, assessment.revalidate_roles)
+                policy = self._policy_for(cmd.policy)
+                assessment = assess_declared(view, proposed, policy)
+                missing = missing_holders(view.in_force, policy, assessment.revalidate_roles)
                 if assessment.material and missing:
                     raise Conflict(
                         f"cannot revalidate {self._id}: no one holds "
@@ -129,35 +108,35 @@ class ScopeChanges(SystemHost):
 
     def _check_open(self, view: SystemView) -> None:
         """Changes apply in pilot and production; a pending promotion or a closed system refuses."""
-        if view.state is S.pilot or view.state in PRODUCTION_STATES:
-            return
-        pending = view.pending_request
-        wait = f" (decide request {pending.id} first)" if pending else ""
-        raise Conflict(
-            f"system {self._id} is {view.state.value}; it takes scope changes in pilot or "
-            f"production only{wait}"
-        )
+        try:
+            require(view.state, E.change_recorded, self._id)
+        except Conflict as error:
+            pending = view.pending_request
+            wait = f" (decide request {pending.id} first)" if pending else ""
+            raise Conflict(error.message + wait) from None
 
     def _unchanged(self, meta: CommandMeta, view: SystemView) -> CommandResult:
         """The event declares what is already declared: acknowledge it, change nothing."""
         message = f"no change to the declared scope of {self._id}"
         self._processed[meta.command_id] = message
         return CommandResult(
-            command_id=meta.command_id, system=view, message=message, assessment=view.change
+            command_id=meta.command_id,
+            system=view,
+            message=message,
+            assessment=view.change,
+            policy_digest=self._policy_digest,
         )
 
     # ----- pilot ---------------------------------------------------------------------------
 
     def _pilot_change(
-        self, cmd: ChangeCommand, view: SystemView, proposed: AISystemManifest
+        self, cmd: ChangeCommand, view: SystemView, proposed: AISystemManifest, policy: Policy
     ) -> CommandResult:
         """A pilot takes the change at once; say when production governance now applies."""
         now = workflow.now()
         shared = cmd.shared_credentials
-        requirements = classify(proposed, cmd.policy, now=now, shared_credentials=shared)
-        production = classify_for_production(
-            proposed, cmd.policy, now=now, shared_credentials=shared
-        )
+        requirements = classify(proposed, policy, now=now, shared_credentials=shared)
+        production = classify_for_production(proposed, policy, now=now, shared_credentials=shared)
         changes = scope_diff(view.manifest, proposed)
         update: dict[str, Any] = {
             "manifest": proposed,
@@ -184,24 +163,22 @@ class ScopeChanges(SystemHost):
             )
             update["last_reason"] = notice
             message += f"; {notice}"
-        return self._commit(cmd.meta, view.model_copy(update=update), message)
+        return self._commit(cmd.meta, view.model_copy(update=update), message, E.change_recorded)
 
     # ----- production ----------------------------------------------------------------------
 
-    async def _production_change(
-        self, cmd: ChangeCommand, view: SystemView, proposed: AISystemManifest
+    def _production_change(
+        self, cmd: ChangeCommand, view: SystemView, proposed: AISystemManifest, policy: Policy
     ) -> CommandResult:
         """Assess against the approved manifest: record, revalidate, or fold into the open request."""
         now = workflow.now()
-        assessment = assess_declared(view, proposed, cmd.policy)
+        assessment = assess_declared(view, proposed, policy)
         shared = cmd.shared_credentials
-        production = classify_for_production(
-            proposed, cmd.policy, now=now, shared_credentials=shared
-        )
+        production = classify_for_production(proposed, policy, now=now, shared_credentials=shared)
         still = {gap.code for gap in production.gaps}
         update: dict[str, Any] = {
             "manifest": proposed,
-            "requirements": classify(proposed, cmd.policy, now=now, shared_credentials=shared),
+            "requirements": classify(proposed, policy, now=now, shared_credentials=shared),
             "production_requirements": production,
             "change": assessment if assessment.material else None,
             "change_rejected": "",
@@ -223,35 +200,40 @@ class ScopeChanges(SystemHost):
             manifest=proposed.model_dump(mode="json"),
         )
         if not assessment.material:
-            settled = S.production if view.state is S.revalidation_pending else view.state
-            update |= {"state": settled, "approved_manifest": proposed}
+            update["approved_manifest"] = proposed
             message = assessment.summary
             if open_request is not None:
                 update["pending_request"] = None
                 message += f"; revalidation {open_request.id} withdrawn"
-            result = self._commit(cmd.meta, view.model_copy(update=update), message)
-            await self._withdraw(open_request, None)
+                self._withdraw_request(
+                    open_request.id, open_request.kind, "the declared scope needs no revalidation"
+                )
+            result = self._commit(
+                cmd.meta, view.model_copy(update=update), message, E.change_recorded
+            )
             return result.model_copy(update={"assessment": assessment})
         if open_request is not None and covers(open_request, assessment):
-            update["state"] = S.revalidation_pending
             message = f"{assessment.summary}; already awaiting revalidation {open_request.id}"
-            result = self._commit(cmd.meta, view.model_copy(update=update), message)
+            result = self._commit(
+                cmd.meta, view.model_copy(update=update), message, E.revalidation_opened
+            )
             return result.model_copy(update={"assessment": assessment})
-        return await self._open_revalidation(cmd, view, assessment, update, open_request)
+        return self._open_revalidation(cmd, view, assessment, update, open_request, policy)
 
-    async def _open_revalidation(
+    def _open_revalidation(
         self,
         cmd: ChangeCommand,
         view: SystemView,
         assessment: ChangeAssessment,
         update: dict[str, Any],
         replaces: ApprovalRequest | None,
+        policy: Policy,
     ) -> CommandResult:
         """Open one revalidation request for the whole declared change (folding an open one)."""
         request = new_request(
             request_id=next_request_id(view),
             view=view,
-            policy=cmd.policy,
+            policy=policy,
             requester=cmd.meta.principal,
             kind=RequestKind.revalidation,
             roles=assessment.revalidate_roles,
@@ -260,16 +242,10 @@ class ScopeChanges(SystemHost):
             now=workflow.now(),
             change=[reason.message for reason in assessment.reasons],
         )
-        child = await self._start_approval(request)
-        child.add_done_callback(_outcome_seen)  # a folded request ends cancelled, by design
-        view = self._current()
-        update |= {
-            "state": S.revalidation_pending,
-            "pending_request": request,
-            "request_ids": [*view.request_ids, request.id],
-        }
         if replaces is not None:
             self._event("threshold", "revalidation_folded", replaces.id, into=request.id)
+            self._withdraw_request(replaces.id, replaces.kind, f"superseded by {request.id}")
+        view = self._open_request(view.model_copy(update=update), request, blocking=True)
         self._event(
             cmd.meta.principal,
             "revalidation_requested",
@@ -288,41 +264,16 @@ class ScopeChanges(SystemHost):
         message = f"material change ({what}): revalidation {request.id} awaits {roles}; {kept}"
         if replaces is not None:
             message += f" (folds {replaces.id})"
-        result = self._commit(cmd.meta, view.model_copy(update=update), message)
-        await self._withdraw(replaces, request.id)
+        result = self._commit(cmd.meta, view, message, E.revalidation_opened)
         return result.model_copy(update={"assessment": assessment})
-
-    def _approval_id(self, request_id: str) -> str:
-        """The workflow id of one of this system's approval requests."""
-        return approval_workflow_id(request_id, id_prefix(workflow.info().workflow_id, self._id))
-
-    async def _start_approval(
-        self, request: ApprovalRequest
-    ) -> workflow.ChildWorkflowHandle[Any, ApprovalRequest]:
-        """Start a request's approval workflow; it outlives this run and reports back by id."""
-        return await workflow.start_child_workflow(
-            ApprovalWorkflow.run,
-            ApprovalWorkflowInput(request=request, parent_workflow_id=workflow.info().workflow_id),
-            id=self._approval_id(request.id),
-            parent_close_policy=ParentClosePolicy.ABANDON,
-        )
-
-    async def _withdraw(self, request: ApprovalRequest | None, successor: str | None) -> None:
-        """Withdraw an open revalidation: cancel its workflow, which closes it as withdrawn."""
-        if request is None:
-            return
-        self._event("threshold", "revalidation_withdrawn", request.id, into=successor)
-        handle = workflow.get_external_workflow_handle(self._approval_id(request.id))
-        try:
-            await handle.cancel()
-        except Exception as error:  # it may have closed meanwhile; its signal is then ignored
-            self._event("threshold", "withdraw_failed", request.id, error=str(error))
 
     def _revalidation_closed(
         self, meta: CommandMeta, view: SystemView, request: ApprovalRequest
-    ) -> None:
+    ) -> CommandResult | None:
         """Approved: the declared scope becomes the approved one. Otherwise say what to roll back."""
-        base: dict[str, Any] = {"state": S.production, "pending_request": None}
+        if view.pending_request is None or view.pending_request.id != request.id:
+            return None
+        base: dict[str, Any] = {"pending_request": None}
         if request.status is RequestStatus.approved:
             update = base | {
                 "approved_manifest": view.manifest,
@@ -337,7 +288,7 @@ class ScopeChanges(SystemHost):
                 "revalidation_approved",
                 request.id,
                 changes=request.change,
-                approvers=[d.principal for d in request.decisions if d.approve],
+                approvers=request.approvers,
             )
         else:
             rollback = [r.message for r in view.change.reasons] if view.change else request.change
@@ -354,4 +305,4 @@ class ScopeChanges(SystemHost):
                 reason=request.reason,
                 rollback=rollback,
             )
-        self._commit(meta, view.model_copy(update=update), message)
+        return self._commit(meta, view.model_copy(update=update), message, E.revalidation_closed)

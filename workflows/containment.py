@@ -15,46 +15,33 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
-with workflow.unsafe.imports_passed_through():
-    from domain.approvals import ApprovalRequest, RequestKind, RequestStatus
-    from domain.errors import Conflict
-    from domain.lifecycle import CLOSED_STATES, LifecycleState
-    from domain.manifest import Credential
-    from domain.policy import Policy, Role
-    from workflows.host import SystemHost
-    from workflows.models import (
-        CommandMeta,
-        CommandResult,
-        ContainCommand,
-        GovernanceTicketInput,
-        PeopleNotice,
-        ReleaseCommand,
-        RevokeInput,
-        RevokeResult,
-        SystemView,
-        TicketSyncResult,
-    )
-    from workflows.scope import missing_holders, new_request, next_request_id
+from domain.approvals import ApprovalRequest, RequestKind, RequestStatus
+from domain.contracts import (
+    CommandMeta,
+    CommandResult,
+    ContainCommand,
+    GovernanceTicketInput,
+    PeopleNotice,
+    ReleaseCommand,
+    RevokeInput,
+    SystemView,
+)
+from domain.errors import Conflict
+from domain.lifecycle import LifecycleState
+from domain.manifest import Credential
+from domain.policy import Policy, Role
+from domain.scope import bound_credentials, missing_holders, new_request, next_request_id
+from domain.transitions import LifecycleEvent, advance, require
+from workflows import effects
+from workflows.host import SystemHost
 
 S = LifecycleState
+E = LifecycleEvent
 RELEASE_ROLES = [Role.security, Role.business_owner, Role.technical_owner]
-REVOKE_OPTIONS: dict[str, Any] = {
-    "start_to_close_timeout": timedelta(minutes=2),
-    "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=1), maximum_attempts=5),
-}
-INCIDENT_OPTIONS: dict[str, Any] = {
-    "start_to_close_timeout": timedelta(minutes=1),
-    "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attempts=0),
-}
-
-
-def bound_credentials(view: SystemView) -> list[Credential]:
-    """Every credential the system declares or was approved with (by id, declared first)."""
-    found: dict[str, Credential] = {c.id: c for c in view.manifest.credentials}
-    if view.approved_manifest is not None:
-        for credential in view.approved_manifest.credentials:
-            found.setdefault(credential.id, credential)
-    return list(found.values())
+REVOKE_TIMEOUT = timedelta(minutes=2)
+REVOKE_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1), maximum_attempts=5)
+INCIDENT_TIMEOUT = timedelta(minutes=1)
+INCIDENT_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attempts=0)
 
 
 class Containment(SystemHost):
@@ -66,49 +53,36 @@ class Containment(SystemHost):
         _notice_queue: list[PeopleNotice]
 
         def _finish_retirement(self) -> None: ...
+        def _withdraw_open(self, view: SystemView, reason: str) -> SystemView: ...
 
     # ----- contain -------------------------------------------------------------------------
 
     @workflow.update
-    async def contain(self, cmd: ContainCommand) -> CommandResult:
+    def contain(self, cmd: ContainCommand) -> CommandResult:
         """Contain the system now: gates close, credentials go to the revoker, a ticket opens."""
         if self._seen(cmd.meta):
             return self._replay(cmd.meta)
-        return await self._contain(cmd.meta, cmd.reason, cmd.policy)
+        return self._contain(cmd.meta, cmd.reason, self._adopt(cmd.policy))
 
     @contain.validator
     def _validate_contain(self, cmd: ContainCommand) -> None:
-        def check() -> None:
-            if self._seen(cmd.meta):
-                return
-            view = self._current()
-            if view.state in CLOSED_STATES:
-                raise Conflict(f"system {self._id} is already {view.state.value}")
+        if not self._seen(cmd.meta):
+            self._check(lambda: require(self._current().state, E.contain, self._id))
 
-        self._check(check)
-
-    async def _contain(
-        self, meta: CommandMeta, reason: str, policy: Policy | None = None
-    ) -> CommandResult:
+    def _contain(self, meta: CommandMeta, reason: str, policy: Policy) -> CommandResult:
         """The single way into `contained` (containment by a person or by a finding)."""
-        await workflow.wait_condition(lambda: not self._change_busy)
-        self._change_busy = True  # a scope change being applied finishes first
-        try:
-            return await self._contain_now(meta, reason, policy)
-        finally:
-            self._change_busy = False
-
-    async def _contain_now(
-        self, meta: CommandMeta, reason: str, policy: Policy | None
-    ) -> CommandResult:
         view = self._current()
-        if view.state in CLOSED_STATES:
+        if view.state in (S.contained, S.retired):
             message = f"{self._id} is already {view.state.value}"
             self._processed[meta.command_id] = message
-            return CommandResult(command_id=meta.command_id, system=view, message=message)
-        pending = view.pending_request
+            return CommandResult(
+                command_id=meta.command_id,
+                system=view,
+                message=message,
+                policy_digest=self._policy_digest,
+            )
         credentials = bound_credentials(view)
-        owners = view.approved_manifest or view.manifest
+        owners = view.in_force
         incident = GovernanceTicketInput(
             ticket_id=f"{next_request_id(view)}-incident-{workflow.uuid4().hex[:6]}",
             system_id=self._id,
@@ -117,13 +91,6 @@ class Containment(SystemHost):
             description=_incident_text(view, reason, meta.principal, credentials),
             assignee=str(owners.technical_owner).lower() if owners.technical_owner else None,
         )
-        update: dict[str, Any] = {
-            "state": S.contained,
-            "contained_from": view.state,
-            "pending_request": None,
-            "last_reason": f"contained: {reason}",
-            "revocations": {c.id: "requested" for c in credentials},
-        }
         self._event(
             meta.principal,
             "contained",
@@ -131,6 +98,11 @@ class Containment(SystemHost):
             previous=view.state.value,
             credentials=[c.id for c in credentials],
         )
+        update: dict[str, Any] = {
+            "last_reason": f"contained: {reason}",
+            "revocations": {c.id: "requested" for c in credentials},
+        }
+        view = self._withdraw_open(view.model_copy(update=update), "the system was contained")
         self._queue_revocations(credentials, f"contained: {reason}", meta.principal)
         self._incident_queue.append(incident)
         self._tell_owners(
@@ -144,19 +116,7 @@ class Containment(SystemHost):
             f"{self._id} contained: every environment is closed; "
             f"{len(credentials)} credential(s) handed to the revoker; an incident ticket opens"
         )
-        result = self._commit(meta, view.model_copy(update=update), message)
-        if pending is not None:
-            self._event("threshold", "request_withdrawn", pending.id, reason="contained")
-            await self._withdraw_quietly(pending)
-        return result
-
-    async def _withdraw_quietly(self, request: ApprovalRequest) -> None:
-        """Cancel an open request's workflow (it closes as withdrawn)."""
-        handle = workflow.get_external_workflow_handle(self._approval_id(request.id))
-        try:
-            await handle.cancel()
-        except Exception as error:  # closed meanwhile; its signal is then ignored
-            self._event("threshold", "withdraw_failed", request.id, error=str(error))
+        return self._commit(meta, view, message, E.contain)
 
     def _queue_revocations(self, credentials: list[Credential], reason: str, actor: str) -> None:
         for credential in credentials:
@@ -179,7 +139,7 @@ class Containment(SystemHost):
 
     def _tell_owners(self, view: SystemView, policy: Policy | None, key: str, text: str) -> None:
         """Queue a direct message to the owners and security (Slack, when configured)."""
-        owners = view.approved_manifest or view.manifest
+        owners = view.in_force
         people = [str(p).lower() for p in (owners.business_owner, owners.technical_owner) if p]
         people += policy.members(Role.security.value) if policy is not None else []
         notice_id = f"notice:{self._id}:{key}"[:200]
@@ -199,7 +159,12 @@ class Containment(SystemHost):
         while self._notice_queue:
             notice = self._notice_queue[0]
             try:
-                await workflow.execute_activity("notify_people", notice, **REVOKE_OPTIONS)
+                await workflow.execute_activity(
+                    effects.notify_people,
+                    notice,
+                    start_to_close_timeout=REVOKE_TIMEOUT,
+                    retry_policy=REVOKE_RETRY,
+                )
             except ActivityError as error:
                 self._event(
                     "threshold",
@@ -213,8 +178,11 @@ class Containment(SystemHost):
     async def _revoke(self, job: RevokeInput) -> None:
         credential = job.credential.id
         try:
-            result: RevokeResult = await workflow.execute_activity(
-                "revoke_credential", job, result_type=RevokeResult, **REVOKE_OPTIONS
+            result = await workflow.execute_activity(
+                effects.revoke_credential,
+                job,
+                start_to_close_timeout=REVOKE_TIMEOUT,
+                retry_policy=REVOKE_RETRY,
             )
             status = "confirmed" if result.confirmed else f"failed: {result.detail}"
             detail = {"revoker": result.revoker, "detail": result.detail}
@@ -228,15 +196,15 @@ class Containment(SystemHost):
         self._event("threshold", action, credential_id=credential, **detail)
         view = self._current()
         revocations = {**view.revocations, credential: status}
-        meta = CommandMeta(
-            command_id=f"revoked:{credential}:{workflow.uuid4().hex[:8]}", principal="threshold"
-        )
-        self._commit(meta, view.model_copy(update={"revocations": revocations}), status)
+        self._internal(view.model_copy(update={"revocations": revocations}))
 
     async def _open_incident(self, incident: GovernanceTicketInput) -> None:
         try:
-            result: TicketSyncResult = await workflow.execute_activity(
-                "sync_governance_ticket", incident, result_type=TicketSyncResult, **INCIDENT_OPTIONS
+            result = await workflow.execute_activity(
+                effects.sync_governance_ticket,
+                incident,
+                start_to_close_timeout=INCIDENT_TIMEOUT,
+                retry_policy=INCIDENT_RETRY,
             )
         except ActivityError as error:
             self._event(
@@ -254,9 +222,7 @@ class Containment(SystemHost):
             tracker=result.tracker,
             kind="incident",
         )
-        view = self._current()
-        meta = CommandMeta(command_id=f"incident:{incident.ticket_id}", principal="threshold")
-        self._commit(meta, view.model_copy(update={"incident": result.key}), result.key)
+        self._internal(self._current().model_copy(update={"incident": result.key}))
 
     # ----- release -------------------------------------------------------------------------
 
@@ -265,13 +231,16 @@ class Containment(SystemHost):
         """Ask security and the owners to release a contained system."""
         if self._seen(cmd.meta):
             return self._replay(cmd.meta)
+        return await self._started(self._release(cmd))
+
+    def _release(self, cmd: ReleaseCommand) -> CommandResult:
         view = self._current()
-        owners = view.approved_manifest or view.manifest
-        roles = [r for r in RELEASE_ROLES if not missing_holders(owners, cmd.policy, [r])]
+        policy = self._adopt(cmd.policy)
+        roles = [r for r in RELEASE_ROLES if not missing_holders(view.in_force, policy, [r])]
         request = new_request(
             request_id=next_request_id(view),
             view=view,
-            policy=cmd.policy,
+            policy=policy,
             requester=cmd.meta.principal,
             kind=RequestKind.release,
             roles=roles,
@@ -280,8 +249,7 @@ class Containment(SystemHost):
             now=workflow.now(),
             change=[view.last_reason] if view.last_reason else [],
         )
-        await self._start_approval(request)
-        view = self._current()
+        view = self._open_request(view, request, blocking=True)
         self._event(
             cmd.meta.principal,
             "release_requested",
@@ -289,13 +257,9 @@ class Containment(SystemHost):
             required_roles=[r.value for r in roles],
             comment=cmd.comment,
         )
-        update = {"pending_request": request, "request_ids": [*view.request_ids, request.id]}
         names = ", ".join(r.value for r in roles)
-        return self._commit(
-            cmd.meta,
-            view.model_copy(update=update),
-            f"release requested ({request.id}); awaiting {names}",
-        )
+        message = f"release requested ({request.id}); awaiting {names}"
+        return self._commit(cmd.meta, view, message, E.request_release)
 
     @release.validator
     def _validate_release(self, cmd: ReleaseCommand) -> None:
@@ -303,15 +267,12 @@ class Containment(SystemHost):
             if self._seen(cmd.meta):
                 return
             view = self._current()
-            if view.state is not S.contained or view.retiring:
-                raise Conflict(
-                    f"system {self._id} is {view.state.value}; only a contained "
-                    "system can be released"
-                )
+            require(view.state, E.request_release, self._id)
+            if view.retiring:
+                raise Conflict(f"system {self._id} is being retired; it cannot be released")
             if view.pending_request is not None:
                 raise Conflict(f"release request {view.pending_request.id} is already pending")
-            owners = view.approved_manifest or view.manifest
-            missing = missing_holders(owners, cmd.policy, [Role.security])
+            missing = missing_holders(view.in_force, self._policy_for(cmd.policy), [Role.security])
             if missing:
                 raise Conflict(f"cannot release {self._id}: no one holds role security")
 
@@ -319,32 +280,26 @@ class Containment(SystemHost):
 
     def _release_closed(
         self, meta: CommandMeta, view: SystemView, request: ApprovalRequest
-    ) -> None:
+    ) -> CommandResult | None:
         """Approved: back to the state before containment. Otherwise it stays contained."""
+        if view.pending_request is None or view.pending_request.id != request.id:
+            return None
         if request.status is RequestStatus.approved:
-            back = view.contained_from or S.pilot
-            update: dict[str, Any] = {
-                "state": back,
-                "contained_from": None,
-                "pending_request": None,
-                "last_reason": "",
-            }
+            update: dict[str, Any] = {"pending_request": None, "last_reason": ""}
+            view = view.model_copy(update=update)
+            back = advance(view.state, E.released, view.facts(), self._id)
             self._event(
-                "threshold",
-                "released",
-                request.id,
-                state=back.value,
-                approvers=[d.principal for d in request.decisions if d.approve],
+                "threshold", "released", request.id, state=back.value, approvers=request.approvers
             )
             message = f"{request.id} approved: {self._id} released to {back.value}"
-        else:
-            why = f"release {request.id} {request.status.value}: {request.reason}"
-            update = {"pending_request": None, "last_reason": why}
-            self._event(
-                "threshold", f"release_{request.status.value}", request.id, reason=request.reason
-            )
-            message = f"{why}; {self._id} stays contained"
-        self._commit(meta, view.model_copy(update=update), message)
+            return self._commit(meta, view, message, E.released)
+        why = f"release {request.id} {request.status.value}: {request.reason}"
+        update = {"pending_request": None, "last_reason": why}
+        self._event(
+            "threshold", f"release_{request.status.value}", request.id, reason=request.reason
+        )
+        message = f"{why}; {self._id} stays contained"
+        return self._commit(meta, view.model_copy(update=update), message, E.release_closed)
 
 
 def _incident_text(view: SystemView, reason: str, actor: str, credentials: list[Credential]) -> str:

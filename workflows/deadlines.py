@@ -10,36 +10,26 @@ and worker restarts. Notifications and tickets run beside the workflow, never bl
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
-with workflow.unsafe.imports_passed_through():
-    from domain.approvals import RequestKind
-    from domain.lifecycle import PRODUCTION_STATES, LifecycleState
-    from domain.recertification import (
-        RecertStep,
-        due_steps,
-        next_deadline,
-    )
-    from domain.waivers import (
-        GapException,
-        WaiverStatus,
-        next_expiry,
-    )
-    from workflows.host import SystemHost
-    from workflows.models import (
-        GovernanceTicketInput,
-        PeopleNotice,
-        SystemView,
-        TicketSyncResult,
-    )
+from domain.contracts import GovernanceTicketInput, PeopleNotice, SystemView
+from domain.lifecycle import PRODUCTION_STATES, LifecycleState
+from domain.recertification import RecertStep, due_steps, next_deadline
+from domain.transitions import LifecycleEvent
+from domain.waivers import GapException, WaiverStatus, next_expiry
+from workflows import effects
+from workflows.host import SystemHost
 
 S = LifecycleState
-RECERT_PATCH = "recertification"
+E = LifecycleEvent
+A = TypeVar("A")
+R = TypeVar("R")
 SIDE_TIMEOUT = timedelta(seconds=60)
 SIDE_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attempts=0)
 NOTIFY_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=2), maximum_attempts=30)
@@ -49,35 +39,16 @@ def _day(moment: datetime) -> str:
     return f"{moment:%Y-%m-%d}"
 
 
-def derive_state(view: SystemView) -> LifecycleState:
-    """A production system's state: overdue, then revalidation, then recertification due."""
-    if view.state not in PRODUCTION_STATES:
-        return view.state
-    pending = view.pending_request
-    base = (
-        S.revalidation_pending
-        if pending is not None and pending.kind is RequestKind.revalidation
-        else S.production
-    )
-    recert = view.recertification
-    if recert is not None and recert.overdue:
-        return S.overdue
-    if recert is not None and recert.due and base is S.production:
-        return S.recertification_due
-    return base
-
-
 class Deadlines(SystemHost):
     """The timer and side effects of `AISystemWorkflow` (mixed in; state lives on the workflow)."""
 
     if TYPE_CHECKING:
 
-        async def _recert_step(self, step: RecertStep) -> None: ...
-        async def _lapse(
-            self, exception: GapException, status: WaiverStatus, actor: str
-        ) -> None: ...
+        def _recert_step(self, step: RecertStep) -> None: ...
+        def _lapse(self, exception: GapException, status: WaiverStatus, actor: str) -> None: ...
         def _waived(self, view: SystemView) -> list[str]: ...
 
+    _jobs: list[asyncio.Task[None]]
     _timer: asyncio.Task[None] | None = None
     _timer_at: datetime | None = None
     _side: list[asyncio.Task[None]]
@@ -129,19 +100,19 @@ class Deadlines(SystemHost):
         view = self._current()
         for exception in list(view.exceptions):
             if exception.status is WaiverStatus.active and exception.until <= now:
-                await self._lapse(exception, WaiverStatus.expired, "threshold")
+                self._lapse(exception, WaiverStatus.expired, "threshold")
         view = self._current()
         recert = view.recertification
         if recert is not None and view.state in PRODUCTION_STATES | {S.contained}:
             for step in due_steps(recert, now):
-                await self._recert_step(step)
+                self._recert_step(step)
         self._arm()
 
     async def _settle_side(self) -> None:
-        """Before continue-as-new or the end: let notifications and tickets finish."""
-        for task in self._side:
+        """Before continue-as-new or the end: let starts, withdrawals, notices and tickets finish."""
+        for task in [*self._jobs, *self._side]:
             await task
-        self._side = []
+        self._jobs, self._side = [], []
         if self._timer is not None:
             self._timer.cancel()
 
@@ -150,7 +121,7 @@ class Deadlines(SystemHost):
         self._side.append(asyncio.create_task(job))
 
     def _owners(self, view: SystemView) -> list[str]:
-        manifest = view.approved_manifest or view.manifest
+        manifest = view.in_force
         people = [manifest.technical_owner, manifest.business_owner]
         return [str(p).lower() for p in people if p]
 
@@ -159,17 +130,15 @@ class Deadlines(SystemHost):
     def _notify(self, key: str, people: list[str], text: str) -> None:
         """Direct-message people through Slack (when configured), off the workflow's path."""
         notice = PeopleNotice(key=key, system_id=self._id, people=people, text=text)
-        self._spawn(self._run_side("notify_people", notice, NOTIFY_RETRY))
+        self._spawn(self._run_side(effects.notify_people, notice, NOTIFY_RETRY))
 
     def _ticket(self, job: GovernanceTicketInput, action: str) -> None:
         """Open or update a governance ticket, one at a time, and audit its key."""
 
         async def run() -> None:
             async with self._ticket_lock:
-                result = await self._run_side(
-                    "sync_governance_ticket", job, SIDE_RETRY, TicketSyncResult
-                )
-            if not isinstance(result, TicketSyncResult):
+                result = await self._run_side(effects.sync_governance_ticket, job, SIDE_RETRY)
+            if result is None:
                 return
             key = result.key
             self._event("threshold", action, job.ticket_id, ticket=key, tracker=result.tracker)
@@ -184,18 +153,14 @@ class Deadlines(SystemHost):
 
         self._spawn(run())
 
-    async def _run_side(
-        self, name: str, arg: object, retry: RetryPolicy, result_type: type | None = None
-    ) -> Any:
+    async def _run_side(self, activity: Callable[[A], R], arg: A, retry: RetryPolicy) -> R | None:
+        """Run a side activity; a failure is audited, never raised into the lifecycle."""
         try:
             return await workflow.execute_activity(
-                name,
-                arg,
-                result_type=result_type,
-                start_to_close_timeout=SIDE_TIMEOUT,
-                retry_policy=retry,
+                activity, arg, start_to_close_timeout=SIDE_TIMEOUT, retry_policy=retry
             )
         except ActivityError as error:
+            name = getattr(activity, "__name__", "activity")
             self._event("threshold", "notification_failed", activity=name, error=str(error.cause))
             return None
 
@@ -206,5 +171,4 @@ class Deadlines(SystemHost):
         containment; recertifying reopens a system its recertification closed.
         """
         self._event("threshold", action, reason=reason)
-        update = {"state": S.contained, "contained_from": view.state, "last_reason": reason}
-        self._internal(view.model_copy(update=update))
+        self._internal(view.model_copy(update={"last_reason": reason}), E.gate_closed)

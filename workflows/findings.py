@@ -11,15 +11,16 @@ from typing import TYPE_CHECKING
 
 from temporalio import workflow
 
-with workflow.unsafe.imports_passed_through():
-    from domain.approvals import RequestKind
-    from domain.lifecycle import CLOSED_STATES, PRODUCTION_STATES, LifecycleState
-    from domain.policy import Policy, Role
-    from workflows.host import SystemHost
-    from workflows.models import ActionFindingSignal, CommandMeta, CommandResult, SystemView
-    from workflows.scope import missing_holders, new_request, next_request_id
+from domain.approvals import RequestKind
+from domain.contracts import ActionFindingSignal, CommandMeta, CommandResult, SystemView
+from domain.lifecycle import CLOSED_STATES, PRODUCTION_STATES, LifecycleState
+from domain.policy import Policy, Role
+from domain.scope import missing_holders, new_request, next_request_id
+from domain.transitions import LifecycleEvent
+from workflows.host import SystemHost
 
 S = LifecycleState
+E = LifecycleEvent
 
 
 class ActionFindings(SystemHost):
@@ -27,22 +28,21 @@ class ActionFindings(SystemHost):
 
     if TYPE_CHECKING:
 
-        async def _contain(
-            self, meta: CommandMeta, reason: str, policy: Policy | None = None
-        ) -> CommandResult: ...
+        def _contain(self, meta: CommandMeta, reason: str, policy: Policy) -> CommandResult: ...
         def _tell_owners(
             self, view: SystemView, policy: Policy | None, key: str, text: str
         ) -> None: ...
 
     @workflow.signal
-    async def action_finding(self, signal: ActionFindingSignal) -> None:
+    def action_finding(self, signal: ActionFindingSignal) -> None:
         """The first finding of a kind: audit it, then revalidate or contain per policy."""
         view = self._view
         key = f"finding:{signal.code}"
         if view is None or key in self._processed or view.state is S.retired:
             return
         self._processed[key] = signal.message
-        outcome = _finding_outcome(view, signal.policy)
+        policy = self._adopt(signal.policy)
+        outcome = _finding_outcome(view, policy)
         self._event(
             "threshold",
             "action_finding",
@@ -57,32 +57,24 @@ class ActionFindings(SystemHost):
         meta = CommandMeta(command_id=f"{key}:{signal.trace_id}"[:200], principal="threshold")
         self._tell_owners(
             view,
-            signal.policy,
+            policy,
             key,
             f"{view.manifest.name} ({self._id}) acted outside its approved scope: "
             f"{signal.message} (trace {signal.trace_id}); outcome: {outcome}",
         )
         if outcome == "contain":
-            reason = f"action finding {signal.code}: {signal.message}"
-            await self._contain(meta, reason, signal.policy)
+            self._contain(meta, f"action finding {signal.code}: {signal.message}", policy)
         elif outcome == "revalidate":
-            await workflow.wait_condition(lambda: not self._change_busy)
-            self._change_busy = True  # one change at a time: a scope change may be opening one
-            try:
-                if _finding_outcome(self._current(), signal.policy) == "revalidate":
-                    await self._finding_revalidation(meta, self._current(), signal)
-            finally:
-                self._change_busy = False
+            self._finding_revalidation(meta, view, signal, policy)
 
-    async def _finding_revalidation(
-        self, meta: CommandMeta, view: SystemView, signal: ActionFindingSignal
+    def _finding_revalidation(
+        self, meta: CommandMeta, view: SystemView, signal: ActionFindingSignal, policy: Policy
     ) -> None:
         """Open a revalidation of the system's actual behaviour (technical owner, security)."""
-        policy = signal.policy
         roles = [
             r
             for r in (Role.technical_owner, Role.security)
-            if not missing_holders(view.approved_manifest or view.manifest, policy, [r])
+            if not missing_holders(view.in_force, policy, [r])
         ]
         request = new_request(
             request_id=next_request_id(view),
@@ -96,8 +88,6 @@ class ActionFindings(SystemHost):
             now=workflow.now(),
             change=[f"action finding: {signal.message}"],
         )
-        await self._start_approval(request)
-        view = self._current()
         self._event(
             "threshold",
             "revalidation_requested",
@@ -106,13 +96,11 @@ class ActionFindings(SystemHost):
             changes=request.change,
             outcome="revalidate",
         )
-        update = {
-            "state": S.revalidation_pending,
-            "pending_request": request,
-            "request_ids": [*view.request_ids, request.id],
-            "last_reason": f"action finding {signal.code}: {signal.message}",
-        }
-        self._commit(meta, view.model_copy(update=update), f"revalidation {request.id} opened")
+        view = view.model_copy(
+            update={"last_reason": f"action finding {signal.code}: {signal.message}"}
+        )
+        view = self._open_request(view, request, blocking=True)
+        self._commit(meta, view, f"revalidation {request.id} opened", E.revalidation_opened)
 
 
 def _finding_outcome(view: SystemView, policy: Policy) -> str:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from domain.approvals import ApprovalRequest
+    from domain.approvals import ApprovalRequest, RequestKind
+    from domain.contracts import CommandMeta, CommandResult, PolicyRef, SystemView
     from domain.policy import Policy
-    from workflows.models import CommandMeta, CommandResult, SystemView
+    from domain.transitions import LifecycleEvent
 
 
 class SystemHost:
@@ -17,19 +18,32 @@ class SystemHost:
         _id: str
         _view: SystemView | None
         _policy: Policy
+        _policy_digest: str
         _processed: dict[str, str]
         _finished: bool
-        _change_busy: bool
 
         def _seen(self, meta: CommandMeta) -> bool: ...
         def _current(self) -> SystemView: ...
         def _replay(self, meta: CommandMeta) -> CommandResult: ...
-        def _commit(self, meta: CommandMeta, view: SystemView, message: str) -> CommandResult: ...
-        def _internal(self, view: SystemView) -> SystemView: ...
+        def _commit(
+            self,
+            meta: CommandMeta,
+            view: SystemView,
+            message: str,
+            event: LifecycleEvent | None = None,
+        ) -> CommandResult: ...
+        def _internal(
+            self, view: SystemView, event: LifecycleEvent | None = None
+        ) -> SystemView: ...
         def _event(
             self, actor: str, action: str, request_id: str | None = None, **detail: object
         ) -> None: ...
         @staticmethod
         def _check(check: object) -> None: ...
-        async def _start_approval(self, request: ApprovalRequest) -> Any: ...
-        def _approval_id(self, request_id: str) -> str: ...
+        def _policy_for(self, ref: PolicyRef) -> Policy: ...
+        def _adopt(self, ref: PolicyRef | None) -> Policy: ...
+        def _open_request(
+            self, view: SystemView, request: ApprovalRequest, *, blocking: bool
+        ) -> SystemView: ...
+        def _withdraw_request(self, request_id: str, kind: RequestKind, reason: str) -> None: ...
+        async def _started(self, result: CommandResult) -> CommandResult: ...

@@ -11,31 +11,33 @@ from typing import Any
 
 from temporalio import workflow
 
-with workflow.unsafe.imports_passed_through():
-    from domain.approvals import ApprovalRequest, RequestKind, RequestStatus
-    from domain.errors import Conflict, Forbidden
-    from domain.lifecycle import PRODUCTION_STATES, LifecycleState
-    from domain.policy import Role
-    from domain.recertification import (
-        CHECKLIST,
-        RecertificationStatus,
-        RecertStep,
-        bring_forward,
-        recertification_roles,
-        reschedule,
-        start_cycle,
-    )
-    from workflows.deadlines import RECERT_PATCH, Deadlines, _day
-    from workflows.models import (
-        CommandResult,
-        GovernanceTicketInput,
-        PolicyCommand,
-        RecertifyCommand,
-        SystemView,
-    )
-    from workflows.scope import new_request, next_request_id, role_holders
+from domain.approvals import ApprovalRequest, RequestKind, RequestStatus
+from domain.contracts import (
+    CommandMeta,
+    CommandResult,
+    GovernanceTicketInput,
+    PolicyCommand,
+    RecertifyCommand,
+    SystemView,
+)
+from domain.errors import Conflict, Forbidden
+from domain.lifecycle import PRODUCTION_STATES, LifecycleState
+from domain.policy import Role
+from domain.recertification import (
+    CHECKLIST,
+    RecertificationStatus,
+    RecertStep,
+    bring_forward,
+    recertification_roles,
+    reschedule,
+    start_cycle,
+)
+from domain.scope import new_request, next_request_id, role_holders
+from domain.transitions import LifecycleEvent
+from workflows.deadlines import Deadlines, _day
 
 S = LifecycleState
+E = LifecycleEvent
 
 
 class Recertification(Deadlines):
@@ -44,9 +46,7 @@ class Recertification(Deadlines):
     # ----- recertification steps -----------------------------------------------------------
 
     def _start_recertification(self, view: SystemView) -> SystemView:
-        """Entering production: the first cycle starts now (new histories only)."""
-        if not workflow.patched(RECERT_PATCH):
-            return view
+        """Entering production (or taking a policy with cadences): the first cycle starts now."""
         tier = view.production_requirements.risk_tier
         recert = start_cycle(workflow.now(), tier, self._policy)
         self._event(
@@ -58,7 +58,7 @@ class Recertification(Deadlines):
         )
         return view.model_copy(update={"recertification": recert})
 
-    async def _recert_step(self, step: RecertStep) -> None:
+    def _recert_step(self, step: RecertStep) -> None:
         view = self._current()
         recert = view.recertification
         assert recert is not None
@@ -75,7 +75,8 @@ class Recertification(Deadlines):
             self._internal(
                 view.model_copy(
                     update={"recertification": recert.model_copy(update={"reminded_at": now})}
-                )
+                ),
+                E.recertification_step,
             )
             self._notify(
                 f"recert-remind:{self._id}:{recert.cycle}",
@@ -84,7 +85,7 @@ class Recertification(Deadlines):
                 f"{_day(recert.due_at)}. Attest with `threshold recertify {self._id}`.",
             )
         elif step is RecertStep.request:
-            await self._open_recertification("threshold", "due")
+            self._open_recertification("threshold", "due")
         elif step is RecertStep.overdue:
             self._overdue(view, recert, now)
         elif step is RecertStep.contain and view.state not in PRODUCTION_STATES:
@@ -92,7 +93,8 @@ class Recertification(Deadlines):
             self._internal(
                 view.model_copy(
                     update={"recertification": recert.model_copy(update={"contain_at": None})}
-                )
+                ),
+                E.recertification_step,
             )
         elif step is RecertStep.contain:
             updated = recert.model_copy(update={"gate_closed": True})
@@ -103,7 +105,7 @@ class Recertification(Deadlines):
                 f"until {self._id} is recertified (threshold recertify {self._id})",
             )
 
-    async def _open_recertification(self, requester: str, why: str) -> ApprovalRequest:
+    def _open_recertification(self, requester: str, why: str) -> ApprovalRequest:
         """Open the cycle's recertification request for the owners (and security if high)."""
         view = self._current()
         recert = view.recertification
@@ -126,9 +128,6 @@ class Recertification(Deadlines):
         # It stays open through the overdue period, until a full cadence has passed.
         lasts = max(request.expires_at, recert.due_at + timedelta(days=recert.cadence_days))
         request = request.model_copy(update={"expires_at": lasts, "waived": self._waived(view)})
-        await self._start_approval(request)
-        view = self._current()
-        recert = view.recertification or recert
         updated = recert.model_copy(
             update={"requested_at": recert.requested_at or now, "request_id": request.id}
         )
@@ -141,15 +140,14 @@ class Recertification(Deadlines):
             required_roles=[r.value for r in request.required_roles],
             why=why,
         )
-        self._internal(
-            view.model_copy(
-                update={"recertification": updated, "request_ids": [*view.request_ids, request.id]}
-            )
+        view = self._open_request(
+            view.model_copy(update={"recertification": updated}), request, blocking=False
         )
+        self._internal(view, E.recertification_step)
         return request
 
     def _overdue(self, view: SystemView, recert: RecertificationStatus, now: datetime) -> None:
-        manifest = view.approved_manifest or view.manifest
+        manifest = view.in_force
         ticket_id = f"{self._id}-recert-{recert.cycle}"
         updated = recert.model_copy(update={"overdue_since": now, "ticket_id": ticket_id})
         security = self._policy.members(Role.security.value)
@@ -161,7 +159,7 @@ class Recertification(Deadlines):
             due_at=recert.due_at.isoformat(),
         )
         self._event("threshold", "recertification_escalated", recert.request_id, security=security)
-        self._internal(view.model_copy(update={"recertification": updated}))
+        self._internal(view.model_copy(update={"recertification": updated}), E.recertification_step)
         self._notify(
             f"recert-overdue:{self._id}:{recert.cycle}",
             sorted({*self._owners(view), *security}),
@@ -176,7 +174,7 @@ class Recertification(Deadlines):
         recert: RecertificationStatus,
         notes: tuple[tuple[str, str], ...] = (),
     ) -> GovernanceTicketInput:
-        manifest = view.approved_manifest or view.manifest
+        manifest = view.in_force
         tech, business = manifest.technical_owner, manifest.business_owner
         lines = [
             f"{manifest.name} ({self._id}) missed its recertification: due "
@@ -205,13 +203,13 @@ class Recertification(Deadlines):
             close=bool(notes),
         )
 
-    def _recertification_closed(self, request: ApprovalRequest) -> None:
+    def _recertification_closed(
+        self, meta: CommandMeta, view: SystemView, request: ApprovalRequest
+    ) -> CommandResult | None:
         """A recertification request settled: approved starts the next cycle."""
-        view = self._view
-        recert = view.recertification if view else None
-        if view is None or recert is None or recert.request_id != request.id:
-            return
-        now = workflow.now()
+        recert = view.recertification
+        if recert is None or recert.request_id != request.id:
+            return None
         if request.status is not RequestStatus.approved:
             self._event(
                 "threshold",
@@ -220,42 +218,42 @@ class Recertification(Deadlines):
                 reason=request.reason,
             )
             why = f"recertification {request.id} {request.status.value}: {request.reason}"
-            self._internal(
-                view.model_copy(
-                    update={
-                        "recertification": recert.model_copy(update={"request_id": None}),
-                        "last_reason": why + f"; run threshold recertify {self._id} again",
-                    }
-                )
-            )
-            return
-        tier = view.production_requirements.risk_tier
-        fresh = start_cycle(now, tier, self._policy, previous=recert)
-        approvers = [d.principal for d in request.decisions if d.approve]
+            update = {
+                "recertification": recert.model_copy(update={"request_id": None}),
+                "last_reason": why + f"; run threshold recertify {self._id} again",
+            }
+            return self._commit(meta, view.model_copy(update=update), why, E.recertification_step)
+        fresh = start_cycle(
+            workflow.now(), view.production_requirements.risk_tier, self._policy, previous=recert
+        )
         reopen = view.state is S.contained and recert.gate_closed
         self._event(
             "threshold",
             "recertified",
             request.id,
             cycle=recert.cycle,
-            approvers=approvers,
+            approvers=request.approvers,
             attested=list(CHECKLIST),
             next_due_at=fresh.due_at.isoformat(),
             reopened=reopen,
         )
-        update: dict[str, Any] = {"recertification": fresh}
-        if reopen:
-            update |= {"state": S.production, "last_reason": "", "contained_from": None}
-        elif view.last_reason.startswith("recertification"):
-            update["last_reason"] = ""
-        self._internal(view.model_copy(update=update))
+        changes: dict[str, Any] = {"recertification": fresh}
+        if reopen or view.last_reason.startswith("recertification"):
+            changes["last_reason"] = ""
+        result = self._commit(
+            meta,
+            view.model_copy(update=changes),
+            f"{request.id} approved: {self._id} recertified until {_day(fresh.due_at)}",
+            E.gate_reopened if reopen else E.recertified,
+        )
         if recert.ticket_id is not None:
             note = (
-                f"Recertified by {', '.join(approvers)} ({request.id}); the next cycle is due "
-                f"{_day(fresh.due_at)}. Closing."
+                f"Recertified by {', '.join(request.approvers)} ({request.id}); the next cycle "
+                f"is due {_day(fresh.due_at)}. Closing."
             )
             job = self._overdue_ticket(view, recert, (("recertified", note),))
             self._ticket(job, "recertification_ticket_closed")
+        return result
 
     # ----- recertify and policy -------------------------------------------------------------
 
@@ -264,13 +262,16 @@ class Recertification(Deadlines):
         """Open this cycle's recertification request now, unless one is open (then return it)."""
         if self._seen(cmd.meta):
             return self._replay(cmd.meta)
-        self._policy = cmd.policy
+        return await self._started(self._open_now(cmd))
+
+    def _open_now(self, cmd: RecertifyCommand) -> CommandResult:
+        self._adopt(cmd.policy)
         recert = self._current().recertification
         assert recert is not None
         if recert.request_id is not None:
             message = f"recertification {recert.request_id} is open"
             return self._commit(cmd.meta, self._current(), message)
-        request = await self._open_recertification("threshold", f"asked by {cmd.meta.principal}")
+        request = self._open_recertification("threshold", f"asked by {cmd.meta.principal}")
         return self._commit(cmd.meta, self._current(), f"recertification {request.id} opened")
 
     @open_recertification.validator
@@ -293,8 +294,8 @@ class Recertification(Deadlines):
                 )
             if recert.request_id is None:
                 roles = recertification_roles(recert.risk_tier)
-                owners = view.approved_manifest or view.manifest
-                holders = {p for r in roles for p in role_holders(owners, cmd.policy, r)}
+                policy = self._policy_for(cmd.policy)
+                holders = {p for r in roles for p in role_holders(view.in_force, policy, r)}
                 if cmd.meta.principal.lower() not in holders:
                     raise Forbidden(
                         f"{cmd.meta.principal} holds none of the roles that recertify {self._id} "
@@ -309,21 +310,21 @@ class Recertification(Deadlines):
         if self._seen(cmd.meta):
             return self._replay(cmd.meta)
         view = self._current()
-        self._policy = cmd.policy
+        policy = self._adopt(cmd.policy)
         recert = view.recertification
-        message = f"policy {cmd.policy.version} applied to {self._id}"
+        message = f"policy {policy.version} applied to {self._id}"
         if recert is None and view.state in PRODUCTION_STATES:
             view = self._start_recertification(view)  # in production before recertification
             if view.recertification is not None:
                 message += f"; recertification due {_day(view.recertification.due_at)}"
         elif recert is not None:
             tier = view.production_requirements.risk_tier
-            moved = reschedule(recert, cmd.policy, tier)
+            moved = reschedule(recert, policy, tier)
             if moved.due_at != recert.due_at:
                 self._event(
                     cmd.meta.principal,
                     "recertification_rescheduled",
-                    policy=cmd.policy.version,
+                    policy=policy.version,
                     due_at=moved.due_at.isoformat(),
                     was=recert.due_at.isoformat(),
                 )

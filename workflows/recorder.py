@@ -9,17 +9,13 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
-with workflow.unsafe.imports_passed_through():
-    from domain.approvals import ApprovalRequest
-    from domain.errors import GovernanceError
-    from workflows.models import AuditEvent, RecordBatch, SystemView
+from domain.approvals import ApprovalRequest
+from domain.contracts import AuditEvent, RecordBatch, SystemView
+from domain.errors import GovernanceError
+from workflows import effects
 
-RECORD_OPTIONS: dict[str, Any] = {
-    "start_to_close_timeout": timedelta(seconds=30),
-    "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30)),
-}
-# Runs started since this patch write their batches as local activities (same code, same retries).
-LOCAL_RECORD_PATCH = "local-record-batch"
+RECORD_TIMEOUT = timedelta(seconds=30)
+RECORD_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
 
 
 def refusal(error: GovernanceError) -> ApplicationError:
@@ -35,15 +31,14 @@ def refusal(error: GovernanceError) -> ApplicationError:
 class Recorder:
     """Numbers events per workflow (the idempotency key) and flushes them in order.
 
-    `local` writes each batch as a local activity: the worker runs it inside the workflow task
-    that produced it (a marker in history, no activity task, no second workflow task), so a
-    command costs one workflow task. Temporal still retries it; the write stays idempotent.
+    Each batch is a local activity: the worker runs it inside the workflow task that produced
+    it (a marker in history, no activity task, no second workflow task), so a command costs
+    one workflow task. Temporal still retries it; the write stays idempotent.
     """
 
-    def __init__(self, key_prefix: str, seq: int = 0, *, local: bool = False) -> None:
+    def __init__(self, key_prefix: str, seq: int = 0) -> None:
         self.key_prefix = key_prefix
         self.seq = seq
-        self.local = local
         self.events: list[AuditEvent] = []
         self.system: SystemView | None = None
         self.request: ApprovalRequest | None = None
@@ -93,7 +88,9 @@ class Recorder:
             request_version=self.request_version,
         )
         self.events, self.system, self.request = [], None, None
-        if self.local:
-            await workflow.execute_local_activity("record_batch", batch, **RECORD_OPTIONS)
-        else:
-            await workflow.execute_activity("record_batch", batch, **RECORD_OPTIONS)
+        await workflow.execute_local_activity(
+            effects.record_batch,
+            batch,
+            start_to_close_timeout=RECORD_TIMEOUT,
+            retry_policy=RECORD_RETRY,
+        )

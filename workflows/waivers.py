@@ -10,33 +10,35 @@ from typing import Any
 
 from temporalio import workflow
 
-with workflow.unsafe.imports_passed_through():
-    from domain.approvals import ApprovalRequest, RequestKind, RequestStatus
-    from domain.classification import classify_for_production
-    from domain.errors import Conflict, Forbidden, NotFound
-    from domain.lifecycle import PRODUCTION_STATES, LifecycleState
-    from domain.policy import Role
-    from domain.waivers import (
-        GapException,
-        WaiverStatus,
-        check_grant,
-        ended,
-        replace,
-        waived_codes,
-    )
-    from workflows.changes import _outcome_seen
-    from workflows.deadlines import Deadlines, _day
-    from workflows.gate import waiver_lines
-    from workflows.models import (
-        CommandResult,
-        GovernanceTicketInput,
-        GrantExceptionCommand,
-        RevokeExceptionCommand,
-        SystemView,
-    )
-    from workflows.scope import new_request, next_request_id, role_holders
+from domain.approvals import ApprovalRequest, RequestKind, RequestStatus
+from domain.classification import classify_for_production
+from domain.contracts import (
+    CommandMeta,
+    CommandResult,
+    GovernanceTicketInput,
+    GrantExceptionCommand,
+    RevokeExceptionCommand,
+    SystemView,
+)
+from domain.errors import Conflict, Forbidden, NotFound
+from domain.gate import waiver_lines
+from domain.lifecycle import PRODUCTION_STATES, LifecycleState
+from domain.policy import Policy, Role
+from domain.requirements import Gap
+from domain.scope import new_request, next_request_id, role_holders
+from domain.transitions import LifecycleEvent
+from domain.waivers import (
+    GapException,
+    WaiverStatus,
+    check_grant,
+    ended,
+    replace,
+    waived_codes,
+)
+from workflows.deadlines import Deadlines, _day
 
 S = LifecycleState
+E = LifecycleEvent
 
 
 class Waivers(Deadlines):
@@ -50,7 +52,7 @@ class Waivers(Deadlines):
     def _waived_codes(self, view: SystemView) -> set[str]:
         return waived_codes(view.exceptions, workflow.now())
 
-    async def _lapse(self, exception: GapException, status: WaiverStatus, actor: str) -> None:
+    def _lapse(self, exception: GapException, status: WaiverStatus, actor: str) -> None:
         """An active waiver ends: the gap counts again (revalidate or contain, per policy)."""
         view = self._current()
         now = workflow.now()
@@ -88,9 +90,9 @@ class Waivers(Deadlines):
                 view.model_copy(update={"lapsed_gaps": lapsed, "last_reason": reason})
             )
             if view.pending_request is None:
-                await self._revalidate_lapsed(view, f"{text}: {still[0].message}")
+                view = self._revalidate_lapsed(view, f"{text}: {still[0].message}")
         self._notify(f"waiver-end:{exception.request_id}", owners, reason)
-        manifest = view.approved_manifest or view.manifest
+        manifest = view.in_force
         self._ticket(
             GovernanceTicketInput(
                 ticket_id=f"{exception.request_id}-lapsed",
@@ -113,7 +115,7 @@ class Waivers(Deadlines):
             "exception_ticket_opened",
         )
 
-    async def _revalidate_lapsed(self, view: SystemView, what: str) -> None:
+    def _revalidate_lapsed(self, view: SystemView, what: str) -> SystemView:
         """Open a revalidation of the system as it stands, now that a gap counts again."""
         roles = list(dict.fromkeys([Role.technical_owner, *self._policy.exceptions.approver_roles]))
         request = new_request(
@@ -128,9 +130,6 @@ class Waivers(Deadlines):
             now=workflow.now(),
             change=[what],
         )
-        child = await self._start_approval(request)
-        child.add_done_callback(_outcome_seen)
-        view = self._current()
         self._event(
             "threshold",
             "revalidation_requested",
@@ -139,10 +138,8 @@ class Waivers(Deadlines):
             changes=request.change,
             outcome="exception_expired",
         )
-        self._internal(
-            view.model_copy(
-                update={"pending_request": request, "request_ids": [*view.request_ids, request.id]}
-            )
+        return self._internal(
+            self._open_request(view, request, blocking=True), E.revalidation_opened
         )
 
     @workflow.update
@@ -150,18 +147,21 @@ class Waivers(Deadlines):
         """Ask security to waive one gap until a moment (an approval request of kind exception)."""
         if self._seen(cmd.meta):
             return self._replay(cmd.meta)
+        return await self._started(self._request_exception(cmd))
+
+    def _request_exception(self, cmd: GrantExceptionCommand) -> CommandResult:
         view = self._current()
-        self._policy = cmd.policy
+        policy = self._adopt(cmd.policy)
         now = workflow.now()
-        gaps = self._gaps(cmd)
+        gaps = self._gaps(cmd, policy)
         gap = next(g for g in gaps if g.code == cmd.gap)
         request = new_request(
             request_id=next_request_id(view),
             view=view,
-            policy=cmd.policy,
+            policy=policy,
             requester=cmd.meta.principal,
             kind=RequestKind.exception,
-            roles=cmd.policy.exceptions.approver_roles,
+            roles=policy.exceptions.approver_roles,
             summary=f"Waive gap {cmd.gap} of {view.manifest.name} ({self._id}) until "
             f"{_day(cmd.until)}",
             production=view.production_requirements,
@@ -172,8 +172,6 @@ class Waivers(Deadlines):
                 f"reason: {cmd.reason}",
             ],
         )
-        child = await self._start_approval(request)
-        child.add_done_callback(_outcome_seen)  # a revoked request ends cancelled, by design
         exception = GapException(
             gap=cmd.gap,
             until=cmd.until,
@@ -182,7 +180,7 @@ class Waivers(Deadlines):
             requested_at=now,
             request_id=request.id,
         )
-        view = self._current()
+        view = self._open_request(view, request, blocking=False)
         self._event(
             cmd.meta.principal,
             "exception_requested",
@@ -198,16 +196,15 @@ class Waivers(Deadlines):
             view.model_copy(
                 update={
                     "exceptions": [*view.exceptions, exception],
-                    "request_ids": [*view.request_ids, request.id],
                 }
             ),
             f"exception {request.id} for gap {cmd.gap} until {_day(cmd.until)} awaits {roles}",
         )
 
-    def _gaps(self, cmd: GrantExceptionCommand) -> list[Any]:
+    def _gaps(self, cmd: GrantExceptionCommand, policy: Policy) -> list[Gap]:
         view = self._current()
         production = classify_for_production(
-            view.manifest, cmd.policy, now=workflow.now(), shared_credentials=cmd.shared_credentials
+            view.manifest, policy, now=workflow.now(), shared_credentials=cmd.shared_credentials
         )
         return list(production.gaps)
 
@@ -219,31 +216,32 @@ class Waivers(Deadlines):
             view = self._current()
             if view.state in (S.retired, S.contained):
                 raise Conflict(f"system {self._id} is {view.state.value}; it takes no exception")
+            policy = self._policy_for(cmd.policy)
             check_grant(
                 gap=cmd.gap,
                 until=cmd.until,
                 reason=cmd.reason,
                 now=workflow.now(),
-                policy=cmd.policy,
-                gaps=self._gaps(cmd),
+                policy=policy,
+                gaps=self._gaps(cmd, policy),
                 exceptions=view.exceptions,
             )
-            for role in cmd.policy.exceptions.approver_roles:
-                if not role_holders(view.manifest, cmd.policy, role):
+            for role in policy.exceptions.approver_roles:
+                if not role_holders(view.manifest, policy, role):
                     raise Conflict(f"no one holds role {role.value}: add members to grant")
 
         self._check(check)
 
-    def _exception_closed(self, request: ApprovalRequest) -> None:
-        view = self._view
-        if view is None:
-            return
+    def _exception_closed(
+        self, meta: CommandMeta, view: SystemView, request: ApprovalRequest
+    ) -> CommandResult | None:
+        """An exception request settled: approved (and not yet past) waives its gap."""
         found = next((e for e in view.exceptions if e.request_id == request.id), None)
         if found is None or found.status is not WaiverStatus.pending:
-            return
+            return None
         now = workflow.now()
         if request.status is RequestStatus.approved and found.until > now:
-            granted = [d.principal for d in request.decisions if d.approve]
+            granted = request.approvers
             new = found.model_copy(update={"status": WaiverStatus.active, "granted_by": granted})
             self._event(
                 "threshold",
@@ -269,17 +267,18 @@ class Waivers(Deadlines):
                 reason=request.reason,
             )
             update = {"exceptions": replace(view.exceptions, new)}
-        self._internal(view.model_copy(update=update))
+        message = f"exception {request.id} (gap {found.gap}): {new.status.value}"
+        return self._commit(meta, view.model_copy(update=update), message)
 
     @workflow.update
-    async def revoke_exception(self, cmd: RevokeExceptionCommand) -> CommandResult:
+    def revoke_exception(self, cmd: RevokeExceptionCommand) -> CommandResult:
         """End a pending or active exception now; an active one's gap counts again at once."""
         if self._seen(cmd.meta):
             return self._replay(cmd.meta)
         found = self._find_exception(cmd.exception)
         now = workflow.now()
         if found.status is WaiverStatus.active:
-            await self._lapse(found, WaiverStatus.revoked, cmd.meta.principal)
+            self._lapse(found, WaiverStatus.revoked, cmd.meta.principal)
         else:
             view = self._current()
             self._event(
@@ -294,11 +293,9 @@ class Waivers(Deadlines):
             self._internal(
                 view.model_copy(update={"exceptions": replace(view.exceptions, revoked)})
             )
-            handle = workflow.get_external_workflow_handle(self._approval_id(found.request_id))
-            try:
-                await handle.cancel()
-            except Exception as error:  # closed meanwhile; its signal then finds it revoked
-                self._event("threshold", "withdraw_failed", found.request_id, error=str(error))
+            self._withdraw_request(
+                found.request_id, RequestKind.exception, "the exception was revoked"
+            )
         return self._commit(
             cmd.meta, self._current(), f"exception {found.request_id} (gap {found.gap}) revoked"
         )

@@ -259,7 +259,6 @@ async def decide(request: Request, request_id: str) -> Response:
     except GovernanceError as exc:
         status = STATUS.get(exc.code, 409)
         return _inbox(request, session, error=exc.message, problems=exc.problems, status=status)
-    await service.settled(result.request)
     outcome = (
         result.request.status.value if result.request.status.value != "pending" else "recorded"
     )

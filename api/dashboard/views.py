@@ -26,10 +26,10 @@ from db.dashboard import (
     pending_requests,
     state_counts,
 )
+from domain.contracts import SystemView
+from domain.gate import system_gate
 from domain.lifecycle import GateResult, LifecycleState, Scope
 from domain.manifest import Environment
-from workflows.gate import system_gate
-from workflows.models import SystemView
 
 NONE = "—"
 EXPIRING_DAYS = 14

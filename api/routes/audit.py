@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from api.auth import READERS, Principal
 from api.deps import EngineDep, SessionDep, require
 from api.evidence import MEDIA_TYPES, PackFormat, render_pack
+from api.metrics import VERIFY_SECONDS
 from api.openapi import READ, errors
 from db.actions import verify_actions
 from db.evidence import export_pack
@@ -28,8 +29,10 @@ Reader = Annotated[Principal, Depends(require(READERS))]
 )
 def verify(engine: EngineDep, _: Reader, system: str | None = None) -> dict[str, Any]:
     """Recompute every hash chain of the audit and action ledgers; the first broken entry."""
-    audit = verify_chains(engine, chain_id=system)
-    actions = verify_actions(engine, chain_id=system)
+    with VERIFY_SECONDS.labels("audit").time():
+        audit = verify_chains(engine, chain_id=system)
+    with VERIFY_SECONDS.labels("actions").time():
+        actions = verify_actions(engine, chain_id=system)
     first = audit.first_broken or actions.first_broken
     return {
         "ok": audit.ok and actions.ok,

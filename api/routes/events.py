@@ -15,6 +15,7 @@ from api.errors import STATUS, error_body
 from api.openapi import COMMAND, component, errors
 from api.schemas import BatchOut, EventOut
 from api.service import GovernanceService
+from domain.contracts import CommandResult
 from domain.errors import GovernanceError, InvalidInput, Problem
 from domain.events import (
     BATCH_CONTENT_TYPE,
@@ -23,7 +24,6 @@ from domain.events import (
     parse_batch,
     parse_cloudevent,
 )
-from workflows.models import CommandResult
 
 router = APIRouter(prefix="/events", tags=["events"])
 Writer = Annotated[Principal, Depends(require(WRITERS))]

@@ -82,5 +82,9 @@ async def decide(
         via="api",
     )
     result = await service.decide(request_id, command_meta(principal.email, key), decision)
-    await service.settled(result.request)
-    return DecisionOut(command_id=result.command_id, message=result.message, request=result.request)
+    return DecisionOut(
+        command_id=result.command_id,
+        message=result.message,
+        request=result.request,
+        system=result.system,
+    )

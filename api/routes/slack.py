@@ -14,6 +14,7 @@ from slack_sdk.signature import SignatureVerifier
 from api.errors import error_body
 from api.service import GovernanceService
 from domain.approvals import DecisionCommand, choose_role
+from domain.contracts import CommandMeta
 from domain.errors import GovernanceError
 from integrations.slack import ApprovalMessenger, SlackPermanentError
 from integrations.slack_blocks import (
@@ -24,7 +25,6 @@ from integrations.slack_blocks import (
     REJECT_CALLBACK,
     reject_modal,
 )
-from workflows.models import CommandMeta
 
 router = APIRouter(tags=["slack"])
 

@@ -26,11 +26,11 @@ from api.schemas import (
 from api.service import command_meta
 from db.projection import list_systems
 from db.tables import utcnow
+from domain.contracts import SystemView
 from domain.errors import InvalidInput, Problem
 from domain.lifecycle import GateResult, Scope
 from domain.manifest import AISystemManifest, Environment, parse_manifest
 from domain.recertification import parse_window
-from workflows.models import SystemView
 
 router = APIRouter(prefix="/systems", tags=["systems"])
 Reader = Annotated[Principal, Depends(require(READERS))]

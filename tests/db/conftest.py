@@ -17,10 +17,10 @@ from sqlalchemy import Engine
 from db.engine import init_db, make_engine
 from domain.approvals import ApprovalRequest, RequestKind
 from domain.classification import classify
+from domain.contracts import AuditEvent, SystemView
 from domain.lifecycle import LifecycleState
 from domain.manifest import AISystemManifest
 from domain.policy import Policy, Role
-from workflows.models import AuditEvent, SystemView
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 

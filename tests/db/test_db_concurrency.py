@@ -8,8 +8,8 @@ from sqlalchemy import Engine, text
 
 from db.ledger import verify_chains
 from db.projection import commit_batch
+from domain.contracts import RecordBatch
 from tests.db.conftest import audit_event
-from workflows.models import RecordBatch
 
 THREADS = 8
 EVENTS_PER_THREAD = 50

@@ -18,10 +18,10 @@ from db.projection import (
 from db.queries import system_sharing
 from db.tables import AUDIT_ENTRIES, SYSTEM_CREDENTIALS, SYSTEMS
 from domain.approvals import Decision, RequestStatus
+from domain.contracts import RecordBatch
 from domain.lifecycle import LifecycleState
 from domain.policy import Role
 from tests.db.conftest import NOW, approval_request, audit_event, credential, system_view
-from workflows.models import RecordBatch
 
 
 def _count(engine: Engine, table: Table) -> int:

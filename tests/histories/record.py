@@ -23,6 +23,7 @@ from tests.e2e.test_scope_changes import MODEL, cloudevent, in_production, send
 from tests.harness import BUSINESS, REQUESTER, SECURITY, TECH, make_settings, running_stack
 
 OUT = Path(__file__).resolve().parent
+ADMIN = "admin@threshold.local"
 
 
 async def record() -> None:
@@ -139,14 +140,127 @@ async def record_recertification() -> None:
     await env.shutdown()
 
 
+async def _save(env: WorkflowEnvironment, saved: dict[str, str]) -> None:
+    """Write each workflow's history under its recording name."""
+    for workflow_id, name in saved.items():
+        history = await env.client.get_workflow_handle(workflow_id).fetch_history()
+        (OUT / f"{name}.json").write_text(history.to_json())
+        print("recorded", name, len(history.events), "events")
+
+
+async def record_containment() -> None:
+    """A finding opens a revalidation, containment withdraws it and revokes the credential,
+    the release is approved back to production, and retirement revokes again and retires."""
+    from tests.e2e.test_credentials_actions import action, post_actions
+
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=str(venv_binary("temporal-test-server")),
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = make_settings(f"sqlite:///{tmp}/r.db", Path(tmp), workflow_id_prefix="")
+        async with running_stack(env.client, settings) as stack:
+            await in_production(stack)
+            await post_actions(stack, [action(tool="delete_account", target="crm.accounts")])
+            await asyncio.sleep(2)
+            shown = (await stack.call("GET", "/systems/support-assistant", REQUESTER)).json()
+            finding = (shown.get("pending_request") or {}).get("id")
+            body = {"reason": "recorded for replay"}
+            await stack.call("POST", "/systems/support-assistant/contain", ADMIN, json=body)
+            await asyncio.sleep(2)
+            released = await stack.call(
+                "POST", "/systems/support-assistant/release", REQUESTER, json={}
+            )
+            release = released.json()["system"]["pending_request"]["id"]
+            for who in (SECURITY, BUSINESS, TECH):
+                await stack.call(
+                    "POST", f"/requests/{release}/decisions", who, json={"approve": True}
+                )
+            await stack.call("POST", "/systems/support-assistant/retire", ADMIN, json=body)
+            await asyncio.sleep(3)
+            saved = {
+                "ai-system:support-assistant": "ai-system--containment",
+                f"approval:{release}": "approval--release",
+            }
+            if finding:
+                saved[f"approval:{finding}"] = "approval--finding-withdrawn"
+            await _save(env, saved)
+    await env.shutdown()
+
+
+async def record_exceptions() -> None:
+    """An exception is requested and granted, promotion passes the waived gap, a policy is
+    applied, the exception is revoked and the system retires."""
+    from datetime import UTC, datetime
+
+    from tests.e2e.test_promotion_tour import manifest
+
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=str(venv_binary("temporal-test-server")),
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = make_settings(f"sqlite:///{tmp}/r.db", Path(tmp), workflow_id_prefix="")
+        async with running_stack(env.client, settings) as stack:
+            data = manifest("support-assistant")
+            data["logging"] = None
+            await stack.call("POST", "/systems", REQUESTER, json=data)
+            until = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0)
+            asked = await stack.call(
+                "POST",
+                "/systems/support-assistant/exceptions",
+                REQUESTER,
+                json={"gap": "no_logging_policy", "until": until.isoformat(), "reason": "vendor"},
+            )
+            waiver = asked.json()["system"]["exceptions"][0]["request_id"]
+            await stack.call(
+                "POST", f"/requests/{waiver}/decisions", SECURITY, json={"approve": True}
+            )
+            await asyncio.sleep(2)
+            promoted = await stack.call(
+                "POST", "/systems/support-assistant/promotion", REQUESTER, json={}
+            )
+            request = promoted.json()["system"]["pending_request"]["id"]
+            for who in (BUSINESS, TECH, SECURITY):
+                await stack.call(
+                    "POST", f"/requests/{request}/decisions", who, json={"approve": True}
+                )
+            await stack.call("POST", "/policy/apply", ADMIN)
+            await stack.call(
+                "POST",
+                f"/systems/support-assistant/exceptions/{waiver}/revoke",
+                SECURITY,
+                json={"reason": "recorded for replay"},
+            )
+            await stack.call(
+                "POST", "/systems/support-assistant/retire", ADMIN, json={"reason": "recorded"}
+            )
+            await asyncio.sleep(3)
+            await _save(
+                env,
+                {
+                    "ai-system:support-assistant": "ai-system--exceptions",
+                    f"approval:{waiver}": "approval--exception",
+                },
+            )
+    await env.shutdown()
+
+
 async def record_all() -> None:
     """Every tour."""
     await record()
     await record_scope_changes()
     await record_recertification()
+    await record_containment()
+    await record_exceptions()
 
 
-TOURS = {"scope": record_scope_changes, "recert": record_recertification}
+TOURS = {
+    "scope": record_scope_changes,
+    "recert": record_recertification,
+    "containment": record_containment,
+    "exceptions": record_exceptions,
+}
 
 if __name__ == "__main__":
     asyncio.run(TOURS[sys.argv[1]]() if sys.argv[1:] else record_all())

@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 
 from domain.approvals import ApprovalRequest, RequestKind
 from domain.changes import ChangeAssessment, assess_change
+from domain.contracts import SystemView
 from domain.lifecycle import DeclaredScope
-from domain.manifest import AISystemManifest, Environment
+from domain.manifest import AISystemManifest, Credential, Environment
 from domain.policy import Policy, Role
 from domain.requirements import GovernanceRequirements
-from workflows.models import SystemView
 
 
 def role_holders(manifest: AISystemManifest, policy: Policy, role: Role) -> list[str]:
@@ -33,7 +33,7 @@ def assess_declared(
     The approved manifest is read as approved *for production*, so a repository that
     declares `environment: production` for an approved system is no change.
     """
-    approved = view.approved_manifest or view.manifest
+    approved = view.in_force
     in_force = approved.model_copy(update={"environment": Environment.production})
     return assess_change(in_force, proposed, policy)
 
@@ -92,7 +92,7 @@ def new_request(
 ) -> ApprovalRequest:
     """An approval request with the policy's timings and each role's holders."""
     timings = policy.approvals
-    owners = view.approved_manifest or view.manifest
+    owners = view.in_force
     escalate_at = now + timedelta(hours=timings.escalate_after_hours)
     remind_at = escalate_at - timedelta(hours=timings.remind_before_escalation_hours)
     return ApprovalRequest(
@@ -112,3 +112,12 @@ def new_request(
         remind_at=remind_at if now < remind_at < escalate_at else None,
         change=change or [],
     )
+
+
+def bound_credentials(view: SystemView) -> list[Credential]:
+    """Every credential the system declares or was approved with (by id, declared first)."""
+    found: dict[str, Credential] = {c.id: c for c in view.manifest.credentials}
+    if view.approved_manifest is not None:
+        for credential in view.approved_manifest.credentials:
+            found.setdefault(credential.id, credential)
+    return list(found.values())

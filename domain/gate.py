@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from domain.contracts import SystemView
 from domain.lifecycle import PRODUCTION_STATES, GateResult, LifecycleState, Scope, evaluate_gate
 from domain.manifest import Environment
+from domain.scope import declared_scope
 from domain.waivers import waived_codes
-from workflows.models import SystemView
-from workflows.scope import declared_scope
 
 
 def waiver_lines(view: SystemView, now: datetime) -> list[str]:

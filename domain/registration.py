@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.classification import classify, classify_for_production
+from domain.contracts import RegisterCommand, SystemView
 from domain.errors import InvalidInput, Problem
 from domain.lifecycle import LifecycleState
 from domain.manifest import AISystemManifest
 from domain.policy import Policy
 from domain.requirements import GovernanceRequirements
-from workflows.models import RegisterCommand, SystemView
 
 
 def registration_problems(

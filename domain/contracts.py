@@ -1,4 +1,7 @@
-"""Inputs, commands, results and events exchanged with the workflows (pydantic, versionable)."""
+"""The contracts every layer shares: the system record, commands, results, audit events, batches.
+
+Pydantic models exchanged with the workflows (versionable: fields are added, never renamed).
+"""
 
 from __future__ import annotations
 
@@ -12,9 +15,10 @@ from domain.changes import ChangeAssessment
 from domain.events import ScopeEvent
 from domain.lifecycle import LifecycleState
 from domain.manifest import AISystemManifest, Credential
-from domain.policy import Policy
+from domain.policy import Policy, policy_digest
 from domain.recertification import RecertificationStatus
 from domain.requirements import GovernanceRequirements
+from domain.transitions import Facts
 from domain.waivers import GapException
 
 TASK_QUEUE = "threshold"
@@ -48,6 +52,22 @@ class CommandMeta(Model):
     principal: str
 
 
+class PolicyRef(Model):
+    """The policy a command is decided with: its digest, and the policy itself only when new.
+
+    A workflow holds the policy it decides with; a command names the digest the sender
+    loaded and carries the whole policy only when the workflow may not hold it yet.
+    """
+
+    digest: str
+    policy: Policy | None = None
+
+    @classmethod
+    def full(cls, policy: Policy) -> PolicyRef:
+        """A reference that carries the policy itself."""
+        return cls(digest=policy_digest(policy), policy=policy)
+
+
 class RegisterCommand(Model):
     """Register a new system from its manifest."""
 
@@ -65,7 +85,7 @@ class AmendCommand(Model):
 
     meta: CommandMeta
     manifest: AISystemManifest
-    policy: Policy
+    policy: PolicyRef
     shared_credentials: dict[str, list[str]] = Field(default_factory=dict)
 
 
@@ -73,7 +93,7 @@ class PromoteCommand(Model):
     """Ask for approval to run the system in production."""
 
     meta: CommandMeta
-    policy: Policy
+    policy: PolicyRef
     shared_credentials: dict[str, list[str]] = Field(default_factory=dict)
     comment: str = ""
 
@@ -83,7 +103,7 @@ class ChangeCommand(Model):
 
     meta: CommandMeta
     event: ScopeEvent
-    policy: Policy
+    policy: PolicyRef
     shared_credentials: dict[str, list[str]] = Field(default_factory=dict)
 
 
@@ -98,14 +118,14 @@ class RecertifyCommand(Model):
     """Open the current cycle's recertification request now (before its due date, or again)."""
 
     meta: CommandMeta
-    policy: Policy
+    policy: PolicyRef
 
 
 class GrantExceptionCommand(Model):
     """Ask security to waive one gap until a moment."""
 
     meta: CommandMeta
-    policy: Policy
+    policy: PolicyRef
     gap: str
     until: datetime
     reason: str
@@ -125,7 +145,7 @@ class PolicyCommand(Model):
     """Apply the current policy to a running system (moves pending recertification timers)."""
 
     meta: CommandMeta
-    policy: Policy
+    policy: PolicyRef
 
 
 class ContainCommand(Model):
@@ -133,14 +153,14 @@ class ContainCommand(Model):
 
     meta: CommandMeta
     reason: str = Field(min_length=1)
-    policy: Policy | None = None
+    policy: PolicyRef | None = None
 
 
 class ReleaseCommand(Model):
     """Ask security and the owners to release a contained system."""
 
     meta: CommandMeta
-    policy: Policy
+    policy: PolicyRef
     comment: str = ""
 
 
@@ -153,7 +173,7 @@ class ActionFindingSignal(Model):
     trace_id: str
     credential_id: str | None = None
     at: str
-    policy: Policy
+    policy: PolicyRef
 
 
 class RevokeInput(Model):
@@ -235,6 +255,22 @@ class SystemView(Model):
         default="", description="Retirement reason while credentials are being revoked."
     )
 
+    @property
+    def in_force(self) -> AISystemManifest:
+        """The manifest in force: the approved one once approved, else the declared one."""
+        return self.approved_manifest or self.manifest
+
+    def facts(self) -> Facts:
+        """What the transition table needs to resolve a fact-dependent target."""
+        recert = self.recertification
+        pending = self.pending_request
+        return Facts(
+            overdue=recert is not None and recert.overdue,
+            revalidating=pending is not None and pending.kind.value == "revalidation",
+            recertification_due=recert is not None and recert.due,
+            contained_from=self.contained_from,
+        )
+
 
 class CommandResult(Model):
     """What a command did, returned to the caller."""
@@ -244,14 +280,16 @@ class CommandResult(Model):
     message: str
     duplicate: bool = Field(default=False, description="Already applied; nothing was done again.")
     assessment: ChangeAssessment | None = None
+    policy_digest: str = Field(default="", description="The policy the system now decides with.")
 
 
 class DecideResult(Model):
-    """The request after a decision."""
+    """The request after a decision (and, when it closed the request, the system after it)."""
 
     command_id: str
     request: ApprovalRequest
     message: str
+    system: SystemView | None = None
 
 
 class RecordBatch(Model):
@@ -328,6 +366,12 @@ class ApprovalWorkflowInput(Model):
 
     request: ApprovalRequest
     parent_workflow_id: str
+
+
+class WithdrawSignal(Model):
+    """A system withdraws one of its open requests, saying why."""
+
+    reason: str
 
 
 class RequestClosed(Model):
