@@ -55,7 +55,7 @@ WHY = {
     409: "The current state refuses the command (e.g. already registered, already decided)",
     415: "The Content-Type is not one this operation accepts",
     422: "The input is invalid; `problems` names each field and the fix",
-    503: "A dependency (Temporal, the database) is unavailable; retry after `Retry-After` seconds",
+    503: "A dependency (Temporal, the database) is unavailable; retry later",
 }
 READ = (401, 403, 422)
 COMMAND = (400, 401, 403, 404, 409, 422, 503)
