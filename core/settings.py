@@ -5,10 +5,12 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 PLACEHOLDERS = {"changeme", "change-me", "secret", "xxx", "placeholder", "todo"}
 
 
@@ -114,6 +116,11 @@ class OidcSettings(BaseModel):
     def _complete(self) -> OidcSettings:
         if self.issuer and not self.client_id:
             raise ValueError("THRESHOLD_OIDC__ISSUER is set but THRESHOLD_OIDC__CLIENT_ID is not")
+        host = urlsplit(self.issuer or "").hostname
+        if self.issuer and not self.issuer.startswith("https://") and host not in LOOPBACK:
+            raise ValueError(
+                "THRESHOLD_OIDC__ISSUER must be an https:// URL (plain http: loopback only)"
+            )
         if self.issuer and self.client_secret is None and self.session_secret is None:
             raise ValueError(
                 "a public OIDC client needs THRESHOLD_OIDC__SESSION_SECRET (32+ random bytes, "

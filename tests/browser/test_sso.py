@@ -204,3 +204,12 @@ def test_groups_map_to_the_highest_role_and_a_default_role_admits_the_rest() -> 
     settings.default_role = "emitter"
     other = identity_from_claims({"email": "c@example.com", "groups": ["sales"]}, settings)
     assert (other.role, other.groups) == (ApiRole.emitter, ())
+
+
+def test_settings_refuse_a_plain_http_issuer_and_a_public_client_without_session_secret() -> None:
+    """A non-loopback http:// issuer and a client with neither secret are refused naming the
+    setting to fix."""
+    with pytest.raises(ValueError, match="must be an https:// URL"):
+        OidcSettings(issuer="http://idp.example", client_id="c", client_secret=SecretStr("s"))
+    with pytest.raises(ValueError, match="THRESHOLD_OIDC__SESSION_SECRET"):
+        OidcSettings(issuer="https://idp.example", client_id="c")
