@@ -11,6 +11,7 @@ import contextlib
 import inspect
 import logging
 import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -26,7 +27,7 @@ from activities.slack import SlackActivities
 from core.observability import setup_worker_process, traced_client
 from core.runtime import tune_gc
 from core.settings import Settings, get_settings
-from core.temporal import connect
+from core.temporal import TemporalConnectError, connect
 from db.engine import get_engine, init_db
 from integrations.jira_tracker import JiraTracker
 from integrations.revoker import revoker_from_settings
@@ -155,8 +156,12 @@ def main() -> None:
     """Entry point for `python worker.py`."""
     setup_worker_process(get_settings())  # JSON logs; SDK metrics at worker_metrics_bind
     tune_gc()
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_worker(settings_from_env()))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run_worker(settings_from_env()))
+    except TemporalConnectError as exc:  # one line naming the setting, no traceback
+        print(f"worker: {exc}", file=sys.stderr, flush=True)
+        os._exit(2)
     os._exit(0)
 
 

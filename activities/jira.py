@@ -8,7 +8,7 @@ the request closes. Every step is idempotent, so Temporal may retry the whole ca
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -17,6 +17,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.shield import shielded
 from core.settings import JiraSettings
+from db.ledger import append_events
 from db.tables import TicketRow
 from db.tickets import (
     LOCAL,
@@ -29,12 +30,22 @@ from db.tickets import (
     ticket_events,
 )
 from domain.approvals import ApprovalRequest
-from domain.contracts import GovernanceTicketInput, TicketSyncInput, TicketSyncResult
-from integrations.jira_tracker import ChangeTracker, TrackerPermanentError, TrackerTransientError
+from domain.audit import AuditAction
+from domain.contracts import AuditEvent, GovernanceTicketInput, TicketSyncInput, TicketSyncResult
+from integrations.jira_tracker import (
+    ChangeTracker,
+    TrackerPermanentError,
+    TrackerTransientError,
+    TransitionUnavailable,
+)
+from integrations.jira_transitions import APPROVED_RESOLUTIONS, REJECTED_RESOLUTIONS
 from integrations.ticket_text import (
     DONE,
+    closing_comment,
     closing_note,
     closing_status,
+    kind_label,
+    technical_owner,
     ticket_description,
     ticket_label,
     ticket_notes,
@@ -42,6 +53,7 @@ from integrations.ticket_text import (
 )
 
 CLOSED_EVENT = "closed"
+OUTCOME_EVENT = "outcome"
 PERMANENT_ERROR_TYPE = "TrackerPermanentError"
 
 
@@ -176,7 +188,11 @@ class ChangeTicketActivities:
         if not job.close or CLOSED_EVENT in done:
             return result
         if jira is not None:
-            jira.transition(result.key, self._settings.done_transition)
+            closed = self._close(
+                jira, result.key, self._settings.done_transition, job.system_id, job.ticket_id
+            )
+            if closed is None:
+                return result
         self._remember(job.ticket_id, CLOSED_EVENT, "closed", DONE)
         return result.model_copy(update={"transitioned": True})
 
@@ -235,23 +251,80 @@ class ChangeTicketActivities:
         status = closing_status(request)
         if status is None or CLOSED_EVENT in done:
             return result
+        if OUTCOME_EVENT not in done:
+            tag = marker(label, OUTCOME_EVENT)
+            if not (retried and jira.has_comment(key, tag)):
+                jira.comment(key, f"{closing_comment(request)}\n\n{tag}")
+            self._remember(request.id, OUTCOME_EVENT, closing_comment(request))
         name = (
             self._settings.done_transition if status == DONE else self._settings.rejected_transition
         )
-        jira.transition(key, name)
+        reached = self._close(jira, key, name, request.system_id, request.id, status == DONE)
+        if reached is None:
+            return result
         self._remember(
-            request.id, CLOSED_EVENT, f"{closing_note(request)}; moved to {name}", status
+            request.id, CLOSED_EVENT, f"{closing_note(request)}; moved to {reached}", status
         )
         return result.model_copy(update={"transitioned": True})
 
     def _create_issue(self, jira: ChangeTracker, request: ApprovalRequest, label: str) -> str:
         """The issue found by its label, else created; remembered either way."""
         draft = self._draft(request)
-        key = jira.ensure_issue(label, draft.summary, draft.description, labels=["threshold"])
+        key = jira.ensure_issue(
+            label,
+            draft.summary,
+            draft.description,
+            assignee=self._assignee(jira, technical_owner(request)),
+            due=request.expires_at.date(),
+            labels=["threshold", kind_label(request.kind.value)],
+        )
         with Session(self._engine) as session:
             stored = add_jira_ticket(session, draft=draft, key=key, url=jira.browse_url(key))
             session.commit()
             return stored.key
+
+    def _close(
+        self,
+        jira: ChangeTracker,
+        key: str,
+        name: str,
+        system_id: str,
+        ticket_id: str,
+        approved: bool = True,
+    ) -> str | None:
+        """Transition by name, else into a done status; audit and return None when neither works."""
+        prefer = APPROVED_RESOLUTIONS if approved else REJECTED_RESOLUTIONS
+        try:
+            plan = jira.transition(key, name, prefer=prefer)
+        except TransitionUnavailable as exc:
+            activity.logger.error("jira ticket %s stays open: %s", key, exc)
+            event = AuditEvent(
+                event_key=f"ticket:{ticket_id}:transition-failed",
+                system_id=system_id,
+                at=datetime.now(UTC),
+                actor="threshold",
+                action=AuditAction.ticket_transition_failed.value,
+                request_id=ticket_id,
+                detail={
+                    "ticket": key,
+                    "wanted": name,
+                    "available": exc.available,
+                    "error": str(exc),
+                },
+            )
+            with Session(self._engine) as session:
+                append_events(session, events=[event])
+                remember_ticket_event(
+                    session, request_id=ticket_id, event="transition-failed", body=str(exc)
+                )
+                session.commit()
+            return None
+        if plan is None:
+            return name
+        how = "by category" if plan.by_category else "by name"
+        resolution = f", resolution {plan.resolution}" if plan.resolution else ""
+        activity.logger.info("jira %s moved to %s (%s%s)", key, plan.status, how, resolution)
+        return plan.status
 
     def _remember(self, request_id: str, event: str, body: str, status: str | None = None) -> None:
         """Record one delivered event (and the ticket's new status) right after it landed."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 from sqlalchemy import Engine
@@ -14,8 +15,13 @@ from db.outbound import remember_slack_message, slack_messages
 from db.tables import SlackMessageRow
 from domain.approvals import ApprovalRequest
 from domain.contracts import PeopleNotice, SlackSyncInput, SlackSyncResult
-from integrations.slack import ApprovalMessenger, SlackPermanentError, SlackRateLimited
-from integrations.slack_blocks import approval_blocks, headline, reminder_text
+from integrations.slack import (
+    ApprovalMessenger,
+    SlackPermanentError,
+    SlackTransientError,
+)
+from integrations.slack_blocks import approval_blocks, headline, reminder_text, requester_text
+from integrations.slack_delivery import Delivery, deliver_each
 
 
 def slack_targets(request: ApprovalRequest, channel: str | None) -> list[str]:
@@ -27,10 +33,16 @@ def slack_targets(request: ApprovalRequest, channel: str | None) -> list[str]:
     return [*targets, f"#{channel}"] if channel else targets
 
 
-def retry_later(exc: SlackRateLimited) -> ApplicationError:
-    """A retryable failure that makes Temporal wait as long as Slack's Retry-After asks."""
-    delay = timedelta(seconds=exc.retry_after or 1)
-    return ApplicationError(str(exc), type="SlackRateLimited", next_retry_delay=delay)
+def retry_rest(delivery: Delivery[str | None]) -> ApplicationError:
+    """Retry only the recipients not reached, as late as the slowest Retry-After asks."""
+    delay = delivery.retry_delay
+    kind = "SlackRateLimited" if delay is not None else "SlackTransientError"
+    wait = timedelta(seconds=delay) if delay is not None else None
+    return ApplicationError(
+        f"Slack did not take {len(delivery.retry)} message(s) yet: {delivery.summary()}",
+        type=kind,
+        next_retry_delay=wait,
+    )
 
 
 def request_links(
@@ -63,6 +75,7 @@ class SlackActivities:
         self._channel = channel
         self._api_url = api_url
         self._jira = jira
+        self._db_lock = threading.Lock()  # recipients are posted to concurrently
 
     @activity.defn(name="sync_slack_messages")
     @shielded
@@ -72,17 +85,36 @@ class SlackActivities:
             return SlackSyncResult(enabled=False)
         request = job.request
         text = headline(request)
-        blocks = approval_blocks(request, request_links(self._api_url, request, self._jira))
+        links = request_links(self._api_url, request, self._jira)
+        blocks = approval_blocks(request, links, self._mention(request.requester))
         with Session(self._engine) as session:
             known = slack_messages(session, request_id=request.id)
+        due = [
+            target
+            for target in slack_targets(request, self._channel)
+            if (row := known.get(target)) is None or not (row.error or row.version >= job.version)
+        ]
+        delivery = deliver_each(
+            due,
+            lambda target: self._deliver(
+                request.id, target, known.get(target), text, blocks, job.version
+            ),
+        )
         result = SlackSyncResult(enabled=True)
-        for target in slack_targets(request, self._channel):
-            row = known.get(target)
-            if row is not None and (row.error or row.version >= job.version):
-                continue
-            outcome = self._deliver(request.id, target, row, text, blocks, job.version)
-            result = _tally(result, outcome, row is None)
+        for target, problem in delivery.done.items():
+            result = _tally(result, problem, known.get(target) is None)
+        if delivery.retry:
+            activity.logger.warning("slack will retry %s", delivery.summary())
+            raise retry_rest(delivery)
         return result
+
+    def _mention(self, email: str) -> str | None:
+        """The requester as `<@U…>` when Slack knows their e-mail; None keeps the e-mail."""
+        assert self._slack is not None
+        try:
+            return requester_text(email, self._slack.lookup_user_id(email))
+        except (SlackPermanentError, SlackTransientError):
+            return None
 
     def _deliver(
         self,
@@ -104,9 +136,7 @@ class SlackActivities:
         except SlackPermanentError as exc:
             error = f"{target}: {exc}"
             activity.logger.warning("slack delivery refused for %s: %s", target, exc.code)
-        except SlackRateLimited as exc:
-            raise retry_later(exc) from exc
-        with Session(self._engine) as session:
+        with self._db_lock, Session(self._engine) as session:
             remember_slack_message(
                 session,
                 request_id=request_id,
@@ -134,27 +164,14 @@ class SlackActivities:
         waiting = sorted({p for role in request.pending_roles for p in request.holders(role)})
         with Session(self._engine) as session:
             known = slack_messages(session, request_id=request.id)
-        sent = 0
-        for person in waiting:
-            key = f"reminder:{person}"
-            if key in known:
-                continue
-            try:
-                channel, ts = self._slack.post(
-                    self._channel_for(person), reminder_text(request), []
-                )
-            except SlackPermanentError as exc:
-                channel, ts, sent = None, None, sent - 1
-                activity.logger.warning("slack reminder refused for %s: %s", person, exc.code)
-            except SlackRateLimited as exc:
-                raise retry_later(exc) from exc
-            with Session(self._engine) as session:
-                remember_slack_message(
-                    session, request_id=request.id, target=key, channel=channel, ts=ts, version=0
-                )
-                session.commit()
-            sent += 1
-        return sent
+        due = [p for p in waiting if f"reminder:{p}" not in known]
+        text = reminder_text(request)
+        delivery = deliver_each(
+            due, lambda person: self._direct(request.id, f"reminder:{person}", person, text)
+        )
+        if delivery.retry:
+            raise retry_rest(delivery)
+        return sum(1 for ts in delivery.done.values() if ts)
 
     @activity.defn(name="notify_people")
     @shielded
@@ -164,25 +181,29 @@ class SlackActivities:
             return 0
         with Session(self._engine) as session:
             known = slack_messages(session, request_id=notice.key)
-        sent = 0
-        for person in sorted(set(notice.people)):
-            if person in known:
-                continue
-            channel: str | None = None
-            ts: str | None = None
-            try:
-                channel, ts = self._slack.post(self._channel_for(person), notice.text, [])
-                sent += 1
-            except SlackPermanentError as exc:
-                activity.logger.warning("slack notice refused for %s: %s", person, exc.code)
-            except SlackRateLimited as exc:
-                raise retry_later(exc) from exc
-            with Session(self._engine) as session:
-                remember_slack_message(
-                    session, request_id=notice.key, target=person, channel=channel, ts=ts, version=0
-                )
-                session.commit()
-        return sent
+        due = [p for p in sorted(set(notice.people)) if p not in known]
+        delivery = deliver_each(
+            due, lambda person: self._direct(notice.key, person, person, notice.text)
+        )
+        if delivery.retry:
+            raise retry_rest(delivery)
+        return sum(1 for ts in delivery.done.values() if ts)
+
+    def _direct(self, key: str, target: str, person: str, text: str) -> str | None:
+        """DM one person once under `key`/`target`; the message ts, None when Slack refused."""
+        assert self._slack is not None
+        channel: str | None = None
+        ts: str | None = None
+        try:
+            channel, ts = self._slack.post(self._channel_for(person), text, [])
+        except SlackPermanentError as exc:
+            activity.logger.warning("slack message refused for %s: %s", person, exc.code)
+        with self._db_lock, Session(self._engine) as session:
+            remember_slack_message(
+                session, request_id=key, target=target, channel=channel, ts=ts, version=0
+            )
+            session.commit()
+        return ts
 
 
 def _tally(result: SlackSyncResult, problem: str | None, new: bool) -> SlackSyncResult:

@@ -18,6 +18,7 @@ from api.oidc import Oidc
 from api.routes import (
     actions,
     audit,
+    codec,
     credentials,
     events,
     governance,
@@ -137,6 +138,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(slack.router)
+    app.include_router(codec.router)
     app.include_router(dashboard_router)
     app.include_router(metrics.router)
     app.include_router(readiness.router)
@@ -146,6 +148,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.add_middleware(metrics.ObserveRequests)  # request id, HTTP and command metrics
     instrument_app(app, settings)  # OpenTelemetry spans, only when an OTLP endpoint is set
+    app.add_middleware(codec.CodecCors, settings=settings)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, bool]:

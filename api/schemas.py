@@ -115,6 +115,7 @@ class DecisionOut(BaseModel):
     message: str
     request: ApprovalRequest
     system: SystemView | None = None
+    duplicate: bool = False
 
 
 class SystemSummary(BaseModel):

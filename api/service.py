@@ -143,7 +143,19 @@ class GovernanceService:
         except WorkflowUpdateFailedError as exc:
             raise self._refused(exc) from None
         except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND and await self._closed(workflow_id):
+                raise self._rpc(
+                    RPCError("workflow completed", exc.status, exc.raw_grpc_status), workflow_id
+                ) from None
             raise self._rpc(exc, workflow_id) from None
+
+    async def _closed(self, workflow_id: str) -> bool:
+        """True when the workflow exists but has ended (it closed while the command travelled)."""
+        try:
+            described = await self.client.get_workflow_handle(workflow_id).describe()
+        except RPCError:
+            return False
+        return described.status != WorkflowExecutionStatus.RUNNING
 
     async def _command(
         self, system_id: str, update: UpdateMethodMultiParam[[Any, C], CommandResult], arg: C
@@ -281,25 +293,80 @@ class GovernanceService:
         """Approve or reject a request as `meta.principal`.
 
         A closing decision is handed to the system in a second update, whose own result is
-        the system as it now stands: once this returns, every gate and view shows it.
+        the system as it now stands: once this returns, every gate and view shows it. A
+        retry of one's own decision (with or without its key) is answered as a duplicate.
         """
         command = DecideCommand(meta=meta, decision=decision)
-        result = await self._update(
-            approval_workflow_id(request_id, self.prefix),
-            ApprovalWorkflow.decide,
-            command,
-            meta.command_id,
-        )
+        try:
+            result = await self._update(
+                approval_workflow_id(request_id, self.prefix),
+                ApprovalWorkflow.decide,
+                command,
+                meta.command_id,
+            )
+        except GovernanceError as refused:
+            own = (
+                await self._own_decision(request_id, decision)
+                if refused.code == "conflict"
+                else None
+            )
+            if own is None:
+                raise
+            return own
         request = result.request
         if request.status is RequestStatus.pending:
             return result
-        closed = await self._update(
-            system_workflow_id(request.system_id, self.prefix),
-            AISystemWorkflow.close_request,
-            RequestClosed(request=request),
-            f"closed:{request.id}",
+        return result.model_copy(update={"system": await self._hand_over(request)})
+
+    async def _hand_over(self, request: ApprovalRequest) -> SystemView | None:
+        """Tell the system its request closed; the decision stands even if it cannot answer.
+
+        The approval workflow signals the system too, so a system that is busy or gone here
+        still learns of the outcome (or had nothing left to learn): never an error.
+        """
+        try:
+            closed = await self._update(
+                system_workflow_id(request.system_id, self.prefix),
+                AISystemWorkflow.close_request,
+                RequestClosed(request=request),
+                f"closed:{request.id}",
+            )
+        except (GovernanceError, RPCError):
+            return None
+        return closed.system
+
+    async def _own_decision(
+        self, request_id: str, decision: DecisionCommand
+    ) -> DecideResult | None:
+        """The caller's earlier identical decision on this request, as a duplicate answer."""
+        try:
+            request = await self._settled_request(request_id)
+        except GovernanceError:
+            return None
+        who = decision.principal.lower()
+        mine = [d for d in request.decisions if d.principal.lower() == who]
+        if not mine or mine[0].approve != decision.approve:
+            return None
+        verb = "approved" if decision.approve else "rejected"
+        message = (
+            f"{decision.principal} already {verb} as {mine[0].role.value}; nothing was done "
+            f"again (request {request.status.value})"
         )
-        return result.model_copy(update={"system": closed.system})
+        return DecideResult(
+            command_id=f"decided:{request.id}:{who}",
+            request=request,
+            message=message,
+            duplicate=True,
+        )
+
+    async def _settled_request(self, request_id: str) -> ApprovalRequest:
+        """An approval request's state, from its workflow's query or, once closed, its result."""
+        try:
+            return await self.request(request_id)
+        except GovernanceError:
+            handle = self.client.get_workflow_handle(approval_workflow_id(request_id, self.prefix))
+            result: ApprovalRequest = await handle.result()
+            return result
 
     async def view(self, system_id: str) -> SystemView:
         """The system's live state from its workflow."""

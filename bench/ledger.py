@@ -26,7 +26,7 @@ from db.projection import commit_batch
 from domain.contracts import AuditEvent, RecordBatch
 from domain.manifest import parse_manifest
 
-ACTIONS = ("decision_approved", "scope_changed", "recertified", "gate_checked")
+ACTIONS = ("decision_approved", "scope_changed", "recertified", "promotion_requested")
 COLUMNS = "chain_id, seq, event_key, at, actor, action, request_id, detail, prev_hash, hash"
 RAW_TABLE = """CREATE TABLE raw_entries (
     id INTEGER PRIMARY KEY, chain_id TEXT NOT NULL, seq INTEGER NOT NULL,

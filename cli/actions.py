@@ -121,4 +121,4 @@ def _blast_radius(found: dict[str, Any]) -> None:
         for a in found.get("actions", [])
     ]
     columns = ("at", "system", "kind", "tool", "target", "credential", "approved by", "trace")
-    render.console.print(render.table(columns, rows, title="Latest actions"))
+    render.show(render.table(columns, rows, title="Latest actions"))

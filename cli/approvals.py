@@ -8,7 +8,18 @@ import typer
 
 from cli import render, views
 from cli.client import connect, segment
-from cli.options import CommentOpt, JsonOpt, KeyOpt, LimitOpt, OffsetOpt, RoleOpt, SystemOpt
+from cli.options import (
+    CommentOpt,
+    JsonOpt,
+    KeyOpt,
+    LimitOpt,
+    OffsetOpt,
+    Output,
+    OutputOpt,
+    RequestStatusOpt,
+    RoleOpt,
+    SystemOpt,
+)
 
 app = typer.Typer(help="List and inspect approval requests.", no_args_is_help=True)
 
@@ -71,22 +82,22 @@ def list_requests(
     ctx: typer.Context,
     mine: Annotated[bool, typer.Option("--mine", help="Only requests waiting for you.")] = False,
     system: SystemOpt = None,
-    status: Annotated[
-        str | None, typer.Option(help="pending, approved, rejected, expired or withdrawn.")
-    ] = None,
+    status: RequestStatusOpt = None,
     limit: LimitOpt = 50,
     offset: OffsetOpt = 0,
     as_json: JsonOpt = False,
+    output: OutputOpt = Output.table,
 ) -> None:
     """List approval requests."""
-    params = {"system": system, "status": status, "limit": limit, "offset": offset}
+    wanted = status.value if status else None
+    params = {"system": system, "status": wanted, "limit": limit, "offset": offset}
     if mine:
         params["mine"] = True
     page = connect(ctx).get("/requests", params)
-    if as_json:
+    if as_json or output is Output.json:
         render.echo_json(page)
     else:
-        render.requests_page(page)
+        render.requests_page(page, output)
 
 
 @app.command("show")

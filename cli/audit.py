@@ -11,7 +11,7 @@ import typer
 
 from cli import render, views
 from cli.client import DENIED, OK, USAGE, CliError, Problem, connect
-from cli.options import JsonOpt, LimitOpt, OffsetOpt, SystemOpt
+from cli.options import JsonOpt, LimitOpt, OffsetOpt, Output, OutputOpt, SystemOpt
 
 app = typer.Typer(help="Verify and read the audit ledger.", no_args_is_help=True)
 
@@ -37,14 +37,15 @@ def events(
     limit: LimitOpt = 100,
     offset: OffsetOpt = 0,
     as_json: JsonOpt = False,
+    output: OutputOpt = Output.table,
 ) -> None:
     """Audit events, oldest first."""
     params = {"system": system, "since": since, "limit": limit, "offset": offset}
     rows = connect(ctx).get("/audit/events", params)
-    if as_json:
+    if as_json or output is Output.json:
         render.echo_json(rows)
     else:
-        render.events_table(rows)
+        render.events_table(rows, output)
 
 
 class PackFormat(StrEnum):

@@ -16,7 +16,7 @@ import typer
 from cli import render
 from cli.client import CliError, Problem, connect, segment
 from cli.events import read_mapping
-from cli.options import Environment, JsonOpt, KeyOpt, SystemOpt
+from cli.options import Environment, JsonOpt, KeyOpt, Output, OutputOpt, SystemOpt
 from domain.manifest import CredentialKind
 from domain.secrets import secret_problems
 
@@ -79,11 +79,12 @@ def list_credentials(
     system: SystemOpt = None,
     environment: Annotated[Environment | None, typer.Option(show_default=False)] = None,
     as_json: JsonOpt = False,
+    output: OutputOpt = Output.table,
 ) -> None:
     """Every credential with its owner, expiry, reference, sharing and gaps (OWASP NHI ids)."""
     params = {"system": system, "environment": environment.value if environment else None}
     rows = connect(ctx).get("/credentials", params)
-    if as_json:
+    if as_json or output is Output.json:
         render.echo_json(rows)
         return
     table = [
@@ -102,7 +103,7 @@ def list_credentials(
         for c in rows
     ]
     columns = ("system", "credential", "kind", "env", "owner", "scopes", "expires", "vault ref")
-    render.console.print(render.table((*columns, "shared with", "gaps"), table))
+    render.show(render.table((*columns, "shared with", "gaps"), table), output)
 
 
 @app.command("add")

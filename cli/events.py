@@ -25,12 +25,13 @@ from domain.events import (
     SCOPE_CHANGED,
     CredentialAction,
 )
+from domain.lifecycle import LifecycleState
 from domain.manifest import Autonomy
 from domain.manifest import DataClassification as Classification
 
 app = typer.Typer(
-    help="Tell Threshold what a deploy changes (CloudEvents); exit 0 accepted, 1 refused, "
-    "2 bad input.",
+    help="Tell Threshold what a deploy changes (CloudEvents); exit 0 accepted and in force, "
+    "1 refused or awaiting approval, 2 bad input.",
     no_args_is_help=True,
 )
 
@@ -186,11 +187,23 @@ def credential_change(
     _report(send(connect(ctx), event), as_json)
 
 
+def awaits_approval(result: dict[str, Any]) -> bool:
+    """Whether the event opened (or joined) a revalidation that must be approved first."""
+    return bool(
+        result.get("material")
+        and result.get("request_id")
+        and result.get("state") == LifecycleState.revalidation_pending
+    )
+
+
 def _report(result: dict[str, Any], as_json: bool) -> None:
+    """Print the answer; exit 1 while the change awaits approval (the deploy must wait)."""
     if as_json:
         render.echo_json(result)
-        return
-    views.event_result(result)
+    else:
+        views.event_result(result)
+    if awaits_approval(result):
+        raise typer.Exit(DENIED)
 
 
 def read_manifest(path: Path) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import typer
 
 from cli import render, views
 from cli.client import connect, segment
-from cli.options import JsonOpt, KeyOpt
+from cli.options import JsonOpt, KeyOpt, Output, OutputOpt
 
 app = typer.Typer(help="Time-boxed exceptions (waivers of one gap), approved by security.")
 
@@ -54,11 +54,12 @@ def list_exceptions(
     ] = None,
     system: Annotated[str | None, typer.Option("--system", help="One system only.")] = None,
     as_json: JsonOpt = False,
+    output: OutputOpt = Output.table,
 ) -> None:
     """Active exceptions, soonest expiry first."""
     params: dict[str, Any] = {"expiring_within": expiring_within, "system": system}
     found = connect(ctx).get("/exceptions", params)
-    if as_json:
+    if as_json or output is Output.json:
         render.echo_json(found)
         return
     rows = [
@@ -73,4 +74,4 @@ def list_exceptions(
         for item in found
     ]
     columns = ("system", "gap", "until", "request", "granted by", "reason")
-    render.console.print(render.table(columns, rows))
+    render.show(render.table(columns, rows), output)

@@ -25,9 +25,11 @@ from cli import (
     render,
     slack,
     systems,
+    temporal,
     tickets,
     tokens,
 )
+from cli.about import show_version
 from cli.client import DEFAULT_URL, OK, USAGE, CliError, Options
 
 INTERRUPTED = 130
@@ -53,7 +55,7 @@ app = typer.Typer(
     name="threshold",
     help="Change control for AI systems: register, promote, approve, gate, audit.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, pwsh)
     pretty_exceptions_enable=False,
 )
 
@@ -73,6 +75,12 @@ def root(
             show_default=False,
         ),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Change control for AI systems: register, promote, approve, gate, audit."""
     ctx.obj = Options(url=url, token=token)
@@ -117,6 +125,7 @@ app.add_typer(tokens.app, name="tokens")
 app.add_typer(slack.app, name="slack")
 app.add_typer(exceptions.app, name="exceptions")
 app.add_typer(policy.app, name="policy")
+app.add_typer(temporal.app, name="temporal")
 
 
 def exit_status(code: Any) -> int:

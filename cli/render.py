@@ -13,8 +13,19 @@ from rich.table import Table
 from rich.text import Text
 
 from cli.client import DENIED, CliError
+from cli.options import Output
 
 console = Console(highlight=False)
+PIPED_WIDTH = 1000  # piped output is never wrapped to a terminal that is not there
+
+
+class DataTable(Table):
+    """A rich table that keeps its headings and plain cells, for TSV output."""
+
+    def __init__(self, columns: Sequence[str], title: str = "") -> None:
+        super().__init__(title=title or None, title_justify="left", header_style="bold")
+        self.headings = list(columns)
+        self.cells: list[list[str]] = []
 
 
 def echo_json(data: Any) -> None:
@@ -54,20 +65,45 @@ def joined(values: Iterable[Any], empty: str = "-") -> str:
     return text or empty
 
 
-def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str = "") -> Table:
+def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str = "") -> DataTable:
     """A plain table with the given headings; cells are shown as text, never markup."""
-    grid = Table(title=title or None, title_justify="left", header_style="bold")
+    grid = DataTable(columns, title)
     for column in columns:
         grid.add_column(column, overflow="fold")
     for row in rows:
-        grid.add_row(*(Text("-" if cell in (None, "") else str(cell)) for cell in row))
+        cells = ["-" if cell in (None, "") else str(cell) for cell in row]
+        grid.cells.append(cells)
+        grid.add_row(*(Text(cell) for cell in cells))
     return grid
 
 
-def page_footer(page: dict[str, Any]) -> None:
-    """'showing a-b of total', with the next offset when there is more."""
+def _tsv_cell(cell: str) -> str:
+    return cell.replace("\t", " ").replace("\n", " ")
+
+
+def show(grid: DataTable, output: Output = Output.table) -> None:
+    """Print a table: folded to a terminal, never wrapped when piped or `wide`, or as TSV."""
+    if output is Output.tsv:
+        typer.echo("\t".join(grid.headings))
+        for row in grid.cells:
+            typer.echo("\t".join(_tsv_cell(c) for c in row))
+        return
+    if output is Output.table and console.is_terminal:
+        console.print(grid)
+        return
+    for column in grid.columns:
+        column.no_wrap, column.overflow = True, "ignore"
+    Console(highlight=False, width=PIPED_WIDTH, force_terminal=console.is_terminal).print(grid)
+
+
+def page_footer(page: dict[str, Any], output: Output = Output.table) -> None:
+    """'showing a-b of total', with the next offset when there is more (stderr for TSV)."""
     items, total = page.get("items", []), int(page.get("total", 0))
     offset = int(page.get("offset", 0))
+    if output is Output.tsv:
+        end = offset + len(items)
+        typer.echo(f"showing {offset + 1 if items else 0}-{end} of {total}", err=True)
+        return
     if not items:
         say(f"nothing found ({total} in total)", "dim")
         return
@@ -82,7 +118,7 @@ def pending_roles(request: dict[str, Any]) -> list[str]:
     return [r for r in request.get("required_roles", []) if r not in filled]
 
 
-def systems_page(page: dict[str, Any]) -> None:
+def systems_page(page: dict[str, Any], output: Output = Output.table) -> None:
     """The systems list as a table."""
     rows = [
         (
@@ -107,11 +143,11 @@ def systems_page(page: dict[str, Any]) -> None:
         "recert due",
         "waiver ends",
     )
-    console.print(table(columns, rows))
-    page_footer(page)
+    show(table(columns, rows), output)
+    page_footer(page, output)
 
 
-def requests_page(page: dict[str, Any]) -> None:
+def requests_page(page: dict[str, Any], output: Output = Output.table) -> None:
     """Approval requests as a table."""
     rows = [
         (
@@ -127,11 +163,11 @@ def requests_page(page: dict[str, Any]) -> None:
         for r in page.get("items", [])
     ]
     columns = ("id", "system", "kind", "status", "requester", "awaiting", "expires", "ticket")
-    console.print(table(columns, rows))
-    page_footer(page)
+    show(table(columns, rows), output)
+    page_footer(page, output)
 
 
-def events_table(events: list[dict[str, Any]]) -> None:
+def events_table(events: list[dict[str, Any]], output: Output = Output.table) -> None:
     """Audit events as a table, oldest first."""
     rows = [
         (
@@ -146,8 +182,8 @@ def events_table(events: list[dict[str, Any]]) -> None:
         for e in events
     ]
     columns = ("at", "system", "seq", "actor", "action", "request", "detail")
-    console.print(table(columns, rows))
-    if not events:
+    show(table(columns, rows), output)
+    if not events and output is not Output.tsv:
         say("no audit events", "dim")
 
 
@@ -164,7 +200,7 @@ def tokens_table(tokens: list[dict[str, Any]]) -> None:
         )
         for t in tokens
     ]
-    console.print(table(("id", "principal", "role", "label", "created", "revoked"), rows))
+    show(table(("id", "principal", "role", "label", "created", "revoked"), rows))
 
 
 def _short(detail: Any, limit: int = 80) -> str:

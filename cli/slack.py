@@ -20,6 +20,7 @@ BOT_SCOPES = (
     "users:read.email",  # users.lookupByEmail / the clicker's email = their principal
 )
 INTERACTIONS_PATH = "/slack/interactions"
+APP_NAME_LIMIT = 35  # Slack refuses a manifest whose display_information.name is longer
 
 
 def slack_manifest(base_url: str, name: str) -> dict[str, Any]:
@@ -29,6 +30,11 @@ def slack_manifest(base_url: str, name: str) -> dict[str, Any]:
         raise CliError(
             f"--url {base_url!r} must be the public https:// address Slack can reach, "
             "e.g. https://threshold.example.com"
+        )
+    if not name.strip() or len(name) > APP_NAME_LIMIT:
+        raise CliError(
+            f"--name {name!r} is {len(name)} characters; Slack allows an app name of 1 to "
+            f"{APP_NAME_LIMIT} characters: pass a shorter --name"
         )
     root = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
     return {

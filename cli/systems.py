@@ -12,7 +12,16 @@ import yaml
 
 from cli import render, views
 from cli.client import CliError, Problem, connect, segment
-from cli.options import JsonOpt, KeyOpt, LimitOpt, OffsetOpt
+from cli.options import (
+    JsonOpt,
+    KeyOpt,
+    LimitOpt,
+    OffsetOpt,
+    Output,
+    OutputOpt,
+    StateOpt,
+    TierOpt,
+)
 
 app = typer.Typer(help="Register, amend, list and inspect AI systems.", no_args_is_help=True)
 
@@ -83,8 +92,8 @@ def amend(
 @app.command("list")
 def list_systems(
     ctx: typer.Context,
-    state: Annotated[str | None, typer.Option(help="Lifecycle state, e.g. pilot.")] = None,
-    tier: Annotated[str | None, typer.Option(help="Risk tier: low, medium, high.")] = None,
+    state: StateOpt = None,
+    tier: TierOpt = None,
     owner: Annotated[str | None, typer.Option(help="Business or technical owner email.")] = None,
     search: Annotated[str | None, typer.Option(help="Text in id, name or description.")] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Recertification overdue.")] = False,
@@ -94,18 +103,24 @@ def list_systems(
     limit: LimitOpt = 50,
     offset: OffsetOpt = 0,
     as_json: JsonOpt = False,
+    output: OutputOpt = Output.table,
 ) -> None:
     """List systems, filtered and paged."""
-    params: dict[str, Any] = {"state": state, "tier": tier, "owner": owner, "q": search}
+    params: dict[str, Any] = {
+        "state": state.value if state else None,
+        "tier": tier.value if tier else None,
+        "owner": owner,
+        "q": search,
+    }
     if overdue:
         params["overdue"] = "true"
     if due_within:
         params["due_within"] = due_within
     page = connect(ctx).get("/systems", {**params, "limit": limit, "offset": offset})
-    if as_json:
+    if as_json or output is Output.json:
         render.echo_json(page)
     else:
-        render.systems_page(page)
+        render.systems_page(page, output)
 
 
 @app.command("show")

@@ -11,11 +11,8 @@ from rich.text import Text
 
 from cli import render
 from cli.client import connect, segment
-from cli.options import JsonOpt, LimitOpt, OffsetOpt, SystemOpt
+from cli.options import JsonOpt, LimitOpt, OffsetOpt, Output, OutputOpt, SystemOpt, TicketStatusOpt
 
-StatusOpt = Annotated[
-    str | None, typer.Option("--status", help="open, done or rejected.", show_default=False)
-]
 KeyArg = Annotated[
     str | None,
     typer.Argument(
@@ -28,29 +25,31 @@ def tickets(
     ctx: typer.Context,
     key: KeyArg = None,
     system: SystemOpt = None,
-    status: StatusOpt = None,
+    status: TicketStatusOpt = None,
     limit: LimitOpt = 50,
     offset: OffsetOpt = 0,
     as_json: JsonOpt = False,
+    output: OutputOpt = Output.table,
 ) -> None:
     """List change-request tickets, newest first, or show one with its comments."""
     api = connect(ctx)
     if key:
         ticket = api.get(f"/tickets/{segment(key)}")
-        if as_json:
+        if as_json or output is Output.json:
             render.echo_json(ticket)
         else:
             ticket_detail(ticket)
         return
-    params = {"system": system, "status": status, "limit": limit, "offset": offset}
+    wanted = status.value if status else None
+    params = {"system": system, "status": wanted, "limit": limit, "offset": offset}
     page = api.get("/tickets", params)
-    if as_json:
+    if as_json or output is Output.json:
         render.echo_json(page)
     else:
-        tickets_page(page)
+        tickets_page(page, output)
 
 
-def tickets_page(page: dict[str, Any]) -> None:
+def tickets_page(page: dict[str, Any], output: Output = Output.table) -> None:
     """Tickets as a table."""
     rows = [
         (
@@ -66,8 +65,8 @@ def tickets_page(page: dict[str, Any]) -> None:
         for t in page.get("items", [])
     ]
     columns = ("key", "status", "system", "request", "kind", "summary", "where", "updated")
-    render.console.print(render.table(columns, rows))
-    render.page_footer(page)
+    render.show(render.table(columns, rows), output)
+    render.page_footer(page, output)
 
 
 def ticket_detail(ticket: dict[str, Any]) -> None:

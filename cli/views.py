@@ -9,7 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from cli.render import console, echo_json, joined, pending_roles, say, table, when
+from cli.render import console, echo_json, joined, pending_roles, say, show, table, when
 
 
 def _fields(pairs: list[tuple[str, Any]]) -> Table:
@@ -93,7 +93,7 @@ def recertification_fields(view: dict[str, Any]) -> list[tuple[str, Any]]:
 def _triggers(triggers: list[dict[str, Any]]) -> None:
     if triggers:
         rows = [(t.get("code"), t.get("reason")) for t in triggers]
-        console.print(table(("trigger", "why governance applies"), rows))
+        show(table(("trigger", "why governance applies"), rows))
 
 
 def _gaps(current: list[dict[str, Any]], production: list[dict[str, Any]]) -> None:
@@ -105,7 +105,7 @@ def _gaps(current: list[dict[str, Any]], production: list[dict[str, Any]]) -> No
         if (g.get("code"), g.get("field")) not in blocking
     ]
     if rows:
-        console.print(table(("field", "gap", "effect"), rows, title="Gaps"))
+        show(table(("field", "gap", "effect"), rows, title="Gaps"))
     else:
         say("no gaps", "green")
 

@@ -26,6 +26,38 @@ class TemporalSettings(BaseModel):
     workflow_id_prefix: str = Field(
         default="", description="Prepended to workflow ids so deployments can share a namespace"
     )
+    profile: str | None = Field(
+        default=None,
+        description="temporalio envconfig profile (TOML file + TEMPORAL_* variables) to start "
+        "from; THRESHOLD_TEMPORAL__* settings set explicitly override it",
+    )
+    config_file: Path | None = Field(
+        default=None,
+        description="envconfig TOML file (default: TEMPORAL_CONFIG_FILE, else "
+        "~/.config/temporalio/temporal.toml); read only when this or `profile` is set",
+    )
+    tls: bool | None = Field(
+        default=None, description="TLS on or off; unset: on when any tls_* or api_key is set"
+    )
+    tls_ca_path: Path | None = Field(
+        default=None, description="PEM CA the server cert must chain to"
+    )
+    tls_server_name: str | None = Field(default=None, description="name the server cert must carry")
+    tls_cert_path: Path | None = Field(default=None, description="PEM client certificate (mTLS)")
+    tls_key_path: Path | None = Field(default=None, description="PEM client private key (mTLS)")
+    api_key: SecretStr | None = Field(default=None, description="API key (Temporal Cloud)")
+    encryption_keys: SecretStr | None = Field(
+        default=None,
+        description='"kid:base64key,..." AES-GCM payload keys; the first encrypts, all decrypt',
+    )
+    codec_cors_origins: str = Field(
+        default="", description="comma-separated origins (the Temporal UI) allowed to call /codec"
+    )
+
+    @property
+    def cors_origins(self) -> list[str]:
+        """The origins allowed to call the codec endpoint."""
+        return [o.strip().rstrip("/") for o in self.codec_cors_origins.split(",") if o.strip()]
 
 
 class ApiSettings(BaseModel):
@@ -182,6 +214,7 @@ class Settings(BaseSettings):
                 ("slack.bot_token", self.slack.bot_token),
                 ("slack.signing_secret", self.slack.signing_secret),
                 ("jira.api_token", self.jira.api_token),
+                ("temporal.api_key", self.temporal.api_key),
                 ("oidc.client_secret", self.oidc.client_secret),
                 ("oidc.session_secret", self.oidc.session_secret),
             ):

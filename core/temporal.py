@@ -1,4 +1,11 @@
-"""Temporal plumbing: the client, the data converter, and the bundled server binaries."""
+"""Temporal plumbing: the one way to connect, the data converter, the bundled server binaries.
+
+Every process (worker, API, `threshold up`, `threshold temporal check`) connects through
+`connect(settings)`: address, namespace, TLS (custom CA, server name, mTLS client certificate)
+and API key come from `THRESHOLD_TEMPORAL__*`, optionally on top of a `temporalio.envconfig`
+profile; payloads are encrypted when `THRESHOLD_TEMPORAL__ENCRYPTION_KEYS` is set. A connection
+that fails raises `TemporalConnectError` with one line naming the cause and the setting to check.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +13,19 @@ import sys
 from pathlib import Path
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 
+from core.connection import TemporalConnectError, connect_options, data_converter, explain
 from core.settings import Settings
+
+__all__ = [
+    "DEV_SERVER_SQLITE_ARGS",
+    "TemporalConnectError",
+    "connect",
+    "connect_options",
+    "data_converter",
+    "venv_binary",
+]
 
 DEV_SERVER_SQLITE_ARGS = (
     "--sqlite-pragma",
@@ -35,10 +52,10 @@ def venv_binary(name: str) -> Path:
     return path
 
 
-async def connect(settings: Settings) -> Client:
-    """A client for the configured Temporal namespace, using the pydantic converter."""
-    return await Client.connect(
-        settings.temporal.address,
-        namespace=settings.temporal.namespace,
-        data_converter=pydantic_data_converter,
-    )
+async def connect(settings: Settings, converter: DataConverter | None = None) -> Client:
+    """A client for the configured namespace (TLS, API key, codec as configured)."""
+    options = connect_options(settings)
+    try:
+        return await Client.connect(**options, data_converter=converter or data_converter(settings))
+    except RuntimeError as exc:
+        raise explain(exc, options, settings) from None

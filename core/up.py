@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from core.runtime import tune_gc
 from core.settings import Settings, get_settings
-from core.temporal import DEV_SERVER_SQLITE_ARGS, connect, venv_binary
+from core.temporal import DEV_SERVER_SQLITE_ARGS, TemporalConnectError, connect, venv_binary
 from db.engine import get_engine, init_db
 from db.tokens import issue_token
 
@@ -92,7 +92,8 @@ def ensure_admin_token(settings: Settings) -> Path:
 
 
 async def wait_for_temporal(settings: Settings, process: subprocess.Popen[bytes] | None) -> None:
-    """Retry connecting until the server answers (or the process died)."""
+    """Retry connecting until the server answers (or the process died, or a setting is wrong)."""
+    last: TemporalConnectError | None = None
     for _ in range(300):
         if process is not None and process.poll() is not None:
             raise RuntimeError(
@@ -101,9 +102,12 @@ async def wait_for_temporal(settings: Settings, process: subprocess.Popen[bytes]
         try:
             await connect(settings)
             return
-        except RuntimeError:
+        except TemporalConnectError as exc:
+            if not exc.retryable:
+                raise  # a TLS, key or settings problem: waiting will not fix it
+            last = exc
             await asyncio.sleep(0.2)
-    raise RuntimeError(f"Temporal did not answer at {settings.temporal.address} within 60s")
+    raise RuntimeError(f"{last} (still failing after 60s)" if last else "Temporal did not answer")
 
 
 def tickets_target(settings: Settings) -> str:

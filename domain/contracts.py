@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.approvals import ApprovalRequest, DecisionCommand
+from domain.audit import AuditAction
 from domain.changes import ChangeAssessment
 from domain.events import ScopeEvent
 from domain.lifecycle import LifecycleState
@@ -206,7 +207,7 @@ class AuditEvent(Model):
     system_id: str
     at: datetime
     actor: str
-    action: str
+    action: AuditAction
     request_id: str | None = None
     detail: dict[str, Any] = Field(default_factory=dict)
 
@@ -290,6 +291,7 @@ class DecideResult(Model):
     request: ApprovalRequest
     message: str
     system: SystemView | None = None
+    duplicate: bool = Field(default=False, description="Already decided; nothing was done again.")
 
 
 class RecordBatch(Model):

@@ -1,10 +1,9 @@
 """Control crosswalk: which evidence supports which NIST CSF 2.0, AI RMF and OWASP NHI controls.
 
 Pure data plus two functions. Evidence is named by *kind*: an audit ledger action
-(`promotion_approved`, `recertified`, `credential_rotated`, ...) or a manifest fact
-(`owners`, `use_cases`, ...). Every agreed action is mapped, including those written by
-recertification, exceptions, credentials, the action ledger and containment, so their
-evidence lands in packs as soon as the ledger holds it.
+(`domain.audit.AuditAction`) or a manifest fact (`owners`, `use_cases`, ...). Every
+governance action maps to at least one control; the operational ones
+(`domain.audit.OPERATIONAL`) map to none, on purpose.
 """
 
 from __future__ import annotations
@@ -13,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from domain.audit import AuditAction
 
 
 class Framework(StrEnum):
@@ -103,67 +104,93 @@ _RECERT = ("GV.OV-03", "GV.OV-02", "GOVERN-1", "GOVERN-2")
 _EXCEPTION = ("ID.RA-07", "GV.PO-02", "GV.OV-02", "GOVERN-1")
 _REVOCATION = ("PR.AA-01", "RS.MI-01", "NHI1")
 
-EVIDENCE: Mapping[str, tuple[str, ...]] = {
-    # manifest facts (from the system's approved or declared manifest)
+_GATE = ("GV.PO-01", "GOVERN-1")
+_A = AuditAction
+
+MANIFEST_FACTS: Mapping[str, tuple[str, ...]] = {
     "owners": ("GV.RR-02", "GOVERN-2"),
     "use_cases": ("GOVERN-1", "GOVERN-4", "ID.AM-02"),
     "data_classification": ("ID.AM-07", "GOVERN-1"),
     "model": ("ID.AM-02", "GOVERN-6"),
     "logging_policy": ("PR.PS-04",),
     "credential_inventory": ("PR.AA-01", "NHI7", "NHI8", "NHI9"),
-    # registration and promotion
-    "registered": ("ID.AM-02", "ID.AM-07", "GOVERN-1"),
-    "entered_pilot": ("ID.AM-02", "GV.PO-01", "GOVERN-1"),
-    "manifest_amended": ("ID.AM-02", "ID.RA-07"),
-    "production_governance_applies": ("GV.PO-01", "GOVERN-1"),
-    "promotion_requested": ("GV.OV-01", "GV.RR-02", "GOVERN-1"),
-    "promotion_approved": _DECISION,
-    "promotion_rejected": _DECISION,
-    "promotion_expired": _DECISION,
-    "promotion_withdrawn": _DECISION,
-    "entered_production": ("GV.OV-01", "ID.AM-02"),
-    "decision_approved": (*_DECISION, "GOVERN-4"),
-    "decision_rejected": (*_DECISION, "GOVERN-4"),
-    "approval_reminder": ("GV.RR-02", "GOVERN-2"),
-    "approval_escalated": ("GV.RR-02", "GOVERN-2"),
-    "approval_expired": ("GV.RR-02", "GOVERN-2"),
-    "ticket_opened": ("ID.RA-07", "GOVERN-4"),
-    # changes and revalidation
-    "scope_changed": _CHANGE,
-    "scope_change_assessed": _CHANGE,
-    "revalidation_requested": _CHANGE,
-    "revalidation_approved": (*_CHANGE, *_DECISION),
-    "revalidation_rejected": (*_CHANGE, *_DECISION),
-    "revalidation_expired": _CHANGE,
-    "revalidation_withdrawn": _CHANGE,
-    "revalidation_folded": _CHANGE,
-    # recertification (issue 5)
-    "recertification_reminder": _RECERT,
-    "recertification_requested": _RECERT,
-    "recertified": (*_RECERT, "GV.OV-01"),
-    "recertification_overdue": (*_RECERT, "GV.PO-01"),
-    "recertification_escalated": (*_RECERT, "GV.RR-02"),
-    "recertification_ticket_opened": ("GV.OV-03", "GOVERN-4"),
-    "recertification_ticket_closed": ("GV.OV-03", "GOVERN-4"),
-    "overdue_gate_closed": ("GV.OV-03", "GV.PO-01", "GOVERN-1"),
-    # exceptions (issue 5)
-    "exception_requested": _EXCEPTION,
-    "exception_granted": (*_EXCEPTION, "GV.RR-02"),
-    "exception_rejected": (*_EXCEPTION, "GV.RR-02"),
-    "exception_expired": _EXCEPTION,
-    "exception_revoked": _EXCEPTION,
-    # credentials, action ledger, containment (issue 6)
-    "credential_added": ("PR.AA-01", "ID.AM-02", "NHI8", "NHI9"),
-    "credential_rotated": ("PR.AA-01", "NHI2", "NHI7"),
-    "credential_revoked": ("PR.AA-01", "NHI1", "NHI2"),
-    "credential_revocation_requested": _REVOCATION,
-    "credential_revocation_confirmed": _REVOCATION,
-    "action_finding": ("DE.CM-09", "DE.AE-02", "PR.PS-04", "NHI5", "NHI10"),
-    "contained": ("RS.MI-01", "GV.RR-02", "NHI1"),
-    "release_requested": ("RS.MI-01", "GV.RR-02"),
-    "released": ("RS.MI-01", "GV.RR-02", "PR.AA-05"),
-    "retired": ("ID.AM-02", "GOVERN-1", "NHI1"),
+    # credentials an outside provider issued (model vendor API keys, SaaS OAuth clients)
+    "third_party_credentials": ("NHI3", "GOVERN-6", "PR.AA-01"),
 }
+ACTION_CONTROLS: Mapping[AuditAction, tuple[str, ...]] = {
+    # lifecycle
+    _A.registered: ("ID.AM-02", "ID.AM-07", "GOVERN-1"),
+    _A.entered_pilot: ("ID.AM-02", "GV.PO-01", "GOVERN-1"),
+    _A.entered_production: ("GV.OV-01", "ID.AM-02"),
+    _A.production_governance_applies: _GATE,
+    # promotion and approval requests
+    _A.promotion_requested: ("GV.OV-01", "GV.RR-02", "GOVERN-1"),
+    _A.promotion_approved: _DECISION,
+    _A.promotion_rejected: _DECISION,
+    _A.promotion_expired: _DECISION,
+    _A.promotion_withdrawn: _DECISION,
+    _A.decision_approved: (*_DECISION, "GOVERN-4"),
+    _A.decision_rejected: (*_DECISION, "GOVERN-4"),
+    _A.approval_reminder: ("GV.RR-02", "GOVERN-2"),
+    _A.approval_escalated: ("GV.RR-02", "GOVERN-2"),
+    _A.approval_expired: ("GV.RR-02", "GOVERN-2"),
+    _A.request_withdrawn: ("GV.RR-02", "RS.MI-01", "GOVERN-2"),
+    _A.ticket_opened: ("ID.RA-07", "GOVERN-4"),
+    # changes and revalidation
+    _A.manifest_amended: ("ID.AM-02", "ID.RA-07"),
+    _A.scope_changed: _CHANGE,
+    _A.scope_change_assessed: _CHANGE,
+    _A.revalidation_requested: _CHANGE,
+    _A.revalidation_approved: (*_CHANGE, *_DECISION),
+    _A.revalidation_rejected: (*_CHANGE, *_DECISION),
+    _A.revalidation_expired: _CHANGE,
+    _A.revalidation_withdrawn: _CHANGE,
+    _A.revalidation_folded: _CHANGE,
+    # recertification
+    _A.recertification_scheduled: ("GV.OV-03", "GOVERN-1"),
+    _A.recertification_rescheduled: ("GV.OV-03", "GV.PO-02", "GOVERN-1"),
+    _A.recertification_reminder: _RECERT,
+    _A.recertification_requested: _RECERT,
+    _A.recertified: (*_RECERT, "GV.OV-01"),
+    _A.recertification_rejected: (*_RECERT, "GV.RR-02"),
+    _A.recertification_expired: _RECERT,
+    _A.recertification_withdrawn: _RECERT,
+    _A.recertification_overdue: (*_RECERT, "GV.PO-01"),
+    _A.recertification_escalated: (*_RECERT, "GV.RR-02"),
+    _A.recertification_ticket_opened: ("GV.OV-03", "GOVERN-4"),
+    _A.recertification_ticket_closed: ("GV.OV-03", "GOVERN-4"),
+    _A.overdue_gate_closed: ("GV.OV-03", *_GATE),
+    # exceptions
+    _A.exception_requested: _EXCEPTION,
+    _A.exception_granted: (*_EXCEPTION, "GV.RR-02"),
+    _A.exception_rejected: (*_EXCEPTION, "GV.RR-02"),
+    _A.exception_expired: _EXCEPTION,
+    _A.exception_revoked: _EXCEPTION,
+    _A.exception_gate_closed: ("ID.RA-07", *_GATE),
+    _A.exception_ticket_opened: ("ID.RA-07", "GOVERN-4"),
+    # credentials
+    _A.credential_added: ("PR.AA-01", "ID.AM-02", "NHI8", "NHI9"),
+    _A.credential_rotated: ("PR.AA-01", "NHI2", "NHI7"),
+    _A.credential_revoked: ("PR.AA-01", "NHI1", "NHI2"),
+    _A.credential_revocation_requested: _REVOCATION,
+    _A.credential_revocation_confirmed: _REVOCATION,
+    _A.credential_revocation_failed: (*_REVOCATION, "DE.AE-02"),
+    # action ledger
+    _A.action_finding: ("DE.CM-09", "DE.AE-02", "PR.PS-04", "NHI5", "NHI10"),
+    # containment and retirement
+    _A.contained: ("RS.MI-01", "GV.RR-02", "NHI1"),
+    _A.release_requested: ("RS.MI-01", "GV.RR-02"),
+    _A.released: ("RS.MI-01", "GV.RR-02", "PR.AA-05"),
+    _A.release_rejected: ("RS.MI-01", "GV.RR-02"),
+    _A.release_expired: ("RS.MI-01", "GV.RR-02"),
+    _A.release_withdrawn: ("RS.MI-01", "GV.RR-02"),
+    _A.retired: ("ID.AM-02", "GOVERN-1", "NHI1"),
+}
+EVIDENCE: Mapping[str, tuple[str, ...]] = {
+    **MANIFEST_FACTS,
+    **{action.value: controls for action, controls in ACTION_CONTROLS.items()},
+}
+"""Evidence kind (manifest fact or audit action) -> the controls it supports."""
 
 _BY_ID = {control.id: control for control in CATALOGUE}
 

@@ -13,29 +13,18 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.approvals import ApprovalRequest, Decision
+from domain.audit import EvidenceSection, section_for
 from domain.crosswalk import Crosswalk, controls_for, crosswalk
-from domain.manifest import AISystemManifest
+from domain.manifest import AISystemManifest, CredentialKind
 from domain.requirements import GovernanceRequirements
 
-SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("recertifications", ("recertification_", "recertified", "overdue_gate_closed")),
-    ("exceptions", ("exception_",)),
-    ("credentials", ("credential_",)),
-    ("findings", ("action_finding",)),
-    ("containment", ("contained", "release_requested", "released", "retired")),
-    ("changes", ("scope_changed", "scope_change_", "revalidation_", "manifest_amended")),
-    ("approvals", ("promotion_", "decision_", "approval_", "ticket_opened")),
-    ("lifecycle", ("registered", "entered_", "production_governance_applies")),
-)
-SECTION_NAMES = (*(name for name, _ in SECTIONS), "operations")
+SECTION_NAMES = tuple(section.value for section in EvidenceSection)
+THIRD_PARTY_KINDS = frozenset({CredentialKind.api_key, CredentialKind.oauth_client})
 
 
 def section_of(action: str) -> str:
     """The pack section an audit action belongs to (`operations` for delivery noise)."""
-    for name, prefixes in SECTIONS:
-        if any(action == p or (p.endswith("_") and action.startswith(p)) for p in prefixes):
-            return name
-    return "operations"
+    return section_for(action).value
 
 
 class LedgerEntry(BaseModel):
@@ -112,6 +101,9 @@ def manifest_facts(manifest: AISystemManifest) -> Counter[str]:
         facts["owners"] = 1
     facts["use_cases"] = len(manifest.use_cases)
     facts["credential_inventory"] = len(manifest.credentials)
+    facts["third_party_credentials"] = sum(
+        1 for c in manifest.credentials if c.kind in THIRD_PARTY_KINDS
+    )
     facts["logging_policy"] = int(manifest.logging is not None)
     return facts
 

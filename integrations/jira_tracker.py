@@ -1,13 +1,14 @@
 """Change-request tickets in Jira, through the official `jira` client.
 
 Errors: `TrackerTransientError` (HTTP 5xx or 429, connection failures, timeouts) may pass on
-a later attempt; `TrackerPermanentError` (401, 403, 404, refused fields, unknown transition)
-says what a person must change. The client never retries on its own (`max_retries=0`):
-Temporal retries the activity.
+a later attempt; `TrackerPermanentError` (401, 403, 404, refused fields) says what a person
+must change; its subclass `TransitionUnavailable` says the workflow offers no way to close the
+issue. The client never retries on its own (`max_retries=0`): Temporal retries the activity.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -20,10 +21,13 @@ import requests
 from jira import JIRA, JIRAError
 
 from integrations.errors import PermanentIntegrationError, TransientIntegrationError
+from integrations.jira_transitions import DONE_CATEGORY, TransitionPlan, plan_transition
 
 if TYPE_CHECKING:
     from core.settings import JiraSettings
 
+LOG = logging.getLogger(__name__)
+OPTIONAL_FIELDS = ("assignee", "duedate")  # left out, with a warning, when Jira refuses them
 LABEL = re.compile(r"[^\s\"'\\]+")
 SUMMARY_LIMIT = 255
 CREDENTIALS_HINT = (
@@ -39,6 +43,14 @@ class TrackerTransientError(TransientIntegrationError):
 
 class TrackerPermanentError(PermanentIntegrationError):
     """Jira refused the request; the message says what to fix."""
+
+
+class TransitionUnavailable(TrackerPermanentError):
+    """The workflow has no transition by that name and none into the wanted category."""
+
+    def __init__(self, message: str, available: Sequence[str]) -> None:
+        super().__init__(message)
+        self.available = list(available)
 
 
 class ChangeTracker(Protocol):
@@ -72,8 +84,13 @@ class ChangeTracker(Protocol):
         """Make the person with this e-mail a watcher of an issue (idempotent)."""
         ...
 
-    def transition(self, key: str, name: str) -> None:
-        """Move an issue to status `name` (no-op when it is already there)."""
+    def transition(
+        self, key: str, name: str, *, category: str = DONE_CATEGORY, prefer: Sequence[str] = ()
+    ) -> TransitionPlan | None:
+        """Move an issue to `name`, else into a status of `category`; None when already there.
+
+        Raises `TransitionUnavailable` when the workflow offers neither.
+        """
         ...
 
     def has_comment(self, key: str, marker: str) -> bool:
@@ -122,6 +139,18 @@ def _translate(error: JIRAError, action: str, server: str) -> Exception:
         f"{where} refused to {action} (HTTP {status}: {detail}); check THRESHOLD_JIRA__PROJECT, "
         "THRESHOLD_JIRA__ISSUE_TYPE and that the fields are on the project's create screen"
     )
+
+
+def _refused_optional(error: JIRAError, fields: dict[str, Any]) -> list[str]:
+    """The optional fields a 400 refused (not on the create screen, person not assignable)."""
+    if error.status_code != 400 or error.response is None:
+        return []
+    try:
+        errors = error.response.json().get("errors") or {}
+    except ValueError:
+        return []
+    refused = [name for name in OPTIONAL_FIELDS if name in errors and name in fields]
+    return refused if refused and set(errors) <= set(refused) else []
 
 
 class JiraTracker:
@@ -245,7 +274,20 @@ class JiraTracker:
         if due is not None:
             fields["duedate"] = due.isoformat()
         with self._errors(f"create the issue labelled {label} in project {self._project}"):
-            issue = client.create_issue(fields=fields, prefetch=False)
+            try:
+                issue = client.create_issue(fields=fields, prefetch=False)
+            except JIRAError as error:
+                refused = _refused_optional(error, fields)
+                if not refused:
+                    raise
+                LOG.warning(
+                    "Jira refused %s on %s (%s); creating the issue without them",
+                    ", ".join(refused),
+                    label,
+                    error.text,
+                )
+                kept = {k: v for k, v in fields.items() if k not in refused}
+                issue = client.create_issue(fields=kept, prefetch=False)
         return str(issue.key)
 
     def find_user(self, email: str) -> str | None:
@@ -286,31 +328,34 @@ class JiraTracker:
         """Where a person sees the issue."""
         return f"{self._server}/browse/{key}"
 
-    def transition(self, key: str, name: str) -> None:
-        """Move an issue to status `name`; no-op if it is there, clear error if unreachable."""
+    def transition(
+        self, key: str, name: str, *, category: str = DONE_CATEGORY, prefer: Sequence[str] = ()
+    ) -> TransitionPlan | None:
+        """Move an issue to `name`, else into a `category` status, setting a resolution its
+        screen asks for; None when it is already there (a retry), `TransitionUnavailable`
+        naming the transitions when the workflow has neither.
+        """
         client = self._jira()
         with self._errors(f"read the status of {key}"):
-            current = str(client.issue(key, fields="status").fields.status.name)
-        if current.casefold() == name.casefold():
-            return
+            status = client.issue(key, fields="status").fields.status
+        current = str(status.name)
+        current_category = str(getattr(getattr(status, "statusCategory", None), "key", ""))
+        if current.casefold() == name.casefold() or current_category == category:
+            return None
         with self._errors(f"list the transitions of {key}"):
-            available: list[dict[str, Any]] = client.transitions(key)
-        wanted = name.casefold()
-        chosen = next(
-            (
-                t
-                for t in available
-                if wanted
-                in (str(t["name"]).casefold(), str(t.get("to", {}).get("name", "")).casefold())
-            ),
-            None,
-        )
-        if chosen is None:
-            names = ", ".join(f"'{t['name']}'" for t in available) or "none"
-            raise TrackerPermanentError(
-                f"Jira issue {key} is in '{current}' and cannot move to '{name}'; available "
-                f"transitions: {names}. Use one of them (THRESHOLD_JIRA__DONE_TRANSITION, "
-                "THRESHOLD_JIRA__REJECTED_TRANSITION) or add the transition to the workflow"
+            available: list[dict[str, Any]] = client.transitions(key, expand="transitions.fields")
+        plan = plan_transition(available, name, category=category, prefer=prefer)
+        if plan is None:
+            names = [str(t["name"]) for t in available]
+            listed = ", ".join(f"'{n}'" for n in names) or "none"
+            raise TransitionUnavailable(
+                f"Jira issue {key} is in '{current}' and has no transition to '{name}' nor to "
+                f"any '{category}' status; available transitions: {listed}. Set "
+                "THRESHOLD_JIRA__DONE_TRANSITION / THRESHOLD_JIRA__REJECTED_TRANSITION to one "
+                "of them or add a transition to a done status to the project's workflow",
+                names,
             )
-        with self._errors(f"move {key} to '{name}'"):
-            client.transition_issue(key, str(chosen["id"]))
+        fields = {"resolution": {"name": plan.resolution}} if plan.resolution else None
+        with self._errors(f"move {key} to '{plan.status}' ({plan.name})"):
+            client.transition_issue(key, plan.id, fields=fields)
+        return plan

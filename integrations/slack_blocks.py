@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from domain.approvals import ApprovalRequest, RequestStatus
+from domain.approvals import ApprovalRequest, RequestKind, RequestStatus
 
 APPROVE_ACTION = "threshold_approve"
 REJECT_ACTION = "threshold_reject"
@@ -44,32 +44,69 @@ def _decisions(request: ApprovalRequest) -> str:
     return "\n".join(lines)
 
 
-def _facts(request: ApprovalRequest, links: dict[str, str]) -> str:
-    facts = [
-        f"*System:* `{request.system_id}`   *Asked:* {request.kind.value}   "
-        f"*Risk tier:* {request.risk_tier or 'n/a'}",
-        f"*Requested by:* {request.requester}",
+def _facts(request: ApprovalRequest, requester: str) -> dict[str, Any]:
+    """The request's short facts as a two-column section (`fields`, at most 10)."""
+    facts = {
+        "System": f"`{request.system_id}`",
+        "Asked": request.kind.value,
+        "Risk tier": request.risk_tier or "n/a",
+        "Requested by": requester,
+    }
+    fields = [
+        {"type": "mrkdwn", "text": f"*{name}:*\n{value}"[:2000]} for name, value in facts.items()
     ]
+    return {"type": "section", "fields": fields}
+
+
+def _details(request: ApprovalRequest, links: dict[str, str]) -> str:
+    lines = []
     if request.why:
-        facts.append("*Why production governance applies:* " + "; ".join(request.why))
+        lines.append("*Why production governance applies:* " + "; ".join(request.why))
     if request.change:
-        facts.append("*Change:* " + "; ".join(request.change))
+        lines.append("*Change:* " + "; ".join(request.change))
     if request.waived:
-        facts.append("*Gaps waived by exceptions:* " + "; ".join(request.waived))
+        lines.append("*Gaps waived by exceptions:* " + "; ".join(request.waived))
     refs = [f"<{url}|{name}>" for name, url in links.items()]
     if request.ticket and not any(request.ticket in name for name in links):
         refs.append(f"ticket {request.ticket}")
     if refs:
-        facts.append("*Links:* " + " · ".join(refs))
-    return "\n".join(facts)
+        lines.append("*Links:* " + " · ".join(refs))
+    return "\n".join(lines)
 
 
-def approval_blocks(request: ApprovalRequest, links: dict[str, str]) -> list[dict[str, Any]]:
-    """The message for a request; buttons only while it is pending."""
+def requester_text(email: str, user_id: str | None) -> str:
+    """The requester as a Slack mention when Slack knows their e-mail, else the e-mail."""
+    return f"<@{user_id}>" if user_id else email
+
+
+def _confirm(request: ApprovalRequest) -> dict[str, Any]:
+    """The dialog Slack shows before an Approve click on a production promotion is sent."""
+    return {
+        "title": {"type": "plain_text", "text": "Approve for production?"},
+        "text": {
+            "type": "mrkdwn",
+            "text": f"You approve *{request.system_id}* to run in production "
+            f"(request {request.id}). This is recorded in the audit ledger."[:300],
+        },
+        "confirm": {"type": "plain_text", "text": "Approve"},
+        "deny": {"type": "plain_text", "text": "Cancel"},
+    }
+
+
+def approval_blocks(
+    request: ApprovalRequest, links: dict[str, str], requester: str | None = None
+) -> list[dict[str, Any]]:
+    """The message for a request; buttons only while it is pending.
+
+    `requester` is how to show who asked (a `<@U…>` mention); the e-mail when None.
+    """
     blocks: list[dict[str, Any]] = [
         _section(f"*{headline(request)}*"),
-        _section(_facts(request, links)),
+        _facts(request, requester or request.requester),
     ]
+    details = _details(request, links)
+    if details:
+        blocks.append(_section(details))
     if request.decisions:
         blocks.append(_section(_decisions(request)))
     if request.status is RequestStatus.pending:
@@ -87,7 +124,9 @@ def approval_blocks(request: ApprovalRequest, links: dict[str, str]) -> list[dic
                 "type": "actions",
                 "block_id": f"decide:{request.id}",
                 "elements": [
-                    _button("Approve", APPROVE_ACTION, request.id, "primary"),
+                    _button(
+                        "Approve", APPROVE_ACTION, request.id, "primary", _approve_confirm(request)
+                    ),
                     _button("Reject", REJECT_ACTION, request.id, "danger"),
                 ],
             }
@@ -98,14 +137,24 @@ def approval_blocks(request: ApprovalRequest, links: dict[str, str]) -> list[dic
     return blocks
 
 
-def _button(text: str, action_id: str, value: str, style: str) -> dict[str, Any]:
-    return {
+def _approve_confirm(request: ApprovalRequest) -> dict[str, Any] | None:
+    """A confirm dialog for production promotions; other approvals need none."""
+    return _confirm(request) if request.kind is RequestKind.promotion else None
+
+
+def _button(
+    text: str, action_id: str, value: str, style: str, confirm: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    button: dict[str, Any] = {
         "type": "button",
         "text": {"type": "plain_text", "text": text},
         "action_id": action_id,
         "value": value,
         "style": style,
     }
+    if confirm is not None:
+        button["confirm"] = confirm
+    return button
 
 
 def reminder_text(request: ApprovalRequest) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.approvals import ApprovalRequest, Decision, RequestStatus
+from domain.policy import Role
 
 LABEL_LIMIT = 255
 LABEL = re.compile(r"[A-Za-z0-9._-]{1,255}")
@@ -136,3 +137,33 @@ def closing_note(request: ApprovalRequest) -> str:
     """One line saying how the request ended."""
     reason = f": {request.reason}" if request.reason else ""
     return f"Request {request.id} {request.status.value}{reason}"
+
+
+def kind_label(kind: str) -> str:
+    """The label every ticket of one request kind carries (`threshold-promotion`, ...)."""
+    return UNSAFE_LABEL_CHARS.sub("-", f"threshold-{kind}".replace("_", "-"))
+
+
+def technical_owner(request: ApprovalRequest) -> str | None:
+    """Who the ticket is assigned to: the first person holding the technical-owner seat."""
+    holders = request.eligible.get(Role.technical_owner) or []
+    return holders[0].lower() if holders else None
+
+
+def closing_comment(request: ApprovalRequest) -> str:
+    """The comment a ticket gets when its request closes: the outcome and who decided it."""
+    approved = [f"{d.principal} ({d.role.value})" for d in request.decisions if d.approve]
+    refused = [f"{d.principal} ({d.role.value})" for d in request.decisions if not d.approve]
+    lines = [
+        f"*Outcome: {request.status.value}*" + (f": {request.reason}" if request.reason else "")
+    ]
+    if approved:
+        lines.append(f"Approved by {', '.join(approved)}.")
+    if refused:
+        lines.append(f"Rejected by {', '.join(refused)}.")
+    if request.status is RequestStatus.expired:
+        waiting = ", ".join(r.value for r in request.pending_roles) or "no role"
+        lines.append(f"Not decided by {_at(request.expires_at)}; still needed: {waiting}.")
+    closed = request.closed_at or request.expires_at
+    lines.append(f"Closed {_at(closed)}. Threshold request {request.id}.")
+    return "\n".join(lines)

@@ -8,6 +8,8 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from domain.approvals import ApprovalRequest, RequestKind, RequestStatus
+from domain.audit import AuditAction as A
+from domain.audit import audit_action
 from domain.classification import classify, classify_for_production
 from domain.contracts import (
     AmendCommand,
@@ -220,7 +222,7 @@ class AISystemWorkflow(
         return view
 
     def _event(
-        self, actor: str, action: str, request_id: str | None = None, **detail: object
+        self, actor: str, action: A, request_id: str | None = None, **detail: object
     ) -> None:
         self._rec.event(
             system_id=self._id, actor=actor, action=action, request_id=request_id, **detail
@@ -266,10 +268,10 @@ class AISystemWorkflow(
         self._rec.system = view
         self._processed[cmd.meta.command_id] = message
         actor, requirements = cmd.meta.principal, view.requirements
-        self._event(actor, "registered", manifest=cmd.manifest.model_dump(mode="json"))
+        self._event(actor, A.registered, manifest=cmd.manifest.model_dump(mode="json"))
         self._event(
             actor,
-            "entered_pilot",
+            A.entered_pilot,
             applies=requirements.applies,
             risk_tier=requirements.risk_tier.value,
         )
@@ -308,7 +310,7 @@ class AISystemWorkflow(
         )
         self._event(
             cmd.meta.principal,
-            "manifest_amended",
+            A.manifest_amended,
             changed=changed,
             manifest=cmd.manifest.model_dump(mode="json"),
         )
@@ -335,6 +337,7 @@ class AISystemWorkflow(
         return await self._started(self._promote(cmd))
 
     def _promote(self, cmd: PromoteCommand) -> CommandResult:
+        """Decide and store the promotion request (no await: nothing interleaves)."""
         view = self._current()
         policy = self._adopt(cmd.policy)
         production = self._production(view, policy, cmd.shared_credentials)
@@ -344,7 +347,7 @@ class AISystemWorkflow(
         )
         self._event(
             cmd.meta.principal,
-            "promotion_requested",
+            A.promotion_requested,
             request.id,
             required_roles=[r.value for r in request.required_roles],
             comment=cmd.comment,
@@ -425,14 +428,14 @@ class AISystemWorkflow(
         approved = request.status is RequestStatus.approved
         self._event(
             "threshold",
-            f"promotion_{request.status.value}",
+            audit_action("promotion", request.status.value),
             request.id,
             reason=request.reason,
             approvers=request.approvers,
         )
         update: dict[str, object] = {"pending_request": None}
         if approved:
-            self._event("threshold", "entered_production", request.id)
+            self._event("threshold", A.entered_production, request.id)
             update |= {"approved_manifest": view.manifest, "last_reason": ""}
             view = self._start_recertification(view.model_copy(update=update))
             message = f"{request.id} approved: {self._id} is in production"

@@ -21,6 +21,8 @@ from domain.approvals import (
     expire,
     withdraw,
 )
+from domain.audit import AuditAction as A
+from domain.audit import audit_action
 from domain.contracts import (
     ApprovalWorkflowInput,
     DecideCommand,
@@ -35,8 +37,8 @@ from domain.errors import GovernanceError
 from workflows import effects
 from workflows.recorder import Recorder, refusal
 
-A = TypeVar("A")
-R = TypeVar("R")
+ArgT = TypeVar("ArgT")
+ResT = TypeVar("ResT")
 
 NOTIFY_TIMEOUT = timedelta(seconds=60)
 NOTIFY_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=2), maximum_attempts=30)
@@ -89,7 +91,7 @@ class ApprovalWorkflow:
         try:
             await parent.signal("request_closed", RequestClosed(request=self._request))
         except Exception as error:  # the system closed meanwhile (retired)
-            self._event("threshold", "system_not_told", error=str(error))
+            self._event("threshold", A.system_not_told, error=str(error))
 
     def _end_grace(self, _: asyncio.Task[None]) -> None:
         self._grace_over = True
@@ -206,7 +208,7 @@ class ApprovalWorkflow:
         self._reminded = True
         self._remind = True
         pending = [r.value for r in self._request.pending_roles]
-        self._event("threshold", "approval_reminder", pending_roles=pending)
+        self._event("threshold", A.approval_reminder, pending_roles=pending)
 
     def _on_escalation(self) -> None:
         request = self._request
@@ -214,7 +216,7 @@ class ApprovalWorkflow:
         self._request = escalate(request)
         self._event(
             "threshold",
-            "approval_escalated",
+            A.approval_escalated,
             pending_roles=[r.value for r in request.pending_roles],
             fallback=request.fallback,
         )
@@ -223,7 +225,7 @@ class ApprovalWorkflow:
     def _on_expiry(self) -> None:
         pending = [r.value for r in self._request.pending_roles]
         self._request = expire(self._request, workflow.now())
-        self._event("threshold", "approval_expired", pending_roles=pending)
+        self._event("threshold", A.approval_expired, pending_roles=pending)
         self._changed()
 
     def _changed(self, *, ticket: bool = True) -> None:
@@ -234,7 +236,7 @@ class ApprovalWorkflow:
         self._rec.request_version = self._version
         self._publish = True
 
-    def _event(self, actor: str, action: str, **detail: object) -> None:
+    def _event(self, actor: str, action: A, **detail: object) -> None:
         self._rec.event(
             system_id=self._request.system_id,
             actor=actor,
@@ -264,16 +266,16 @@ class ApprovalWorkflow:
         self._ticket_synced = wanted
         if result is not None and result.key != self._request.ticket:
             self._request = self._request.model_copy(update={"ticket": result.key})
-            self._event("threshold", "ticket_opened", ticket=result.key, tracker=result.tracker)
+            self._event("threshold", A.ticket_opened, ticket=result.key, tracker=result.tracker)
             self._changed(ticket=False)
 
     async def _notify(
         self,
-        activity: Callable[[A], R],
-        arg: A,
+        activity: Callable[[ArgT], ResT],
+        arg: ArgT,
         retry_policy: RetryPolicy = NOTIFY_RETRY,
         report_once: bool = False,
-    ) -> R | None:
+    ) -> ResT | None:
         """Run a notification activity; a failure is audited (once per message if asked)."""
         name = getattr(activity, "__name__", "activity")
         try:
@@ -286,7 +288,7 @@ class ApprovalWorkflow:
                 return None
             if report_once:
                 self._reported.add(problem)
-            self._event("threshold", "notification_failed", activity=name, error=str(error.cause))
+            self._event("threshold", A.notification_failed, activity=name, error=str(error.cause))
             return None
 
     def _after_sync(self, result: SlackSyncResult) -> None:
@@ -294,7 +296,7 @@ class ApprovalWorkflow:
         fresh = [p for p in result.problems if p not in self._reported]
         if fresh:
             self._reported.update(fresh)
-            self._event("threshold", "slack_delivery_failed", problems=fresh)
+            self._event("threshold", A.slack_delivery_failed, problems=fresh)
 
     # ----- queries and updates -------------------------------------------------------------
 
@@ -317,7 +319,7 @@ class ApprovalWorkflow:
         verb = "approved" if decision.approve else "rejected"
         self._event(
             decision.principal,
-            f"decision_{verb}",
+            audit_action("decision", verb),
             role=decision.role.value,
             comment=decision.comment,
             via=decision.via,

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from temporalio import workflow
 
 from domain.approvals import ApprovalRequest, RequestKind, RequestStatus
+from domain.audit import AuditAction as A
+from domain.audit import audit_action
 from domain.changes import ChangeAssessment, scope_diff
 from domain.classification import classify, classify_for_production
 from domain.contracts import ChangeCommand, CommandMeta, CommandResult, SystemView
@@ -47,6 +49,7 @@ class ScopeChanges(SystemHost):
         return await self._started(self._apply_change(cmd))
 
     def _apply_change(self, cmd: ChangeCommand) -> CommandResult:
+        """Decide and store one scope change (no await: nothing interleaves)."""
         try:
             view = self._current()
             policy = self._adopt(cmd.policy)
@@ -97,9 +100,9 @@ class ScopeChanges(SystemHost):
         if not isinstance(change, CredentialChange):
             return
         action = {
-            CredentialAction.added: "credential_added",
-            CredentialAction.rotated: "credential_rotated",
-            CredentialAction.removed: "credential_revoked",
+            CredentialAction.added: A.credential_added,
+            CredentialAction.rotated: A.credential_rotated,
+            CredentialAction.removed: A.credential_revoked,
         }[change.action]
         self._event(cmd.meta.principal, action, credential_id=change.target_id)
         if change.action is CredentialAction.removed:
@@ -145,7 +148,7 @@ class ScopeChanges(SystemHost):
         }
         self._event(
             cmd.meta.principal,
-            "scope_changed",
+            A.scope_changed,
             event=event_key(cmd.event),
             changes=changes,
             applies=requirements.applies,
@@ -157,7 +160,7 @@ class ScopeChanges(SystemHost):
             notice = f"production governance now applies ({why}); promote it before real use"
             self._event(
                 "threshold",
-                "production_governance_applies",
+                A.production_governance_applies,
                 triggers=[t.code for t in requirements.triggers],
                 risk_tier=requirements.risk_tier.value,
             )
@@ -190,7 +193,7 @@ class ScopeChanges(SystemHost):
         open_request = pending if pending and pending.kind is RequestKind.revalidation else None
         self._event(
             cmd.meta.principal,
-            "scope_change_assessed",
+            A.scope_change_assessed,
             event=event_key(cmd.event),
             material=assessment.material,
             changes=[r.message for r in assessment.reasons],
@@ -243,12 +246,12 @@ class ScopeChanges(SystemHost):
             change=[reason.message for reason in assessment.reasons],
         )
         if replaces is not None:
-            self._event("threshold", "revalidation_folded", replaces.id, into=request.id)
+            self._event("threshold", A.revalidation_folded, replaces.id, into=request.id)
             self._withdraw_request(replaces.id, replaces.kind, f"superseded by {request.id}")
         view = self._open_request(view.model_copy(update=update), request, blocking=True)
         self._event(
             cmd.meta.principal,
-            "revalidation_requested",
+            A.revalidation_requested,
             request.id,
             required_roles=[r.value for r in request.required_roles],
             changes=request.change,
@@ -285,7 +288,7 @@ class ScopeChanges(SystemHost):
             message = f"{request.id} approved: the declared scope of {self._id} is approved"
             self._event(
                 "threshold",
-                "revalidation_approved",
+                A.revalidation_approved,
                 request.id,
                 changes=request.change,
                 approvers=request.approvers,
@@ -300,7 +303,7 @@ class ScopeChanges(SystemHost):
             message = f"{why}; the approved scope stays in force; roll back: " + "; ".join(rollback)
             self._event(
                 "threshold",
-                f"revalidation_{request.status.value}",
+                audit_action("revalidation", request.status.value),
                 request.id,
                 reason=request.reason,
                 rollback=rollback,

@@ -16,6 +16,8 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 from domain.approvals import ApprovalRequest, RequestKind, RequestStatus
+from domain.audit import AuditAction as A
+from domain.audit import audit_action
 from domain.contracts import (
     CommandMeta,
     CommandResult,
@@ -93,7 +95,7 @@ class Containment(SystemHost):
         )
         self._event(
             meta.principal,
-            "contained",
+            A.contained,
             reason=reason,
             previous=view.state.value,
             credentials=[c.id for c in credentials],
@@ -122,7 +124,7 @@ class Containment(SystemHost):
         for credential in credentials:
             self._event(
                 actor,
-                "credential_revocation_requested",
+                A.credential_revocation_requested,
                 credential_id=credential.id,
                 environment=credential.environment.value,
                 vault_ref=credential.vault_ref,
@@ -168,7 +170,7 @@ class Containment(SystemHost):
             except ActivityError as error:
                 self._event(
                     "threshold",
-                    "notification_failed",
+                    A.notification_failed,
                     activity="notify_people",
                     error=str(error.cause),
                 )
@@ -189,9 +191,9 @@ class Containment(SystemHost):
         except ActivityError as error:
             status, detail = f"failed: {error.cause}", {"revoker": "", "detail": str(error.cause)}
         action = (
-            "credential_revocation_confirmed"
+            A.credential_revocation_confirmed
             if status == "confirmed"
-            else "credential_revocation_failed"
+            else A.credential_revocation_failed
         )
         self._event("threshold", action, credential_id=credential, **detail)
         view = self._current()
@@ -209,14 +211,14 @@ class Containment(SystemHost):
         except ActivityError as error:
             self._event(
                 "threshold",
-                "notification_failed",
+                A.notification_failed,
                 activity="sync_governance_ticket",
                 error=str(error.cause),
             )
             return
         self._event(
             "threshold",
-            "ticket_opened",
+            A.ticket_opened,
             incident.ticket_id,
             ticket=result.key,
             tracker=result.tracker,
@@ -234,6 +236,7 @@ class Containment(SystemHost):
         return await self._started(self._release(cmd))
 
     def _release(self, cmd: ReleaseCommand) -> CommandResult:
+        """Decide and store the release request (no await: nothing interleaves)."""
         view = self._current()
         policy = self._adopt(cmd.policy)
         roles = [r for r in RELEASE_ROLES if not missing_holders(view.in_force, policy, [r])]
@@ -252,7 +255,7 @@ class Containment(SystemHost):
         view = self._open_request(view, request, blocking=True)
         self._event(
             cmd.meta.principal,
-            "release_requested",
+            A.release_requested,
             request.id,
             required_roles=[r.value for r in roles],
             comment=cmd.comment,
@@ -289,14 +292,17 @@ class Containment(SystemHost):
             view = view.model_copy(update=update)
             back = advance(view.state, E.released, view.facts(), self._id)
             self._event(
-                "threshold", "released", request.id, state=back.value, approvers=request.approvers
+                "threshold", A.released, request.id, state=back.value, approvers=request.approvers
             )
             message = f"{request.id} approved: {self._id} released to {back.value}"
             return self._commit(meta, view, message, E.released)
         why = f"release {request.id} {request.status.value}: {request.reason}"
         update = {"pending_request": None, "last_reason": why}
         self._event(
-            "threshold", f"release_{request.status.value}", request.id, reason=request.reason
+            "threshold",
+            audit_action("release", request.status.value),
+            request.id,
+            reason=request.reason,
         )
         message = f"{why}; {self._id} stays contained"
         return self._commit(meta, view.model_copy(update=update), message, E.release_closed)

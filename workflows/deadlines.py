@@ -18,6 +18,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
+from domain.audit import AuditAction as A
 from domain.contracts import GovernanceTicketInput, PeopleNotice, SystemView
 from domain.lifecycle import PRODUCTION_STATES, LifecycleState
 from domain.recertification import RecertStep, due_steps, next_deadline
@@ -28,8 +29,8 @@ from workflows.host import SystemHost
 
 S = LifecycleState
 E = LifecycleEvent
-A = TypeVar("A")
-R = TypeVar("R")
+ArgT = TypeVar("ArgT")
+ResT = TypeVar("ResT")
 SIDE_TIMEOUT = timedelta(seconds=60)
 SIDE_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attempts=0)
 NOTIFY_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=2), maximum_attempts=30)
@@ -132,7 +133,7 @@ class Deadlines(SystemHost):
         notice = PeopleNotice(key=key, system_id=self._id, people=people, text=text)
         self._spawn(self._run_side(effects.notify_people, notice, NOTIFY_RETRY))
 
-    def _ticket(self, job: GovernanceTicketInput, action: str) -> None:
+    def _ticket(self, job: GovernanceTicketInput, action: A) -> None:
         """Open or update a governance ticket, one at a time, and audit its key."""
 
         async def run() -> None:
@@ -153,7 +154,9 @@ class Deadlines(SystemHost):
 
         self._spawn(run())
 
-    async def _run_side(self, activity: Callable[[A], R], arg: A, retry: RetryPolicy) -> R | None:
+    async def _run_side(
+        self, activity: Callable[[ArgT], ResT], arg: ArgT, retry: RetryPolicy
+    ) -> ResT | None:
         """Run a side activity; a failure is audited, never raised into the lifecycle."""
         try:
             return await workflow.execute_activity(
@@ -161,10 +164,10 @@ class Deadlines(SystemHost):
             )
         except ActivityError as error:
             name = getattr(activity, "__name__", "activity")
-            self._event("threshold", "notification_failed", activity=name, error=str(error.cause))
+            self._event("threshold", A.notification_failed, activity=name, error=str(error.cause))
             return None
 
-    def _close_gate(self, view: SystemView, action: str, reason: str) -> None:
+    def _close_gate(self, view: SystemView, action: A, reason: str) -> None:
         """Close every gate for a missed deadline; credentials stay (a person's `contain` revokes).
 
         `contained_from` lets a release approval reopen it as `threshold release` does for any

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from temporalio import workflow
 
 from domain.approvals import RequestKind
+from domain.audit import AuditAction as A
 from domain.contracts import ActionFindingSignal, CommandMeta, CommandResult, SystemView
 from domain.lifecycle import CLOSED_STATES, PRODUCTION_STATES, LifecycleState
 from domain.policy import Policy, Role
@@ -45,7 +46,7 @@ class ActionFindings(SystemHost):
         outcome = _finding_outcome(view, policy)
         self._event(
             "threshold",
-            "action_finding",
+            A.action_finding,
             code=signal.code,
             message=signal.message,
             nhi=signal.nhi,
@@ -90,7 +91,7 @@ class ActionFindings(SystemHost):
         )
         self._event(
             "threshold",
-            "revalidation_requested",
+            A.revalidation_requested,
             request.id,
             required_roles=[r.value for r in roles],
             changes=request.change,

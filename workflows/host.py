@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from domain.approvals import ApprovalRequest, RequestKind
+    from domain.audit import AuditAction
     from domain.contracts import CommandMeta, CommandResult, PolicyRef, SystemView
     from domain.policy import Policy
     from domain.transitions import LifecycleEvent
@@ -36,7 +37,7 @@ class SystemHost:
             self, view: SystemView, event: LifecycleEvent | None = None
         ) -> SystemView: ...
         def _event(
-            self, actor: str, action: str, request_id: str | None = None, **detail: object
+            self, actor: str, action: AuditAction, request_id: str | None = None, **detail: object
         ) -> None: ...
         @staticmethod
         def _check(check: object) -> None: ...

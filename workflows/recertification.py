@@ -12,6 +12,8 @@ from typing import Any
 from temporalio import workflow
 
 from domain.approvals import ApprovalRequest, RequestKind, RequestStatus
+from domain.audit import AuditAction as A
+from domain.audit import audit_action
 from domain.contracts import (
     CommandMeta,
     CommandResult,
@@ -51,7 +53,7 @@ class Recertification(Deadlines):
         recert = start_cycle(workflow.now(), tier, self._policy)
         self._event(
             "threshold",
-            "recertification_scheduled",
+            A.recertification_scheduled,
             cycle=recert.cycle,
             due_at=recert.due_at.isoformat(),
             cadence_days=recert.cadence_days,
@@ -67,7 +69,7 @@ class Recertification(Deadlines):
             owners = self._owners(view)
             self._event(
                 "threshold",
-                "recertification_reminder",
+                A.recertification_reminder,
                 cycle=recert.cycle,
                 due_at=recert.due_at.isoformat(),
                 owners=owners,
@@ -100,7 +102,7 @@ class Recertification(Deadlines):
             updated = recert.model_copy(update={"gate_closed": True})
             self._close_gate(
                 view.model_copy(update={"recertification": updated}),
-                "overdue_gate_closed",
+                A.overdue_gate_closed,
                 f"recertification overdue since {_day(recert.overdue_at)}: the gate is closed "
                 f"until {self._id} is recertified (threshold recertify {self._id})",
             )
@@ -133,7 +135,7 @@ class Recertification(Deadlines):
         )
         self._event(
             requester,
-            "recertification_requested",
+            A.recertification_requested,
             request.id,
             cycle=recert.cycle,
             due_at=recert.due_at.isoformat(),
@@ -153,12 +155,12 @@ class Recertification(Deadlines):
         security = self._policy.members(Role.security.value)
         self._event(
             "threshold",
-            "recertification_overdue",
+            A.recertification_overdue,
             recert.request_id,
             cycle=recert.cycle,
             due_at=recert.due_at.isoformat(),
         )
-        self._event("threshold", "recertification_escalated", recert.request_id, security=security)
+        self._event("threshold", A.recertification_escalated, recert.request_id, security=security)
         self._internal(view.model_copy(update={"recertification": updated}), E.recertification_step)
         self._notify(
             f"recert-overdue:{self._id}:{recert.cycle}",
@@ -166,7 +168,7 @@ class Recertification(Deadlines):
             f"{manifest.name} ({self._id}) is overdue for recertification (due "
             f"{_day(recert.due_at)}). Owners: attest with `threshold recertify {self._id}`.",
         )
-        self._ticket(self._overdue_ticket(view, updated), "recertification_ticket_opened")
+        self._ticket(self._overdue_ticket(view, updated), A.recertification_ticket_opened)
 
     def _overdue_ticket(
         self,
@@ -213,7 +215,7 @@ class Recertification(Deadlines):
         if request.status is not RequestStatus.approved:
             self._event(
                 "threshold",
-                "recertification_" + request.status.value,
+                audit_action("recertification", request.status.value),
                 request.id,
                 reason=request.reason,
             )
@@ -229,7 +231,7 @@ class Recertification(Deadlines):
         reopen = view.state is S.contained and recert.gate_closed
         self._event(
             "threshold",
-            "recertified",
+            A.recertified,
             request.id,
             cycle=recert.cycle,
             approvers=request.approvers,
@@ -252,7 +254,7 @@ class Recertification(Deadlines):
                 f"is due {_day(fresh.due_at)}. Closing."
             )
             job = self._overdue_ticket(view, recert, (("recertified", note),))
-            self._ticket(job, "recertification_ticket_closed")
+            self._ticket(job, A.recertification_ticket_closed)
         return result
 
     # ----- recertify and policy -------------------------------------------------------------
@@ -265,6 +267,7 @@ class Recertification(Deadlines):
         return await self._started(self._open_now(cmd))
 
     def _open_now(self, cmd: RecertifyCommand) -> CommandResult:
+        """Open the cycle's request, or answer with the one already open."""
         self._adopt(cmd.policy)
         recert = self._current().recertification
         assert recert is not None
@@ -323,7 +326,7 @@ class Recertification(Deadlines):
             if moved.due_at != recert.due_at:
                 self._event(
                     cmd.meta.principal,
-                    "recertification_rescheduled",
+                    A.recertification_rescheduled,
                     policy=policy.version,
                     due_at=moved.due_at.isoformat(),
                     was=recert.due_at.isoformat(),
@@ -341,7 +344,7 @@ class Recertification(Deadlines):
         if moved.due_at != recert.due_at:
             self._event(
                 "threshold",
-                "recertification_rescheduled",
+                A.recertification_rescheduled,
                 due_at=moved.due_at.isoformat(),
                 was=recert.due_at.isoformat(),
                 why="material change",

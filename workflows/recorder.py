@@ -10,6 +10,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 from domain.approvals import ApprovalRequest
+from domain.audit import AuditAction
 from domain.contracts import AuditEvent, RecordBatch, SystemView
 from domain.errors import GovernanceError
 from workflows import effects
@@ -49,7 +50,7 @@ class Recorder:
         *,
         system_id: str,
         actor: str,
-        action: str,
+        action: AuditAction,
         request_id: str | None = None,
         **detail: Any,
     ) -> None:

@@ -21,6 +21,7 @@ from temporalio import workflow
 from temporalio.workflow import ParentClosePolicy
 
 from domain.approvals import ApprovalRequest, RequestKind
+from domain.audit import AuditAction as A
 from domain.contracts import (
     ApprovalWorkflowInput,
     CommandMeta,
@@ -84,14 +85,14 @@ class RequestSeam(SystemHost):
                 parent_close_policy=ParentClosePolicy.ABANDON,
             )
         except Exception as error:  # the id is taken: that request exists already
-            self._event("threshold", "request_start_failed", request.id, error=str(error))
+            self._event("threshold", A.request_start_failed, request.id, error=str(error))
         finally:
             self._starting.pop(request.id, None)
 
     def _withdraw_request(self, request_id: str, kind: RequestKind, reason: str) -> None:
         """Close an open request without a decision (its ticket and messages say why)."""
         action = (
-            "revalidation_withdrawn" if kind is RequestKind.revalidation else "request_withdrawn"
+            A.revalidation_withdrawn if kind is RequestKind.revalidation else A.request_withdrawn
         )
         self._event("threshold", action, request_id, reason=reason)
         self._background(self._signal_withdraw(request_id, reason))
@@ -101,7 +102,7 @@ class RequestSeam(SystemHost):
         try:
             await handle.signal(ApprovalWorkflow.withdraw, WithdrawSignal(reason=reason))
         except Exception as error:  # closed meanwhile: its closing signal is then ignored
-            self._event("threshold", "withdraw_failed", request_id, error=str(error))
+            self._event("threshold", A.withdraw_failed, request_id, error=str(error))
 
     def _withdraw_open(self, view: SystemView, reason: str, *, every: bool = False) -> SystemView:
         """Withdraw the system's pending request (`every`: its recertification and exceptions too)."""

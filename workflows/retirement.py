@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from temporalio import workflow
 
+from domain.audit import AuditAction as A
 from domain.contracts import CommandMeta, CommandResult, RetireCommand, SystemView
 from domain.errors import Conflict
 from domain.lifecycle import LifecycleState
@@ -49,7 +50,7 @@ class Retirement(SystemHost):
         ]
         if unrevoked:
             return self._offboard(cmd, view, unrevoked)
-        self._event(cmd.meta.principal, "retired", reason=cmd.reason)
+        self._event(cmd.meta.principal, A.retired, reason=cmd.reason)
         self._finished = True
         view = view.model_copy(update={"last_reason": cmd.reason})
         return self._commit(cmd.meta, view, f"{self._id} retired", E.retire)
@@ -95,7 +96,7 @@ class Retirement(SystemHost):
             return
         if any(status != "confirmed" for status in view.revocations.values()):
             return
-        self._event("threshold", "retired", reason=view.retiring, revoked=sorted(view.revocations))
+        self._event("threshold", A.retired, reason=view.retiring, revoked=sorted(view.revocations))
         meta = CommandMeta(command_id=f"retired:{self._id}", principal="threshold")
         self._commit(meta, view, f"{self._id} retired", E.retirement_confirmed)
         self._finished = True

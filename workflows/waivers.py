@@ -11,6 +11,7 @@ from typing import Any
 from temporalio import workflow
 
 from domain.approvals import ApprovalRequest, RequestKind, RequestStatus
+from domain.audit import AuditAction as A
 from domain.classification import classify_for_production
 from domain.contracts import (
     CommandMeta,
@@ -57,7 +58,7 @@ class Waivers(Deadlines):
         view = self._current()
         now = workflow.now()
         still = [g for g in view.production_requirements.gaps if g.code == exception.gap]
-        action = "exception_expired" if status is WaiverStatus.expired else "exception_revoked"
+        action = A.exception_expired if status is WaiverStatus.expired else A.exception_revoked
         self._event(
             actor,
             action,
@@ -79,7 +80,7 @@ class Waivers(Deadlines):
             return
         if self._policy.exceptions.on_expiry == "contain":
             reason = f"{text} and the gap is still there: {still[0].message}"
-            self._close_gate(view, "exception_gate_closed", reason)
+            self._close_gate(view, A.exception_gate_closed, reason)
         else:
             lapsed = sorted({*view.lapsed_gaps, exception.gap})
             reason = (
@@ -97,7 +98,7 @@ class Waivers(Deadlines):
             GovernanceTicketInput(
                 ticket_id=f"{exception.request_id}-lapsed",
                 system_id=self._id,
-                kind="exception_expired",
+                kind=A.exception_expired,
                 summary=f"Exception lapsed: gap {exception.gap} on {manifest.name} ({self._id})",
                 description="\n".join(
                     [
@@ -112,7 +113,7 @@ class Waivers(Deadlines):
                 assignee=str(manifest.technical_owner or "").lower() or None,
                 watchers=[str(manifest.business_owner).lower()] if manifest.business_owner else [],
             ),
-            "exception_ticket_opened",
+            A.exception_ticket_opened,
         )
 
     def _revalidate_lapsed(self, view: SystemView, what: str) -> SystemView:
@@ -132,11 +133,11 @@ class Waivers(Deadlines):
         )
         self._event(
             "threshold",
-            "revalidation_requested",
+            A.revalidation_requested,
             request.id,
             required_roles=[r.value for r in roles],
             changes=request.change,
-            outcome="exception_expired",
+            outcome=A.exception_expired,
         )
         return self._internal(
             self._open_request(view, request, blocking=True), E.revalidation_opened
@@ -150,6 +151,7 @@ class Waivers(Deadlines):
         return await self._started(self._request_exception(cmd))
 
     def _request_exception(self, cmd: GrantExceptionCommand) -> CommandResult:
+        """Decide and store the exception request (no await: nothing interleaves)."""
         view = self._current()
         policy = self._adopt(cmd.policy)
         now = workflow.now()
@@ -183,7 +185,7 @@ class Waivers(Deadlines):
         view = self._open_request(view, request, blocking=False)
         self._event(
             cmd.meta.principal,
-            "exception_requested",
+            A.exception_requested,
             request.id,
             gap=cmd.gap,
             until=cmd.until.isoformat(),
@@ -245,7 +247,7 @@ class Waivers(Deadlines):
             new = found.model_copy(update={"status": WaiverStatus.active, "granted_by": granted})
             self._event(
                 "threshold",
-                "exception_granted",
+                A.exception_granted,
                 request.id,
                 gap=found.gap,
                 until=found.until.isoformat(),
@@ -260,7 +262,7 @@ class Waivers(Deadlines):
             new = ended(found, WaiverStatus.rejected, now)
             self._event(
                 "threshold",
-                "exception_rejected",
+                A.exception_rejected,
                 request.id,
                 gap=found.gap,
                 status=request.status.value,
@@ -283,7 +285,7 @@ class Waivers(Deadlines):
             view = self._current()
             self._event(
                 cmd.meta.principal,
-                "exception_revoked",
+                A.exception_revoked,
                 found.request_id,
                 gap=found.gap,
                 reason=cmd.reason,

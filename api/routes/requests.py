@@ -87,4 +87,5 @@ async def decide(
         message=result.message,
         request=result.request,
         system=result.system,
+        duplicate=result.duplicate,
     )

@@ -128,12 +128,14 @@ class Interaction:
     ) -> str | None:
         decision = DecisionCommand(principal=email, approve=approve, comment=comment, via="slack")
         try:
-            await self.service.decide(
+            result = await self.service.decide(
                 request_id, CommandMeta(command_id=command_id, principal=email), decision
             )
         except GovernanceError as refused:
             self.tell(f"Not recorded: {refused.message}")
             return refused.message
+        if result.duplicate:  # a second click: the first one counted
+            self.tell(f"Not recorded again: you already decided ({result.message})")
         return None
 
     async def _ask_reason(self, request_id: str, email: str) -> None:

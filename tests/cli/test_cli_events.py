@@ -20,7 +20,7 @@ GATE = "/systems/support-assistant/gate"
 
 
 def test_scope_change_sends_one_cloudevent(api, cli):
-    """Options become one structured CloudEvent with the given source and id."""
+    """Options become one structured CloudEvent; a material change awaiting revalidation exits 1."""
     api.reply("POST", "/events", 200, APPLIED)
     result = cli(
         "event",
@@ -40,7 +40,7 @@ def test_scope_change_sends_one_cloudevent(api, cli):
         "--id",
         "deploy-7",
     )
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # applied, but awaits revalidation
     [request] = api.requests
     assert request.headers["content-type"] == "application/cloudevents+json"
     sent = json.loads(request.content)
@@ -59,6 +59,18 @@ def test_scope_change_sends_one_cloudevent(api, cli):
     assert "revalidation support-assistant-2" in result.stdout
 
 
+def test_scope_change_exits_zero_once_in_force_and_one_while_awaiting(api, cli):
+    """Exit 0 when the change is in force (immaterial), 1 while a revalidation must approve it."""
+    args = ("event", "scope-change", "support-assistant", "--add-read", "kb.faq", "--json")
+    immaterial = APPLIED | {"material": False, "request_id": None, "state": "production"}
+    api.reply("POST", "/events", 200, immaterial)
+    assert cli(*args).exit_code == 0
+    api.reply("POST", "/events", 200, APPLIED | {"duplicate": True})
+    waiting = cli(*args)
+    assert waiting.exit_code == 1
+    assert json.loads(waiting.stdout)["request_id"] == "support-assistant-2"
+
+
 def test_scope_change_without_a_change_is_a_usage_error(api, cli):
     """Nothing to send exits 2 before calling the API."""
     result = cli("event", "scope-change", "support-assistant")
@@ -67,8 +79,8 @@ def test_scope_change_without_a_change_is_a_usage_error(api, cli):
 
 
 def test_resent_event_says_already_applied(api, cli):
-    """A duplicate delivery is reported as such and still exits 0."""
-    api.reply("POST", "/events", 200, APPLIED | {"duplicate": True})
+    """A duplicate delivery of an immaterial change is reported as such and still exits 0."""
+    api.reply("POST", "/events", 200, APPLIED | {"duplicate": True, "material": False})
     result = cli(
         "event",
         "model-change",

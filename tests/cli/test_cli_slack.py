@@ -34,3 +34,13 @@ def test_manifest_refuses_an_address_slack_cannot_call(cli):
     result = cli("slack", "manifest", "--url", "http://localhost:8000")
     assert result.exit_code == 2
     assert "https://" in result.stderr
+
+
+def test_manifest_refuses_an_app_name_slack_would_reject(cli):
+    """An app name over Slack's 35-character limit exits 2 naming the limit; 35 is accepted."""
+    long_name = "Threshold AI change control approvals"  # 37 characters
+    result = cli("slack", "manifest", "--url", "https://gov.example.com", "--name", long_name)
+    assert result.exit_code == 2
+    assert "35 characters" in result.stderr and "--name" in result.stderr
+    fits = cli("slack", "manifest", "--url", "https://gov.example.com", "--name", "x" * 35)
+    assert fits.exit_code == 0, fits.output

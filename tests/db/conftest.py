@@ -105,7 +105,7 @@ def audit_event(system_id: str, n: int, **fields: Any) -> AuditEvent:
         "system_id": system_id,
         "at": NOW + timedelta(seconds=n),
         "actor": "rick@example.com",
-        "action": "system.registered" if n == 1 else "note",
+        "action": "registered" if n == 1 else "scope_changed",
         "request_id": f"req-{n}" if n % 2 else None,
         "detail": {"n": n, "text": "héllo", "when": NOW},
     }

@@ -2,58 +2,12 @@
 
 from __future__ import annotations
 
+from domain.audit import OPERATIONAL, AuditAction
 from domain.crosswalk import CATALOGUE, EVIDENCE, Framework, crosswalk
 from domain.evidence import SECTION_NAMES, section_of
 
-AGREED_ACTIONS = [
-    # recertification and exceptions (issue 5)
-    "recertification_reminder",
-    "recertification_requested",
-    "recertified",
-    "recertification_overdue",
-    "recertification_escalated",
-    "recertification_ticket_opened",
-    "recertification_ticket_closed",
-    "overdue_gate_closed",
-    "exception_requested",
-    "exception_granted",
-    "exception_rejected",
-    "exception_expired",
-    "exception_revoked",
-    # credentials, action ledger, containment (issue 6)
-    "credential_added",
-    "credential_rotated",
-    "credential_revoked",
-    "credential_revocation_requested",
-    "credential_revocation_confirmed",
-    "action_finding",
-    "contained",
-    "release_requested",
-    "released",
-    "retired",
-    # existing
-    "registered",
-    "entered_pilot",
-    "manifest_amended",
-    "promotion_requested",
-    "promotion_approved",
-    "promotion_rejected",
-    "promotion_expired",
-    "promotion_withdrawn",
-    "entered_production",
-    "decision_approved",
-    "decision_rejected",
-    "scope_changed",
-    "scope_change_assessed",
-    "revalidation_requested",
-    "revalidation_approved",
-    "revalidation_rejected",
-    "revalidation_expired",
-    "revalidation_withdrawn",
-    "revalidation_folded",
-    "production_governance_applies",
-    "ticket_opened",
-]
+# derived from the enum: a new action without a control fails here
+AGREED_ACTIONS = [a.value for a in AuditAction if a not in OPERATIONAL]
 
 
 def test_every_agreed_action_maps_to_known_controls() -> None:

@@ -113,7 +113,11 @@ async def test_promotion_opens_one_issue_and_approval_moves_it_to_done(
     assert key == "GOV-1"
     issue = jira.issue(key)
     prefix = stack.settings.temporal.workflow_id_prefix
-    assert set(issue.labels) == {ticket_label(request_id, prefix), "threshold"}
+    assert set(issue.labels) == {
+        ticket_label(request_id, prefix),
+        "threshold",
+        "threshold-promotion",
+    }
     assert "support-assistant" in issue.summary and "production" in issue.summary
     assert issue.issue_type == "Task" and issue.project.key == "GOV"
     for text in (request_id, "promotion", "business_owner", "security", *APPROVERS, REQUESTER):
@@ -122,12 +126,14 @@ async def test_promotion_opens_one_issue_and_approval_moves_it_to_done(
     assert shown.json()["pending_request"]["ticket"] == key
 
     await approve_all(stack, request_id)
-    assert await issue_reaches(jira, key, "Done", comments=3)
-    for who, comment in zip(APPROVERS, jira.issue(key).comments, strict=True):
+    assert await issue_reaches(jira, key, "Done", comments=4)
+    *decisions, outcome = jira.issue(key).comments
+    for who, comment in zip(APPROVERS, decisions, strict=True):
         assert who in comment.body and "approved" in comment.body
+    assert "Outcome: approved" in outcome.body
     assert (
-        len(jira.calls("/rest/api/2/issue", method="POST")) == 1 + 3 + 1
-    )  # create, comments, move
+        len(jira.calls("/rest/api/2/issue", method="POST")) == 1 + 4 + 1
+    )  # create, comments (3 decisions, the outcome), move
     assert {authorization(c) for c in jira.calls()} == {expected_auth(jira)}
 
     async def listed_done() -> dict[str, Any] | None:
@@ -156,8 +162,9 @@ async def test_rejection_comments_the_reason_and_moves_the_issue_to_rejected(
         json={"approve": False, "comment": "no DPIA on file"},
     )
     assert rejected.status_code == 200, rejected.text
-    assert await issue_reaches(jira, key, "Won't Do", comments=1)
+    assert await issue_reaches(jira, key, "Won't Do", comments=2)
     assert "rejected" in jira.issue(key).comments[0].body
+    assert "Outcome: rejected" in jira.issue(key).comments[1].body
     assert "no DPIA on file" in jira.issue(key).comments[0].body
 
     async def recorded() -> dict[str, Any] | None:
@@ -166,7 +173,7 @@ async def test_rejection_comments_the_reason_and_moves_the_issue_to_rejected(
 
     ticket = await eventually(recorded)  # recorded just after Jira moved the issue
     assert ticket, f"ticket {key} never recorded as rejected"
-    assert [c["event"] for c in ticket["comments"]] == ["decision-1", "closed"]
+    assert [c["event"] for c in ticket["comments"]] == ["decision-1", "outcome", "closed"]
 
 
 @pytest.mark.parametrize("jira", ["Cloud"], indirect=True)
@@ -200,9 +207,9 @@ async def test_lost_replies_are_retried_without_duplicate_issue_or_comment(
 
     jira.lose_next_response("POST", f"/rest/api/2/issue/{key}/comment", times=1)
     await approve_all(stack, request_id)
-    assert await issue_reaches(jira, key, "Done", comments=3)
+    assert await issue_reaches(jira, key, "Done", comments=4)
     await asyncio.sleep(0.5)
-    assert len(jira.issue(key).comments) == 3
+    assert len(jira.issue(key).comments) == 4
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -355,7 +362,7 @@ async def test_revalidation_gets_an_issue_and_a_folded_one_is_closed(
     assert second["request_id"] != first["request_id"]
     second_key = await ticket_of(stack, second["request_id"])
     assert second_key == "GOV-3"
-    assert await issue_reaches(jira, first_key, "Won't Do", comments=1)
+    assert await issue_reaches(jira, first_key, "Won't Do", comments=2)
     assert "Withdrawn" in jira.issue(first_key).comments[0].body
     description = str(jira.issue(second_key).description)
     assert "crm.accounts" in description and "regulated" in description and "privacy" in description

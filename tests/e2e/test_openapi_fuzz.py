@@ -120,22 +120,25 @@ async def fuzzed(
         failures = await asyncio.to_thread(fuzz_all, schema, base, admin, stack)
         still = await stack.call("GET", "/tokens", ADMIN)
         assert still.status_code == 200, "the fuzzer revoked its own admin token"
-    forget_hypothesis_gc_callback()
+    settle_after_hypothesis()
     return failures
 
 
-def forget_hypothesis_gc_callback() -> None:
-    """Remove the gc callback Hypothesis installs for good on first use.
+def settle_after_hypothesis() -> None:
+    """Leave the process as the workflow tests after this module need it.
 
-    Temporal's deadlock detector interrupts a workflow thread that has not yielded for 2 s by
-    raising in it; landing inside that callback during a slow collection on a busy machine, the
-    error became "unraisable", and pytest failed an unrelated later workflow test with it.
+    Temporal's deadlock detector raises in a workflow thread that has not yielded for 2 s. After
+    the fuzz, a full collection walked ~360k objects (0.5 s here, more on a busy machine), and an
+    interrupt landing in a gc callback (Hypothesis installs one for good) or a weakref callback
+    became an "unraisable" exception that failed an unrelated later test. So: drop Hypothesis's
+    callback, collect, and freeze the survivors out of later collections.
     """
     from hypothesis.internal.conjecture import junkdrawer
 
     gc.callbacks[:] = [c for c in gc.callbacks if c.__module__ != junkdrawer.__name__]
     junkdrawer._gc_initialized = False  # Hypothesis re-installs it if it runs again
     gc.collect()
+    gc.freeze()
 
 
 @pytest.mark.parametrize(

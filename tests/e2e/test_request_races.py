@@ -45,7 +45,8 @@ async def test_release_and_retire_sent_together_leave_no_request_behind(
         assert codes in ([200, 409], [202, 409]), (release.text, retire.text)
         shown = (await stack.call("GET", f"/systems/{SYSTEM}", REQUESTER)).json()
         if retire.status_code == 200:
-            assert "pending" in release.json()["error"]["message"] or "retir" in release.text
+            refusal = release.json()["error"]["message"]
+            assert "retir" in refusal or "closed" in refusal, refusal
             assert shown["state"] == "retired" and shown["pending_request"] is None
             return
         assert "pending" in retire.json()["error"]["message"]
@@ -82,3 +83,27 @@ async def test_a_withdrawn_request_says_why_and_can_never_be_approved(
         assert late.status_code == 409, late.text
         shown = (await stack.call("GET", f"/systems/{SYSTEM}", REQUESTER)).json()
         assert shown["state"] == "contained" and shown["pending_request"] is None
+
+
+async def test_a_retried_decision_is_answered_as_a_duplicate_not_a_conflict(
+    dev_env: WorkflowEnvironment, database_url: str, tmp_path: Path
+) -> None:
+    """An approver whose client retries without a key (even after the request closed) is told
+    their decision already counts; a contrary second decision is still refused."""
+    async with running_stack(dev_env.client, settings_for(database_url, tmp_path)) as stack:
+        await in_production(stack)
+        shown = (await stack.call("GET", f"/systems/{SYSTEM}", REQUESTER)).json()
+        request_id = shown["request_ids"][0]
+        again = await stack.call(
+            "POST", f"/requests/{request_id}/decisions", SECURITY, json={"approve": True}
+        )
+        assert again.status_code == 200, again.text
+        assert again.json()["duplicate"] is True
+        assert "already approved" in again.json()["message"]
+        contrary = await stack.call(
+            "POST",
+            f"/requests/{request_id}/decisions",
+            SECURITY,
+            json={"approve": False, "comment": "changed my mind"},
+        )
+        assert contrary.status_code == 409, contrary.text

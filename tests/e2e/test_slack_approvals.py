@@ -231,3 +231,27 @@ async def test_rate_limit_storm_still_posts_each_message_once(
     assert len(slack.calls("chat.postMessage")) == 3 + 3
     for email in (BUSINESS, TECH, SECURITY):
         assert len(slack.messages(slack.dm_channel(uid(email)))) == 1
+
+
+async def test_one_rate_limited_approver_does_not_delay_the_others(
+    stack: Stack, slack: SlackEmulator
+) -> None:
+    """3x429 then 2x500 for one approver: the others' messages land while that one is still refused."""
+    slow = slack.dm_channel(uid(BUSINESS))  # sorts first among the approvers
+    slack.fail_next("chat.postMessage", status=429, retry_after=1, times=3, channel=slow)
+    slack.fail_next("chat.postMessage", status=500, times=2, channel=slow)
+    await register_and_request(stack)
+    for email in (TECH, SECURITY):
+        await dm_message(slack, email)
+
+    async def slow_posted() -> list[dict[str, Any]]:
+        return slack.messages(slow)
+
+    assert await eventually(slow_posted, timeout=40)
+    order = slack.attempts("chat.postMessage")
+    slow_calls = [i for i, (channel, _) in enumerate(order) if channel == slow]
+    assert [order[i][1] for i in slow_calls] == [429, 429, 429, 500, 500, 200]
+    healthy = [i for i, (channel, status) in enumerate(order) if channel != slow and status == 200]
+    assert len(healthy) == 2 and max(healthy) < slow_calls[1]  # before the slow one's first retry
+    for email in (BUSINESS, TECH, SECURITY):
+        assert len(slack.messages(slack.dm_channel(uid(email)))) == 1

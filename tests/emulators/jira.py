@@ -18,14 +18,8 @@ from typing import Any, Literal
 
 from tests.emulators._http import FaultPlan, LocalServer, Request, Response
 from tests.emulators.jira_render import Renderer
-from tests.emulators.jira_store import (
-    TRANSITION_IDS,
-    WORKFLOW,
-    FieldErrors,
-    Issue,
-    JiraStore,
-    JqlError,
-)
+from tests.emulators.jira_store import FieldErrors, Issue, JiraStore, JqlError
+from tests.emulators.jira_workflows import WORKFLOWS
 
 __all__ = ["JiraCall", "JiraEmulator"]
 
@@ -67,7 +61,13 @@ def _search_args(request: Request) -> dict[str, Any]:
 
 
 class JiraEmulator(LocalServer):
-    """Jira projects, issues, comments and a To Do / In Progress / Done / Won't Do workflow."""
+    """Jira projects, issues, comments, people and one workflow (`jira_workflows.WORKFLOWS`).
+
+    `workflow="simplified"` (To Do / In Progress / Done / Won't Do) is the default;
+    `"classic"` is Data Center's Open / Resolved / Closed with resolution screens;
+    `"review-only"` never reaches a done status. `create_screen` names the fields the
+    project's create screen has (default: every field the emulator knows).
+    """
 
     def __init__(
         self,
@@ -78,11 +78,14 @@ class JiraEmulator(LocalServer):
         pat: str = "emulator-personal-access-token",
         pat_user: str = "threshold-bot",
         projects: Iterable[str] = ("GOV",),
+        workflow: str = "simplified",
+        create_screen: Iterable[str] | None = None,
     ) -> None:
         super().__init__()
         self.deployment = deployment
         self.user, self.api_token, self.pat, self.pat_user = user, api_token, pat, pat_user
-        self.store = JiraStore()
+        screen = None if create_screen is None else set(create_screen)
+        self.store = JiraStore(WORKFLOWS[workflow], screen)
         self.people: dict[str, str] = {}
         for key in projects:
             self.store.add_project(key, "Governance" if key == "GOV" else key.title())
@@ -216,7 +219,7 @@ class JiraEmulator(LocalServer):
     @property
     def _render(self) -> Renderer:
         """Return a renderer bound to this server's URL and deployment."""
-        return Renderer(self.url, self.cloud)
+        return Renderer(self.url, self.cloud, self.store.workflow)
 
     # Endpoints
 
@@ -257,6 +260,14 @@ class JiraEmulator(LocalServer):
         body = request.json()
         if not isinstance(body, dict) or not isinstance(body.get("fields"), dict):
             return _error(400, "Can not deserialize instance of the request: expected 'fields'.")
+        assignee = body["fields"].get("assignee")
+        ident = (
+            assignee.get("accountId" if self.cloud else "name")
+            if isinstance(assignee, dict)
+            else None
+        )
+        if ident and ident not in self.people.values():
+            return _error(400, errors={"assignee": f"User '{ident}' does not exist."})
         try:
             issue = self.store.create(body["fields"], account, self.cloud)
         except FieldErrors as refused:
@@ -319,7 +330,12 @@ class JiraEmulator(LocalServer):
         issue = self._found(match["ref"])
         if isinstance(issue, Response):
             return issue
-        return Response(200, self._render.transitions(WORKFLOW[issue.status]))
+        expand = ",".join(request.query.get("expand", []))
+        steps = self.store.workflow.available(issue.status)
+        wanted = request.query.get("transitionId")
+        if wanted:
+            steps = tuple(s for s in steps if s.id == wanted[-1])
+        return Response(200, self._render.transitions(steps, "transitions.fields" in expand))
 
     def _transition(self, request: Request, match: re.Match[str], account: str) -> Response:
         issue = self._found(match["ref"])
@@ -327,9 +343,12 @@ class JiraEmulator(LocalServer):
             return issue
         body = request.json() or {}
         wanted = str((body.get("transition") or {}).get("id", ""))
-        if wanted not in TRANSITION_IDS.values():
-            return _error(400, f"Transition id '{wanted}' is not valid for this issue.")
-        if not self.store.transition(issue, wanted):
+        fields = body.get("fields") or {}
+        try:
+            moved = self.store.transition(issue, wanted, fields)
+        except FieldErrors as refused:
+            return _error(400, errors=refused.errors)
+        if not moved:
             return _error(400, f"Transition id '{wanted}' is not valid for this issue.")
         for change in (body.get("update") or {}).get("comment", []):
             self.store.add_comment(issue, str(change["add"]["body"]), account)

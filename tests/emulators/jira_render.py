@@ -6,15 +6,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.emulators.jira_store import (
-    ISSUE_TYPES,
-    STATUSES,
-    TRANSITION_IDS,
-    Comment,
-    Issue,
-    Project,
-    jira_timestamp,
-)
+from tests.emulators.jira_store import ISSUE_TYPES, Comment, Issue, Project, jira_timestamp
+from tests.emulators.jira_workflows import CATEGORIES, RESOLUTIONS, SIMPLIFIED, Transition, Workflow
 
 SYSTEM_FIELDS = {
     "summary": "string",
@@ -37,9 +30,10 @@ ALL_FIELDS = {"*all", "*navigable"}
 class Renderer:
     """Builds response bodies with `self` links under one server URL."""
 
-    def __init__(self, url: str, cloud: bool) -> None:
+    def __init__(self, url: str, cloud: bool, workflow: Workflow = SIMPLIFIED) -> None:
         self.url = url
         self.cloud = cloud
+        self.workflow = workflow
         self.api = f"{url}/rest/api/2"
 
     def server_info(self) -> dict[str, Any]:
@@ -119,7 +113,8 @@ class Renderer:
 
     def status(self, name: str) -> dict[str, Any]:
         """Return a status with its category."""
-        status_id, key, category, colour, category_id = STATUSES[name]
+        status_id, key = self.workflow.statuses[name]
+        category_id, category, colour = CATEGORIES[key]
         return {
             "self": f"{self.api}/status/{status_id}",
             "description": "",
@@ -163,10 +158,7 @@ class Renderer:
         type_id = next(k for k, v in ISSUE_TYPES.items() if v == issue.issue_type)
         project = self.project(issue.project, issue.reporter)
         project.pop("issueTypes")
-        resolution = issue.resolution and {
-            "id": TRANSITION_IDS[issue.resolution],
-            "name": issue.resolution,
-        }
+        resolution = issue.resolution and self.resolution(issue.resolution)
         return {
             "summary": issue.summary,
             "description": issue.description,
@@ -197,22 +189,43 @@ class Renderer:
             "fields": everything,
         }
 
-    def transitions(self, targets: Iterable[str]) -> dict[str, Any]:
-        """Return the transitions available from a status (named after where they lead)."""
+    def resolution(self, name: str) -> dict[str, Any]:
+        """Return a resolution."""
+        ident = RESOLUTIONS[name]
+        return {"self": f"{self.api}/resolution/{ident}", "id": ident, "name": name}
+
+    def _screen(self, step: Transition) -> dict[str, Any]:
+        """The fields of a transition's screen (`expand=transitions.fields`)."""
+        if not step.resolutions:
+            return {}
         return {
-            "expand": "transitions",
-            "transitions": [
-                {
-                    "id": TRANSITION_IDS[target],
-                    "name": target,
-                    "to": self.status(target),
-                    "hasScreen": False,
-                    "isGlobal": True,
-                    "isInitial": False,
-                    "isAvailable": True,
-                    "isConditional": False,
-                    "isLooped": False,
-                }
-                for target in targets
-            ],
+            "resolution": {
+                "required": True,
+                "schema": {"type": "resolution", "system": "resolution"},
+                "name": "Resolution",
+                "key": "resolution",
+                "hasDefaultValue": False,
+                "operations": ["set"],
+                "allowedValues": [self.resolution(r) for r in step.resolutions],
+            }
         }
+
+    def transitions(self, steps: Iterable[Transition], with_fields: bool) -> dict[str, Any]:
+        """Return the transitions available from a status; screens only when expanded."""
+        rendered = []
+        for step in steps:
+            item: dict[str, Any] = {
+                "id": step.id,
+                "name": step.name,
+                "to": self.status(step.to),
+                "hasScreen": bool(step.resolutions),
+                "isGlobal": False,
+                "isInitial": False,
+                "isAvailable": True,
+                "isConditional": False,
+                "isLooped": False,
+            }
+            if with_fields:
+                item["fields"] = self._screen(step)
+            rendered.append(item)
+        return {"expand": "transitions", "transitions": rendered}

@@ -7,21 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-# status name -> (id, category key, category name, colour, category id)
-STATUSES: dict[str, tuple[str, str, str, str, int]] = {
-    "To Do": ("10000", "new", "To Do", "blue-gray", 2),
-    "In Progress": ("3", "indeterminate", "In Progress", "yellow", 4),
-    "Done": ("10001", "done", "Done", "green", 3),
-    "Won't Do": ("10002", "done", "Done", "green", 3),
-}
-# transition id per target status; transitions are named after the status they reach
-TRANSITION_IDS = {"To Do": "11", "In Progress": "21", "Done": "31", "Won't Do": "41"}
-WORKFLOW = {
-    "To Do": ("In Progress", "Done", "Won't Do"),
-    "In Progress": ("To Do", "Done", "Won't Do"),
-    "Done": ("To Do",),
-    "Won't Do": ("To Do",),
-}
+from tests.emulators.jira_workflows import RESOLUTIONS, SIMPLIFIED, Workflow
+
 ISSUE_TYPES = {"10001": "Task", "10002": "Bug", "10003": "Story"}
 
 
@@ -163,7 +150,9 @@ def _date_and_assignee_errors(fields: dict[str, Any], cloud: bool) -> dict[str, 
 class JiraStore:
     """Projects and issues, with Jira's validation, workflow and a JQL subset."""
 
-    def __init__(self) -> None:
+    def __init__(self, workflow: Workflow = SIMPLIFIED, screen: set[str] | None = None) -> None:
+        self.workflow = workflow
+        self.screen = SETTABLE if screen is None else screen
         self.projects: dict[str, Project] = {}
         self.issues: dict[str, Issue] = {}
         self._next_id = 10000
@@ -194,7 +183,7 @@ class JiraStore:
         issue_type = ISSUE_TYPES.get(type_ref.get("id", "")) or type_ref.get("name")
         errors = {
             n: f"Field '{n}' cannot be set. It is not on the appropriate screen, or unknown."
-            for n in set(fields) - SETTABLE
+            for n in set(fields) - self.screen
         }
         if project is None:
             errors["project"] = "Specify a valid project ID or key"
@@ -218,6 +207,7 @@ class JiraStore:
             duedate=fields.get("duedate"),
             reporter=reporter,
             created=jira_timestamp(),
+            status=self.workflow.initial,
         )
         project.next_number += 1
         self.issues[issue.key] = issue
@@ -230,15 +220,39 @@ class JiraStore:
         issue.updated = comment.created
         return comment
 
-    def transition(self, issue: Issue, transition_id: str) -> bool:
-        """Move an issue along one of its available transitions; False if not available."""
-        target = next(
-            (s for s in WORKFLOW[issue.status] if TRANSITION_IDS[s] == transition_id), None
-        )
-        if target is None:
+    def transition(self, issue: Issue, transition_id: str, fields: dict[str, Any]) -> bool:
+        """Move an issue along an available transition; False when none has this id.
+
+        A transition with a resolution screen needs one of its resolutions in `fields`; one
+        without a screen sets the resolution to the target's name when it is a done status
+        (the post function of Jira's simplified workflow) and refuses any field.
+        """
+        step = self.workflow.find(issue.status, transition_id)
+        if step is None:
             return False
-        issue.status = target
-        issue.resolution = target if STATUSES[target][1] == "done" else None
+        extra = set(fields) - ({"resolution"} if step.resolutions else set())
+        if extra:
+            raise FieldErrors(
+                {
+                    n: f"Field '{n}' cannot be set. It is not on the appropriate screen, or unknown."
+                    for n in sorted(extra)
+                }
+            )
+        resolution = None
+        if step.resolutions:
+            resolution = str((fields.get("resolution") or {}).get("name") or "")
+            if resolution not in step.resolutions:
+                raise FieldErrors(
+                    {
+                        "resolution": "Resolution is required."
+                        if not resolution
+                        else f"The resolution '{resolution}' is not valid here."
+                    }
+                )
+        elif self.workflow.category(step.to) == "done" and step.to in RESOLUTIONS:
+            resolution = step.to
+        issue.status = step.to
+        issue.resolution = resolution if self.workflow.category(step.to) == "done" else None
         issue.updated = jira_timestamp()
         return True
 

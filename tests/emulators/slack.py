@@ -100,6 +100,7 @@ class SlackEmulator(LocalServer):
         self.token = self._tokens[0]
         self._lock = threading.RLock()
         self._calls: list[SlackCall] = []
+        self._answers: list[tuple[str, str, int]] = []
         self._faults = FaultPlan()
         self._ids = itertools.count(1)
         self._clock = 1_700_000_000_000_000
@@ -158,10 +159,24 @@ class SlackEmulator(LocalServer):
         return cid
 
     def fail_next(
-        self, method: str, status: int = 429, retry_after: float = 1, times: int = 1
+        self,
+        method: str,
+        status: int = 429,
+        retry_after: float = 1,
+        times: int = 1,
+        channel: str | None = None,
     ) -> None:
-        """Answer the next `times` calls of `method` with `status` (429 adds Retry-After)."""
-        self._faults.add(method, status, times, retry_after)
+        """Answer the next `times` calls of `method` with `status` (429 adds Retry-After).
+
+        With `channel` (an id, e.g. a user's DM from `dm_channel`), only calls to that channel
+        fail: one recipient is rate-limited while the others are not.
+        """
+        self._faults.add(f"{method}#{channel}" if channel else method, status, times, retry_after)
+
+    def attempts(self, method: str) -> list[tuple[str, int]]:
+        """Every call of `method` in arrival order, as (channel argument, HTTP status answered)."""
+        with self._lock:
+            return [(c, status) for m, c, status in self._answers if m == method]
 
     def calls(self, method: str | None = None) -> list[SlackCall]:
         """Return recorded calls, optionally only those of one method."""
@@ -199,7 +214,15 @@ class SlackEmulator(LocalServer):
             return Response(200, refusal.body())
         with self._lock:
             self._calls.append(SlackCall(method, params, dict(request.headers)))
-        if fault := self._faults.take(method):
+        response = self._answer(request, method, params)
+        with self._lock:
+            self._answers.append((method, str(params.get("channel", "")), response.status))
+        return response
+
+    def _answer(self, request: Request, method: str, params: dict[str, Any]) -> Response:
+        """Apply planned faults (for the method, or the method on one channel), then run it."""
+        fault = self._faults.take(method) or self._faults.take(f"{method}#{params.get('channel')}")
+        if fault:
             return _fault_response(fault)
         run = self._methods.get(method)
         if run is None or not request.path.startswith("/api/"):

@@ -88,8 +88,9 @@ async def test_jira_issue_records_escalation_and_expiry(
 
         assert await eventually(closed)
         bodies = [c.body for c in jira.issue("GOV-1").comments]
-        assert len(bodies) == 3
+        assert len(bodies) == 4
         assert "approved" in bodies[0] and "Escalated" in bodies[1] and "Expired" in bodies[2]
+        assert "Outcome: expired" in bodies[3]
 
 
 async def test_slack_goes_out_without_the_key_when_jira_is_slow_and_gains_it_later(
