@@ -10,11 +10,12 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
-from api import errors, metrics, readiness
+from api import errors, metrics, openapi, readiness
 from api.auth import TokenCache
 from api.dashboard.router import router as dashboard_router
 from api.dashboard.templating import STATIC
 from api.limits import BodyLimit
+from api.oidc import Oidc
 from api.routes import (
     actions,
     audit,
@@ -40,7 +41,8 @@ from db.verify import shutdown_verifiers
 from integrations.slack import SlackMessenger
 
 API_PREFIX = "/api/v1"
-# No inline script or style anywhere in the dashboard; Swagger UI (/docs) loads from a CDN.
+# No inline script or style anywhere in the dashboard; /docs and /redoc (inline init script) are
+# exempt, their assets are local (api/openapi.py).
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
@@ -107,6 +109,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
         app.state.service = GovernanceService(temporal, settings, engine)
         app.state.slack = slack_gateway(settings)
         app.state.audit_signer = startup_signer(settings)  # creates the local key on first start
+        app.state.oidc = Oidc(settings.oidc) if settings.oidc.issuer else None
         app.state.readiness = readiness.Readiness(engine, temporal, settings)
         app.state.projection_metrics = metrics.ProjectionCollector(
             engine, settings.observability.metrics_cache_seconds
@@ -120,6 +123,9 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
         version="0.1.0",
         description="Change control for AI systems crossing from pilot to production.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        generate_unique_id_function=openapi.operation_id,
     )
     errors.install(app)
     api = APIRouter(prefix=API_PREFIX)
@@ -142,6 +148,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
     app.include_router(metrics.router)
     app.include_router(readiness.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    openapi.install(app)
 
     limits = {f"{API_PREFIX}/actions": settings.api.max_actions_body_bytes}
     app.add_middleware(BodyLimit, default=settings.api.max_body_bytes, by_path=limits)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 PLACEHOLDERS = {"changeme", "change-me", "secret", "xxx", "placeholder", "todo"}
 
 
@@ -145,6 +147,48 @@ class AuditSettings(BaseModel):
     )
 
 
+class OidcSettings(BaseModel):
+    """Dashboard single sign-on (OpenID Connect, authorization code + PKCE); off without issuer."""
+
+    issuer: str | None = Field(default=None, description="e.g. https://acme.okta.com")
+    client_id: str | None = None
+    client_secret: SecretStr | None = Field(
+        default=None, description="Confidential clients; PKCE is used either way"
+    )
+    scopes: str = "openid email profile"
+    email_claim: str = "email"
+    groups_claim: str = "groups"
+    group_roles: dict[str, Literal["viewer", "emitter", "approver", "admin"]] = Field(
+        default_factory=dict,
+        description='IdP group → dashboard role, JSON: {"gov-approvers": "approver"}; highest wins',
+    )
+    default_role: Literal["viewer", "emitter", "approver", "admin"] | None = Field(
+        default=None, description="Role of a user in no mapped group; unset: such users are refused"
+    )
+    session_hours: float = Field(default=8.0, gt=0, description="A dashboard session's lifetime")
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs session cookies; same on every API replica (default: from the "
+        "client secret)",
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> OidcSettings:
+        if self.issuer and not self.client_id:
+            raise ValueError("THRESHOLD_OIDC__ISSUER is set but THRESHOLD_OIDC__CLIENT_ID is not")
+        host = urlsplit(self.issuer or "").hostname
+        if self.issuer and not self.issuer.startswith("https://") and host not in LOOPBACK:
+            raise ValueError(
+                "THRESHOLD_OIDC__ISSUER must be an https:// URL (plain http: loopback only)"
+            )
+        if self.issuer and self.client_secret is None and self.session_secret is None:
+            raise ValueError(
+                "a public OIDC client needs THRESHOLD_OIDC__SESSION_SECRET (32+ random bytes, "
+                "the same on every API replica) to sign dashboard sessions"
+            )
+        return self
+
+
 class ObservabilitySettings(BaseModel):
     """Logs, metrics, traces and readiness (docs/observability.md)."""
 
@@ -187,6 +231,7 @@ class Settings(BaseSettings):
     jira: JiraSettings = Field(default_factory=JiraSettings)
     revoker: RevokerSettings = Field(default_factory=RevokerSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    oidc: OidcSettings = Field(default_factory=OidcSettings)
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
 
     @model_validator(mode="after")
@@ -199,6 +244,8 @@ class Settings(BaseSettings):
                 ("slack.signing_secret", self.slack.signing_secret),
                 ("jira.api_token", self.jira.api_token),
                 ("temporal.api_key", self.temporal.api_key),
+                ("oidc.client_secret", self.oidc.client_secret),
+                ("oidc.session_secret", self.oidc.session_secret),
             ):
                 if value is not None and value.get_secret_value().lower() in PLACEHOLDERS:
                     raise ValueError(

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session as DbSession
 
+from api import oidc
 from api.checkpoints import signed_pack
 from api.dashboard import session as auth
 from api.dashboard.templating import templates
@@ -33,6 +34,7 @@ from domain.errors import GovernanceError, NotFound, Problem
 from domain.secrets import text_message
 
 router = APIRouter(include_in_schema=False)
+router.include_router(oidc.router)
 PAGE_SIZE = 50
 TIMELINE_LIMIT = 500
 FINDINGS = ("action_finding",)
@@ -76,11 +78,11 @@ def _service(request: Request) -> GovernanceService:
 
 @router.get("/signin")
 def signin_form(request: Request, next: str = "/") -> Response:
-    """The sign-in form (a token field), protected by a double-submit cookie."""
+    """The sign-in page: single sign-on when configured, else a token field (double-submit)."""
     secret = auth.presign_secret(request)
-    response = page(
-        request, "signin.html", {"next": _local(next), "presign": auth.csrf_for(secret)}
-    )
+    sso = oidc.configured(request) is not None
+    context = {"next": _local(next), "presign": auth.csrf_for(secret), "sso": sso}
+    response = page(request, "signin.html", context)
     auth.set_cookie(request, response, auth.PRESIGN_COOKIE, secret, 3600)
     return response
 
@@ -88,6 +90,8 @@ def signin_form(request: Request, next: str = "/") -> Response:
 @router.post("/signin")
 async def signin(request: Request) -> Response:
     """Check the token; on success the session cookie holds it, HttpOnly."""
+    if oidc.configured(request) is not None:
+        return refused(request, "Sign in with single sign-on; token sign-in is off.", 403)
     form = await request.form()
     secret = request.cookies.get(auth.PRESIGN_COOKIE)
     if secret is None or not auth.csrf_ok(auth.csrf_for(secret), form.get(auth.CSRF_FIELD)):
@@ -117,12 +121,19 @@ async def signin(request: Request) -> Response:
 
 @router.post("/signout")
 async def signout(request: Request) -> Response:
-    """Forget the session cookie."""
+    """Forget the session cookie; after single sign-on, end the session at the IdP too."""
     session = auth.current(request)
     if session is not None and await checked_form(request, session) is None:
         return refused(request, "Sign-out needs the form's CSRF token.", 403)
-    response = RedirectResponse("/signin", status_code=303)
+    provider = oidc.configured(request)
+    at_idp = await provider.logout_url(request) if provider and session and session.sso else None
+    response: Response = RedirectResponse("/signin", status_code=303)
+    if at_idp:  # a page, not a redirect: CSP form-action 'self' blocks a cross-origin redirect
+        response = oidc.hop(
+            request, "Signed out", at_idp, "End the session at your sign-in provider"
+        )
     response.delete_cookie(auth.SESSION_COOKIE, path="/")
+    response.delete_cookie(auth.SSO_COOKIE, path="/")
     return response
 
 

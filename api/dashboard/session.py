@@ -6,6 +6,10 @@ within the token cache's few seconds, and any API replica can serve any page. Th
 of a session is an HMAC of a fixed label keyed by that token: only a holder of the cookie can
 compute it, it needs no server state, and it changes with each sign-in. Before sign-in, the
 form is protected by a random double-submit cookie.
+
+With single sign-on configured (api/oidc.py), the session is instead a signed cookie naming the
+IdP's principal and role, and expiring `THRESHOLD_OIDC__SESSION_HOURS` after sign-in; its CSRF
+token is derived from that cookie in the same way.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from api.auth import DECIDERS, Principal, TokenCache
 
 SESSION_COOKIE = "threshold_session"
 PRESIGN_COOKIE = "threshold_presign"
+SSO_COOKIE = "threshold_sso"
 CSRF_FIELD = "csrf_token"
 SESSION_SECONDS = 8 * 3600
 
@@ -32,6 +37,7 @@ class Session:
 
     principal: Principal
     csrf: str
+    sso: bool = False
 
     @property
     def can_decide(self) -> bool:
@@ -45,15 +51,27 @@ def csrf_for(secret: str) -> str:
 
 
 def current(request: Request) -> Session | None:
-    """The session of a request whose cookie holds a valid token, else None."""
+    """The session of a request whose cookie holds a valid token or SSO session, else None."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
-        return None
+        return _sso(request)
     tokens: TokenCache = request.app.state.tokens
     principal = tokens.principal(token)
     if principal is None:
         return None
     return Session(principal=principal, csrf=csrf_for(token))
+
+
+def _sso(request: Request) -> Session | None:
+    """The single sign-on session of a request, when SSO is on and its cookie is live."""
+    oidc = getattr(request.app.state, "oidc", None)
+    value = request.cookies.get(SSO_COOKIE)
+    if oidc is None or not value:
+        return None
+    principal: Principal | None = oidc.principal(value)
+    if principal is None:
+        return None
+    return Session(principal=principal, csrf=csrf_for(value), sso=True)
 
 
 def csrf_ok(expected: str, sent: object) -> bool:

@@ -11,6 +11,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from api.auth import READERS, WRITERS, Principal
 from api.deps import ServiceDep, SessionDep, require
+from api.openapi import ACTIONS_EXAMPLE, READ, errors, request_body
 from api.schemas import ActionsOut
 from db.actions import trace
 from db.queries import credential_inventory
@@ -52,7 +53,14 @@ def parse_actions(body: bytes, media: str) -> list[ActionRecord]:
         raise InvalidInput(f"invalid action records: {summary}", problems) from None
 
 
-@router.post("/actions", response_model=ActionsOut)
+@router.post(
+    "/actions",
+    response_model=ActionsOut,
+    operation_id="ingestActions",
+    summary="Append AI action records to the action ledger",
+    responses=errors(*READ, 503),
+    openapi_extra=request_body(ActionRecord, ACTIONS_EXAMPLE, array=True),
+)
 async def ingest(request: Request, service: ServiceDep, _: Writer) -> ActionsOut:
     """Append action records (JSON array, or JSON lines as application/x-ndjson); re-sent
     records (same system and `id`) are acknowledged as duplicates."""
@@ -85,7 +93,12 @@ def parse_since(value: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-@router.get("/trace")
+@router.get(
+    "/trace",
+    operation_id="traceActions",
+    summary="Every action of a credential or system, and the blast radius",
+    responses=errors(*READ),
+)
 def trace_actions(
     session: SessionDep,
     _: Reader,

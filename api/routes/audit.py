@@ -12,6 +12,7 @@ from api.auth import ADMINS, READERS, Principal
 from api.checkpoints import check_checkpoint, signed_pack, verified_checkpoint, verify_report
 from api.deps import EngineDep, Offset, SessionDep, require
 from api.evidence import MEDIA_TYPES, PackFormat, render_pack
+from api.openapi import READ, errors
 from core.signing import CheckpointSigner, SigningKeyError
 from db.erasure import Erasure, erase_entry
 from db.ledger import list_events
@@ -57,7 +58,12 @@ class EraseRequest(BaseModel):
     reason: FreeText = Field(min_length=3, max_length=500)
 
 
-@router.get("/verify")
+@router.get(
+    "/verify",
+    operation_id="verifyLedgers",
+    summary="Verify the audit and action ledger hash chains",
+    responses=errors(*READ),
+)
 def verify(engine: EngineDep, _: Reader, system: str | None = None) -> dict[str, Any]:
     """Recompute every hash chain of both ledgers: every broken chain, every erased entry."""
     return verify_report(engine, system=system)
@@ -105,7 +111,12 @@ def erase(
     )
 
 
-@router.get("/events")
+@router.get(
+    "/events",
+    operation_id="listAuditEvents",
+    summary="Read audit ledger entries",
+    responses=errors(*READ),
+)
 def events(
     session: SessionDep,
     _: Reader,
@@ -119,7 +130,12 @@ def events(
     return [row.model_dump(mode="json") for row in rows]
 
 
-@router.get("/export")
+@router.get(
+    "/export",
+    operation_id="exportEvidence",
+    summary="Export an evidence pack",
+    responses=errors(*READ, 404),
+)
 def export(
     engine: EngineDep,
     signer: OptionalSignerDep,

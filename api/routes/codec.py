@@ -23,6 +23,7 @@ from temporalio.api.common.v1 import Payloads
 from api.auth import ADMINS, Principal
 from api.dashboard import session
 from api.deps import SettingsDep, _principal
+from api.openapi import errors
 from core.codec import CodecError, EncryptionCodec, codec_from_keys
 from core.settings import Settings
 
@@ -95,7 +96,13 @@ PayloadsBody = Annotated[
 ]
 
 
-@router.post("/encode", dependencies=[Depends(_admin)], summary="Encrypt payloads (codec server)")
+@router.post(
+    "/encode",
+    dependencies=[Depends(_admin)],
+    operation_id="encodePayloads",
+    summary="Encrypt payloads (codec server)",
+    responses=errors(400, 401, 403, 404, 422),
+)
 async def encode(body: PayloadsBody, settings: SettingsDep) -> JSONResponse:
     """Payloads encrypted with the current key."""
     codec = _codec(settings)
@@ -103,7 +110,13 @@ async def encode(body: PayloadsBody, settings: SettingsDep) -> JSONResponse:
     return JSONResponse(json_format.MessageToDict(Payloads(payloads=encoded)))
 
 
-@router.post("/decode", dependencies=[Depends(_admin)], summary="Decrypt payloads (codec server)")
+@router.post(
+    "/decode",
+    dependencies=[Depends(_admin)],
+    operation_id="decodePayloads",
+    summary="Decrypt payloads (codec server)",
+    responses=errors(400, 401, 403, 404, 422),
+)
 async def decode(body: PayloadsBody, settings: SettingsDep) -> JSONResponse:
     """Payloads decrypted with the key each names; unencrypted ones unchanged."""
     codec = _codec(settings)

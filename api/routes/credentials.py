@@ -9,12 +9,13 @@ from fastapi import APIRouter, Depends, Request
 from api.auth import READERS, WRITERS, Principal
 from api.deps import CredentialIdPath, IdempotencyKey, ServiceDep, SessionDep, SystemIdPath, require
 from api.documents import read_document
+from api.openapi import COMMAND, CREDENTIAL_EXAMPLE, READ, errors, request_body
 from api.schemas import CommandOut, CredentialOut, RevokeIn
 from api.service import command_meta
 from db.queries import credential_inventory
 from domain.errors import InvalidInput, Problem
 from domain.events import CredentialAction, CredentialChange
-from domain.manifest import parse_credential
+from domain.manifest import Credential, parse_credential
 from domain.secrets import refuse_secrets
 
 router = APIRouter(tags=["credentials"])
@@ -22,7 +23,13 @@ Reader = Annotated[Principal, Depends(require(READERS))]
 Writer = Annotated[Principal, Depends(require(WRITERS))]
 
 
-@router.get("/credentials", response_model=list[CredentialOut])
+@router.get(
+    "/credentials",
+    response_model=list[CredentialOut],
+    operation_id="listCredentials",
+    summary="Credential inventory with gaps and sharing",
+    responses=errors(*READ),
+)
 def inventory(
     session: SessionDep,
     _: Reader,
@@ -36,7 +43,15 @@ def inventory(
     )
 
 
-@router.post("/systems/{system_id}/credentials", status_code=202, response_model=CommandOut)
+@router.post(
+    "/systems/{system_id}/credentials",
+    status_code=202,
+    response_model=CommandOut,
+    operation_id="addCredential",
+    summary="Bind a credential to a system",
+    responses=errors(*COMMAND),
+    openapi_extra=request_body(Credential, CREDENTIAL_EXAMPLE, yaml_too=True),
+)
 async def add(
     system_id: SystemIdPath,
     request: Request,
@@ -52,7 +67,13 @@ async def add(
 
 
 @router.put(
-    "/systems/{system_id}/credentials/{credential_id}", status_code=202, response_model=CommandOut
+    "/systems/{system_id}/credentials/{credential_id}",
+    status_code=202,
+    response_model=CommandOut,
+    operation_id="rotateCredential",
+    summary="Record a credential rotation",
+    responses=errors(*COMMAND),
+    openapi_extra=request_body(Credential, CREDENTIAL_EXAMPLE, yaml_too=True),
 )
 async def rotate(
     system_id: SystemIdPath,
@@ -79,6 +100,9 @@ async def rotate(
     "/systems/{system_id}/credentials/{credential_id}/revoke",
     status_code=202,
     response_model=CommandOut,
+    operation_id="revokeCredential",
+    summary="Unbind a credential and hand it to the revoker",
+    responses=errors(*COMMAND),
 )
 async def revoke(
     system_id: SystemIdPath,

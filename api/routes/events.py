@@ -11,6 +11,7 @@ from api.auth import WRITERS, Principal
 from api.deps import ServiceDep, require
 from api.documents import parse_json
 from api.errors import STATUS, error_body
+from api.openapi import COMMAND, component, errors
 from api.schemas import BatchOut, EventOut
 from api.service import GovernanceService
 from domain.contracts import CommandResult
@@ -40,10 +41,11 @@ _EVENT_SCHEMA = {
         "data": {"type": "object", "description": "The change; its fields depend on type."},
     },
 }
+_EVENT = component("CloudEvent", _EVENT_SCHEMA)
 REQUEST_CONTENT = {
-    "application/cloudevents+json": {"schema": _EVENT_SCHEMA},
-    "application/json": {"schema": _EVENT_SCHEMA},
-    BATCH_CONTENT_TYPE: {"schema": {"type": "array", "items": _EVENT_SCHEMA}},
+    "application/cloudevents+json": {"schema": _EVENT},
+    "application/json": {"schema": _EVENT},
+    BATCH_CONTENT_TYPE: {"schema": {"type": "array", "items": _EVENT}},
 }
 
 
@@ -104,7 +106,9 @@ async def _one(
 @router.post(
     "",
     response_model=EventOut | BatchOut,
-    responses={415: {"description": "Not a structured-mode JSON CloudEvent or batch"}},
+    operation_id="receiveEvents",
+    summary="Receive a scope-change CloudEvent or a batch",
+    responses=errors(*COMMAND, 415),
     openapi_extra={"requestBody": {"required": True, "content": REQUEST_CONTENT}},
 )
 async def receive(request: Request, service: ServiceDep, principal: Writer) -> Any:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from api.auth import ADMINS, READERS, Principal
 from api.deps import IdempotencyKey, ServiceDep, SessionDep, require
+from api.openapi import COMMAND, READ, errors
 from api.schemas import ExceptionOut, PolicyApplied
 from api.service import command_meta
 from db.queries import systems_with_exceptions
@@ -20,7 +21,13 @@ Reader = Annotated[Principal, Depends(require(READERS))]
 Admin = Annotated[Principal, Depends(require(ADMINS))]
 
 
-@router.get("/exceptions", response_model=list[ExceptionOut])
+@router.get(
+    "/exceptions",
+    response_model=list[ExceptionOut],
+    operation_id="listExceptions",
+    summary="Active exceptions, soonest expiry first",
+    responses=errors(*READ),
+)
 def list_exceptions(
     session: SessionDep,
     _: Reader,
@@ -40,7 +47,13 @@ def list_exceptions(
     return sorted(found, key=lambda item: item.exception.until)
 
 
-@router.post("/policy/apply", response_model=PolicyApplied)
+@router.post(
+    "/policy/apply",
+    response_model=PolicyApplied,
+    operation_id="applyPolicy",
+    summary="Send the current policy to every running system",
+    responses=errors(*COMMAND),
+)
 async def apply_policy(
     service: ServiceDep, principal: Admin, key: IdempotencyKey = None
 ) -> PolicyApplied:

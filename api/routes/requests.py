@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from api.auth import DECIDERS, READERS, Principal
 from api.deps import IdempotencyKey, Offset, RequestIdPath, ServiceDep, SessionDep, require
+from api.openapi import COMMAND, READ, errors
 from api.schemas import DecisionIn, DecisionOut, Page
 from api.service import command_meta
 from db.projection import list_requests
@@ -18,7 +19,13 @@ Reader = Annotated[Principal, Depends(require(READERS))]
 Decider = Annotated[Principal, Depends(require(DECIDERS))]
 
 
-@router.get("", response_model=Page[ApprovalRequest])
+@router.get(
+    "",
+    response_model=Page[ApprovalRequest],
+    operation_id="listRequests",
+    summary="List approval requests",
+    responses=errors(*READ),
+)
 def list_all(
     session: SessionDep,
     principal: Reader,
@@ -40,13 +47,25 @@ def list_all(
     return Page[ApprovalRequest](items=items, total=total, limit=limit, offset=offset)
 
 
-@router.get("/{request_id}", response_model=ApprovalRequest)
+@router.get(
+    "/{request_id}",
+    response_model=ApprovalRequest,
+    operation_id="getRequest",
+    summary="Show an approval request's live state",
+    responses=errors(*READ, 404, 503),
+)
 async def show(request_id: RequestIdPath, service: ServiceDep, _: Reader) -> ApprovalRequest:
     """A request's live state: roles, eligible people, decisions, deadlines."""
     return await service.request(request_id)
 
 
-@router.post("/{request_id}/decisions", response_model=DecisionOut)
+@router.post(
+    "/{request_id}/decisions",
+    response_model=DecisionOut,
+    operation_id="decideRequest",
+    summary="Approve or reject an approval request",
+    responses=errors(*COMMAND),
+)
 async def decide(
     request_id: RequestIdPath,
     body: DecisionIn,

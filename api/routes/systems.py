@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from api.auth import ADMINS, DECIDERS, READERS, WRITERS, ApiRole, Principal
 from api.deps import IdempotencyKey, Offset, ServiceDep, SessionDep, SystemIdPath, require
 from api.documents import read_document
+from api.openapi import COMMAND, MANIFEST_EXAMPLE, READ, errors, request_body
 from api.schemas import (
     CommandOut,
     ContainIn,
@@ -28,7 +29,7 @@ from db.tables import utcnow
 from domain.contracts import SystemView
 from domain.errors import InvalidInput, Problem
 from domain.lifecycle import GateResult, Scope
-from domain.manifest import Environment, parse_manifest
+from domain.manifest import AISystemManifest, Environment, parse_manifest
 from domain.recertification import parse_window
 
 router = APIRouter(prefix="/systems", tags=["systems"])
@@ -38,7 +39,15 @@ Admin = Annotated[Principal, Depends(require(ADMINS))]
 Decider = Annotated[Principal, Depends(require(DECIDERS))]
 
 
-@router.post("", status_code=201, response_model=CommandOut)
+@router.post(
+    "",
+    status_code=201,
+    response_model=CommandOut,
+    operation_id="registerSystem",
+    summary="Register a system from its manifest",
+    responses=errors(400, 401, 403, 409, 422, 503),
+    openapi_extra=request_body(AISystemManifest, MANIFEST_EXAMPLE, yaml_too=True),
+)
 async def register_system(
     request: Request, service: ServiceDep, principal: Writer, key: IdempotencyKey = None
 ) -> CommandOut:
@@ -48,7 +57,14 @@ async def register_system(
     return CommandOut.of(result)
 
 
-@router.put("/{system_id}/manifest", response_model=CommandOut)
+@router.put(
+    "/{system_id}/manifest",
+    response_model=CommandOut,
+    operation_id="amendManifest",
+    summary="Replace the manifest of a system in pilot",
+    responses=errors(*COMMAND),
+    openapi_extra=request_body(AISystemManifest, MANIFEST_EXAMPLE, yaml_too=True),
+)
 async def amend_system(
     system_id: SystemIdPath,
     request: Request,
@@ -67,7 +83,13 @@ async def amend_system(
     return CommandOut.of(result)
 
 
-@router.get("", response_model=Page[SystemSummary])
+@router.get(
+    "",
+    response_model=Page[SystemSummary],
+    operation_id="listSystems",
+    summary="List systems, filtered and paged",
+    responses=errors(*READ),
+)
 def list_all(
     session: SessionDep,
     _: Reader,
@@ -99,13 +121,26 @@ def list_all(
     return Page[SystemSummary](items=items, total=total, limit=limit, offset=offset)
 
 
-@router.get("/{system_id}", response_model=SystemView)
+@router.get(
+    "/{system_id}",
+    response_model=SystemView,
+    operation_id="getSystem",
+    summary="Show a system's live state",
+    responses=errors(*READ, 404, 503),
+)
 async def show(system_id: SystemIdPath, service: ServiceDep, _: Reader) -> SystemView:
     """The system's live state: lifecycle, manifests, requirements, gaps, pending request."""
     return await service.view(system_id)
 
 
-@router.post("/{system_id}/promotion", status_code=202, response_model=CommandOut)
+@router.post(
+    "/{system_id}/promotion",
+    status_code=202,
+    response_model=CommandOut,
+    operation_id="requestPromotion",
+    summary="Request promotion to production",
+    responses=errors(*COMMAND),
+)
 async def request_promotion(
     system_id: SystemIdPath,
     body: PromotionIn,
@@ -120,7 +155,13 @@ async def request_promotion(
     return CommandOut.of(result)
 
 
-@router.get("/{system_id}/gate", response_model=GateResult)
+@router.get(
+    "/{system_id}/gate",
+    response_model=GateResult,
+    operation_id="checkGate",
+    summary="May the system deploy to an environment now?",
+    responses=errors(*READ, 404, 503),
+)
 async def gate(
     system_id: SystemIdPath,
     service: ServiceDep,
@@ -137,7 +178,13 @@ async def gate(
     return await service.gate(system_id, environment)
 
 
-@router.post("/{system_id}/retire", response_model=CommandOut)
+@router.post(
+    "/{system_id}/retire",
+    response_model=CommandOut,
+    operation_id="retireSystem",
+    summary="Retire a system",
+    responses=errors(*COMMAND),
+)
 async def retire(
     system_id: SystemIdPath,
     body: RetireIn,
@@ -150,7 +197,13 @@ async def retire(
     return CommandOut.of(result)
 
 
-@router.post("/{system_id}/recertification", response_model=DecisionOut)
+@router.post(
+    "/{system_id}/recertification",
+    response_model=DecisionOut,
+    operation_id="recertifySystem",
+    summary="Attest (or refuse) a system's recertification",
+    responses=errors(*COMMAND),
+)
 async def recertify(
     system_id: SystemIdPath,
     body: RecertifyIn,
@@ -165,7 +218,14 @@ async def recertify(
     return DecisionOut(command_id=result.command_id, message=result.message, request=result.request)
 
 
-@router.post("/{system_id}/exceptions", status_code=202, response_model=CommandOut)
+@router.post(
+    "/{system_id}/exceptions",
+    status_code=202,
+    response_model=CommandOut,
+    operation_id="requestException",
+    summary="Ask security to waive one gap until a date",
+    responses=errors(*COMMAND),
+)
 async def request_exception(
     system_id: SystemIdPath,
     body: ExceptionIn,
@@ -180,7 +240,13 @@ async def request_exception(
     return CommandOut.of(result)
 
 
-@router.post("/{system_id}/exceptions/{ref}/revoke", response_model=CommandOut)
+@router.post(
+    "/{system_id}/exceptions/{ref}/revoke",
+    response_model=CommandOut,
+    operation_id="revokeException",
+    summary="End an exception early",
+    responses=errors(*COMMAND),
+)
 async def revoke_exception(
     system_id: SystemIdPath,
     ref: str,
@@ -200,7 +266,13 @@ async def revoke_exception(
     return CommandOut.of(result)
 
 
-@router.post("/{system_id}/contain", response_model=CommandOut)
+@router.post(
+    "/{system_id}/contain",
+    response_model=CommandOut,
+    operation_id="containSystem",
+    summary="Contain a system now",
+    responses=errors(*COMMAND),
+)
 async def contain(
     system_id: SystemIdPath,
     body: ContainIn,
@@ -213,7 +285,14 @@ async def contain(
     return CommandOut.of(result)
 
 
-@router.post("/{system_id}/release", status_code=202, response_model=CommandOut)
+@router.post(
+    "/{system_id}/release",
+    status_code=202,
+    response_model=CommandOut,
+    operation_id="requestRelease",
+    summary="Ask to release a contained system",
+    responses=errors(*COMMAND),
+)
 async def release(
     system_id: SystemIdPath,
     body: ReleaseIn,

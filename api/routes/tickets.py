@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from api.auth import READERS, Principal
 from api.deps import Offset, SessionDep, require
+from api.openapi import READ, errors
 from api.schemas import Page, TicketComment, TicketDetail, TicketPublic
 from db.tickets import comments, get_ticket_by_key, list_tickets
 from domain.errors import NotFound
@@ -16,7 +17,13 @@ router = APIRouter(prefix="/tickets", tags=["tickets"])
 Reader = Annotated[Principal, Depends(require(READERS))]
 
 
-@router.get("", response_model=Page[TicketPublic])
+@router.get(
+    "",
+    response_model=Page[TicketPublic],
+    operation_id="listTickets",
+    summary="List change-request tickets",
+    responses=errors(*READ),
+)
 def list_all(
     session: SessionDep,
     _: Reader,
@@ -31,7 +38,13 @@ def list_all(
     return Page[TicketPublic](items=items, total=total, limit=limit, offset=offset)
 
 
-@router.get("/{key}", response_model=TicketDetail)
+@router.get(
+    "/{key}",
+    response_model=TicketDetail,
+    operation_id="getTicket",
+    summary="Show a ticket with its comments",
+    responses=errors(*READ, 404),
+)
 def show(key: str, session: SessionDep, _: Reader) -> TicketDetail:
     """One ticket with its description and comments."""
     row = get_ticket_by_key(session, key=key)

@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from api.auth import ADMINS, Principal, TokenCache
 from api.deps import IdempotencyKey, SessionDep, SettingsDep, require
+from api.openapi import READ, errors
 from api.schemas import TokenIn, TokenIssued, TokenOut
 from db.tables import TokenRow, utcnow
 from db.tokens import (
@@ -50,7 +51,14 @@ def _repeat(row: TokenRow, body: TokenIn) -> TokenIssued:
     return TokenIssued(**record, token=None, repeat=True, message=SHOWN_ONCE.format(id=row.id))
 
 
-@router.post("", status_code=201, response_model=TokenIssued)
+@router.post(
+    "",
+    status_code=201,
+    response_model=TokenIssued,
+    operation_id="issueToken",
+    summary="Issue an API token (shown once)",
+    responses=errors(400, *READ),
+)
 def issue(
     body: TokenIn,
     session: SessionDep,
@@ -101,13 +109,25 @@ def _raced(session: Session, digest: str | None, body: TokenIn, response: Respon
     return _repeat(first, body)
 
 
-@router.get("", response_model=list[TokenOut])
+@router.get(
+    "",
+    response_model=list[TokenOut],
+    operation_id="listTokens",
+    summary="List API tokens",
+    responses=errors(*READ),
+)
 def list_all(session: SessionDep, _: Admin) -> list[TokenOut]:
     """Every token's public record, with its expiry and when it was last used."""
     return [TokenOut.model_validate(row.model_dump()) for row in list_tokens(session)]
 
 
-@router.delete("/{token_id}", status_code=204)
+@router.delete(
+    "/{token_id}",
+    status_code=204,
+    operation_id="revokeToken",
+    summary="Revoke an API token",
+    responses=errors(*READ, 404, 409),
+)
 def revoke(token_id: TokenId, request: Request, session: SessionDep, _: Admin) -> None:
     """Revoke a token at once (every API process refuses it within a second)."""
     row = session.get(TokenRow, token_id)
