@@ -272,6 +272,19 @@ class ActionFindingRow(SQLModel, table=True):
     at: str
 
 
+class FindingAckRow(SQLModel, table=True):
+    """A person's acknowledgement of one finding kind on one system, up to one finding row."""
+
+    __tablename__ = "finding_acknowledgements"
+
+    system_id: str = Field(primary_key=True)
+    code: str = Field(primary_key=True)
+    through_id: int = Field(description="the last action_findings.id this acknowledgement covers")
+    reason: str = Field(sa_type=Text)
+    by: str
+    at: datetime = Field(sa_type=UTCDateTime)
+
+
 SYSTEMS: Table = SystemRow.__table__  # type: ignore[attr-defined]
 SYSTEM_CREDENTIALS: Table = SystemCredentialRow.__table__  # type: ignore[attr-defined]
 APPROVAL_REQUESTS: Table = RequestRow.__table__  # type: ignore[attr-defined]
@@ -283,6 +296,7 @@ TICKETS: Table = TicketRow.__table__  # type: ignore[attr-defined]
 TICKET_EVENTS: Table = TicketEventRow.__table__  # type: ignore[attr-defined]
 ACTIONS: Table = ActionRow.__table__  # type: ignore[attr-defined]
 ACTION_FINDINGS: Table = ActionFindingRow.__table__  # type: ignore[attr-defined]
+FINDING_ACKS: Table = FindingAckRow.__table__  # type: ignore[attr-defined]
 TABLES = (
     SYSTEMS,
     SYSTEM_CREDENTIALS,
@@ -295,4 +309,5 @@ TABLES = (
     TICKET_EVENTS,
     ACTIONS,
     ACTION_FINDINGS,
+    FINDING_ACKS,
 )

@@ -74,6 +74,7 @@ class AuditAction(StrEnum):
     credential_revocation_failed = "credential_revocation_failed"
     # action ledger
     action_finding = "action_finding"
+    finding_acknowledged = "finding_acknowledged"
     # containment and retirement
     contained = "contained"
     release_requested = "release_requested"
@@ -175,7 +176,7 @@ _MEMBERS: Mapping[EvidenceSection, tuple[AuditAction, ...]] = {
         _A.credential_revocation_confirmed,
         _A.credential_revocation_failed,
     ),
-    _S.findings: (_A.action_finding,),
+    _S.findings: (_A.action_finding, _A.finding_acknowledged),
     _S.containment: (
         _A.contained,
         _A.release_requested,

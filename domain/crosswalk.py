@@ -177,6 +177,7 @@ ACTION_CONTROLS: Mapping[AuditAction, tuple[str, ...]] = {
     _A.credential_revocation_failed: (*_REVOCATION, "DE.AE-02"),
     # action ledger
     _A.action_finding: ("DE.CM-09", "DE.AE-02", "PR.PS-04", "NHI5", "NHI10"),
+    _A.finding_acknowledged: ("DE.AE-02", "GV.RR-02", "NHI10"),
     # containment and retirement
     _A.contained: ("RS.MI-01", "GV.RR-02", "NHI1"),
     _A.release_requested: ("RS.MI-01", "GV.RR-02"),

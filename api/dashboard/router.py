@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Annotated, Any
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
@@ -20,13 +20,14 @@ from api.dashboard.views import (
     estate_page,
     gates,
     manifest_diff,
+    now,
 )
 from api.errors import STATUS
 from api.evidence import MEDIA_TYPES, PackFormat, render_pack
 from api.service import GovernanceService, command_meta
 from api.throttle import Guard, door_keys
 from core.signing import CheckpointSigner
-from db.dashboard import EstateQuery, recent_events
+from db.dashboard import EstateQuery, recent_events, system_findings
 from db.queries import list_requests
 from db.tickets import list_tickets
 from domain.approvals import DecisionCommand
@@ -37,7 +38,6 @@ router = APIRouter(include_in_schema=False)
 router.include_router(oidc.router)
 PAGE_SIZE = 50
 TIMELINE_LIMIT = 500
-FINDINGS = ("action_finding",)
 
 
 def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
@@ -154,6 +154,8 @@ def estate(
     owner: Annotated[str | None, Query(max_length=320)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     overdue: bool = False,
+    env: Literal["production", "pilot"] | None = None,
+    expiring: Annotated[int | None, Query(ge=1, le=366)] = None,
     page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
 ) -> Response:
     """Every system, filtered and paged in SQL, with the estate's counts on top."""
@@ -166,12 +168,22 @@ def estate(
         owner=(owner or "").strip() or None,
         search=(q or "").strip() or None,
         overdue=overdue,
+        env=env,
+        expiring_before=now() + timedelta(days=expiring) if expiring else None,
         limit=PAGE_SIZE,
         offset=(page_no - 1) * PAGE_SIZE,
     )
     with DbSession(request.app.state.engine) as db:
         estate_view = estate_page(db, query)
-    filters = {"state": state, "tier": tier, "owner": owner, "q": q, "overdue": overdue or None}
+    filters = {
+        "state": state,
+        "tier": tier,
+        "owner": owner,
+        "q": q,
+        "overdue": overdue or None,
+        "env": env,
+        "expiring": expiring,
+    }
     kept = {k: v for k, v in filters.items() if v}
     pages = max(1, -(-estate_view.total // PAGE_SIZE))
     links = {
@@ -198,7 +210,7 @@ async def system(request: Request, system_id: str) -> Response:
     with DbSession(request.app.state.engine) as db:
         requests, _ = list_requests(db, system_id=system_id, limit=100)
         timeline = recent_events(db, system_id=system_id, limit=TIMELINE_LIMIT)
-        findings = recent_events(db, system_id=system_id, limit=100, actions=FINDINGS)
+        findings = system_findings(db, system_id=system_id)
         tickets, _ = list_tickets(db, system_id=system_id, limit=100)
     context = {
         "view": view,

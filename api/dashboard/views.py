@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from db.dashboard import (
     EstateQuery,
+    contained_count,
     expiring_exception_count,
     finding_count,
     in_production,
@@ -64,6 +65,33 @@ class EstateCounts:
     expiring_exceptions: int | None
     open_findings: int | None
     open_tickets: int
+    contained: int = 0
+
+    def links(self) -> list[tuple[str, int | None, str, bool]]:
+        """(label, number, link, alarming) per counter; each link lists exactly the counted rows."""
+        return [
+            ("in production", self.in_production, "/?env=production", False),
+            ("pending approvals", self.pending_approvals, "/requests?status=pending", False),
+            (
+                "overdue recertifications",
+                self.overdue_recertifications,
+                "/?overdue=true",
+                bool(self.overdue_recertifications),
+            ),
+            (
+                "expiring exceptions",
+                self.expiring_exceptions,
+                f"/?expiring={EXPIRING_DAYS}",
+                bool(self.expiring_exceptions),
+            ),
+            ("open findings", self.open_findings, "/findings", bool(self.open_findings)),
+            ("contained", self.contained, "/?state=contained", bool(self.contained)),
+            ("open tickets", self.open_tickets, "/tickets?status=open", False),
+        ]
+
+    def as_json(self) -> dict[str, int | None]:
+        """The counters by label (the auto-refresh reads these)."""
+        return {label: number for label, number, _, _ in self.links()}
 
 
 @dataclass
@@ -130,6 +158,7 @@ def estate_counts(session: Session) -> EstateCounts:
         ),
         open_findings=finding_count(session),
         open_tickets=open_ticket_count(session),
+        contained=contained_count(states),
     )
 
 
