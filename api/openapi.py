@@ -54,8 +54,10 @@ WHY = {
     404: "The system, request, ticket or token named does not exist",
     409: "The current state refuses the command (e.g. already registered, already decided)",
     415: "The Content-Type is not one this operation accepts",
+    413: "The body is larger than the configured limit (refused while it streams in)",
     422: "The input is invalid; `problems` names each field and the fix",
-    503: "A dependency (Temporal, the database) is unavailable; retry later",
+    429: "Too many failed tokens or writes: wait `Retry-After` seconds",
+    503: "A dependency (Temporal, the database) is unavailable; retry after `Retry-After` seconds",
 }
 READ = (401, 403, 422)
 COMMAND = (400, 401, 403, 404, 409, 422, 503)

@@ -58,7 +58,7 @@ def parse_actions(body: bytes, media: str) -> list[ActionRecord]:
     response_model=ActionsOut,
     operation_id="ingestActions",
     summary="Append AI action records to the action ledger",
-    responses=errors(*READ, 503),
+    responses=errors(*READ, 404, 413, 429, 503),
     openapi_extra=request_body(ActionRecord, ACTIONS_EXAMPLE, array=True),
 )
 async def ingest(request: Request, service: ServiceDep, _: Writer) -> ActionsOut:

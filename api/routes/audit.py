@@ -69,7 +69,12 @@ def verify(engine: EngineDep, _: Reader, system: str | None = None) -> dict[str,
     return verify_report(engine, system=system)
 
 
-@router.post("/verify")
+@router.post(
+    "/verify",
+    operation_id="verifyAgainst",
+    summary="Verify the ledgers against a signed checkpoint",
+    responses=errors(*READ, 503),
+)
 def verify_against(
     body: VerifyAgainst,
     engine: EngineDep,
@@ -86,13 +91,24 @@ def verify_against(
     return report | {"ok": report["ok"] and checked["ok"], "checkpoint": checked}
 
 
-@router.post("/checkpoints", status_code=201)
+@router.post(
+    "/checkpoints",
+    status_code=201,
+    operation_id="signCheckpoint",
+    summary="Sign every chain head (admin)",
+    responses=errors(*READ, 409, 503),
+)
 def checkpoint(engine: EngineDep, signer: SignerDep, principal: Admin) -> Checkpoint:
     """Sign every chain head now, once the chains verify (keep the JSON: it proves them later)."""
     return verified_checkpoint(engine, signer, by=principal.email)
 
 
-@router.post("/systems/{system_id}/entries/{seq}/erase")
+@router.post(
+    "/systems/{system_id}/entries/{seq}/erase",
+    operation_id="eraseAuditEntry",
+    summary="Erase one audit entry's content, keeping the chain (admin)",
+    responses=errors(*READ, 404, 409),
+)
 def erase(
     body: EraseRequest,
     engine: EngineDep,

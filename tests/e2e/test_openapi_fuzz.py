@@ -27,14 +27,7 @@ ADMIN = "admin@threshold.local"
 EXAMPLES = 25
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
 REVOKES_TOKENS = frozenset({"revokeToken"})
-KNOWN_FAULTS = {
-    "addCredential": "500 on a malformed system id in the path: api/service.py credential_change "
-    "builds ScopeEvent(subject=system_id) unvalidated (pydantic ValidationError)",
-    "revokeCredential": "500 on a malformed system id in the path (e.g. /systems/0/credentials/0/"
-    "revoke): api/service.py credential_change, ScopeEvent(subject=...) ValidationError",
-    "ingestActions": "500 on an empty batch `[]`: db/ledger.py lock_heads runs an INSERT with no "
-    "rows (sqlite3.ProgrammingError: Incorrect number of bindings supplied)",
-}
+KNOWN_FAULTS: dict[str, str] = {}
 """operationId → the bug (owned elsewhere) that still makes it answer 500; expected to fail."""
 
 
@@ -144,7 +137,7 @@ def settle_after_hypothesis() -> None:
 @pytest.mark.parametrize(
     "operation",
     [
-        pytest.param(name, marks=pytest.mark.xfail(reason=KNOWN_FAULTS[name], strict=False))
+        pytest.param(name, marks=pytest.mark.xfail(reason=KNOWN_FAULTS[name], strict=True))
         if name in KNOWN_FAULTS
         else name
         for name in operation_ids()
