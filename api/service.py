@@ -160,20 +160,28 @@ class GovernanceService:
         return described.status != WorkflowExecutionStatus.RUNNING
 
     async def _command(
-        self, system_id: str, update: UpdateMethodMultiParam[[Any, C], CommandResult], arg: C
+        self,
+        system_id: str,
+        update: UpdateMethodMultiParam[[Any, C], CommandResult],
+        arg: C,
+        update_id: str | None = None,
     ) -> CommandResult:
-        """A command on a system's workflow, with the policy by digest (sent whole if needed)."""
+        """A command on a system's workflow, with the policy by digest (sent whole if needed).
+
+        `update_id` defaults to the command's id (its idempotency key).
+        """
         workflow_id = system_workflow_id(system_id, self.prefix)
         meta: CommandMeta = getattr(arg, "meta")  # noqa: B009 - every command has one
+        update_id = update_id or meta.command_id
         try:
-            result = await self._update(workflow_id, update, arg, meta.command_id)
+            result = await self._update(workflow_id, update, arg, update_id)
         except GovernanceError as error:
             policy = getattr(arg, "policy", None)
             if error.code != "policy_outdated" or not isinstance(policy, PolicyRef):
                 raise
             full = PolicyRef.full(load_policy(self.settings))
             arg = arg.model_copy(update={"policy": full})
-            result = await self._update(workflow_id, update, arg, meta.command_id)
+            result = await self._update(workflow_id, update, arg, update_id)
         self._holds(system_id, result.policy_digest)
         return result
 
@@ -475,7 +483,6 @@ class GovernanceService:
         the projection, in one statement that takes no write lock) and one update: an unknown
         system is the update's not-found.
         """
-        workflow_id = system_workflow_id(event.subject, self.prefix)
         shared = system_sharing(
             self.engine, system_id=event.subject, credential_ids=sorted(_event_credentials(event))
         )
@@ -488,21 +495,9 @@ class GovernanceService:
         )
         # A fresh update id per delivery: the workflow's own dedup (by event) then answers a
         # re-sent event with `duplicate`, where Temporal would silently repeat the first answer.
-        try:
-            result = await self._update(
-                workflow_id, AISystemWorkflow.apply_change, command, uuid.uuid4().hex
-            )
-        except GovernanceError as error:
-            if error.code != "policy_outdated":
-                raise
-            command = command.model_copy(
-                update={"policy": PolicyRef.full(load_policy(self.settings))}
-            )
-            result = await self._update(
-                workflow_id, AISystemWorkflow.apply_change, command, uuid.uuid4().hex
-            )
-        self._holds(event.subject, result.policy_digest)
-        return result
+        return await self._command(
+            event.subject, AISystemWorkflow.apply_change, command, update_id=uuid.uuid4().hex
+        )
 
     # ----- credentials, containment, actions -----------------------------------------------
 
