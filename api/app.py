@@ -24,6 +24,7 @@ from api.routes import (
     credentials,
     events,
     governance,
+    otlp,
     requests,
     slack,
     systems,
@@ -144,6 +145,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(slack.router)
+    app.include_router(otlp.router)  # /v1/traces: the OTLP/HTTP path, outside /api/v1
     app.include_router(codec.router)
     app.include_router(dashboard_router)
     app.include_router(dashboard_pages)
@@ -152,7 +154,10 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     openapi.install(app)
 
-    limits = {f"{API_PREFIX}/actions": settings.api.max_actions_body_bytes}
+    limits = {
+        f"{API_PREFIX}/actions": settings.api.max_actions_body_bytes,
+        "/v1/traces": settings.api.max_actions_body_bytes,
+    }
     app.add_middleware(BodyLimit, default=settings.api.max_body_bytes, by_path=limits)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(metrics.ObserveRequests)  # request id, HTTP and command metrics

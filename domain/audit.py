@@ -94,6 +94,7 @@ class AuditAction(StrEnum):
     system_not_told = "system_not_told"
     # the API's door (chain `threshold:security`, not a system's)
     auth_throttled = "auth_throttled"
+    otlp_spans_unmatched = "otlp_spans_unmatched"
 
 
 class EvidenceSection(StrEnum):
@@ -195,6 +196,7 @@ _MEMBERS: Mapping[EvidenceSection, tuple[AuditAction, ...]] = {
         _A.request_start_failed,
         _A.system_not_told,
         _A.auth_throttled,
+        _A.otlp_spans_unmatched,
     ),
 }
 SECTION: Mapping[AuditAction, EvidenceSection] = {
