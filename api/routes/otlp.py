@@ -206,7 +206,7 @@ def _message(unknown: Counter[str], invalid: list[str]) -> str:
     "/v1/traces",
     operation_id="exportTraces",
     summary="OTLP/HTTP trace export: GenAI and MCP spans become action records",
-    responses=errors(400, 401, 403, 404, 413, 415, 429, 503),
+    responses=errors(400, 401, 403, 404, 413, 415, 422, 429, 503),
     openapi_extra=_BODY,
 )
 async def export_traces(
