@@ -24,6 +24,7 @@ from activities.containment import ContainmentActivities
 from activities.jira import ChangeTicketActivities
 from activities.ledger import LedgerActivities
 from activities.slack import SlackActivities
+from activities.webhooks import WebhookActivities, WebhookDispatcher
 from core.observability import setup_worker_process, traced_client
 from core.runtime import tune_gc
 from core.settings import Settings, get_settings
@@ -34,8 +35,9 @@ from integrations.revoker import revoker_from_settings
 from integrations.slack import SlackMessenger
 from workflows.ai_system import AISystemWorkflow
 from workflows.approval import ApprovalWorkflow
+from workflows.webhooks import WebhookDeliveryWorkflow
 
-WORKFLOWS = [AISystemWorkflow, ApprovalWorkflow]
+WORKFLOWS = [AISystemWorkflow, ApprovalWorkflow, WebhookDeliveryWorkflow]
 SHUTDOWN_GRACE = timedelta(seconds=10)  # in-flight activities finish before a stop cancels them
 # Pure, deterministic modules shared with the sandbox instead of re-imported per workflow run:
 # our domain and the e-mail validator pydantic calls. Every workflows/ module is re-imported and
@@ -65,7 +67,9 @@ def build_worker(
     """
     cache_workflow_bytecode()
     engine = get_engine(settings.database_url)
-    ledger = LedgerActivities(engine)
+    hooks = WebhookDispatcher(engine, client, settings, _running_loop())
+    ledger = LedgerActivities(engine, after=hooks.dispatch)
+    webhooks = WebhookActivities(engine, settings)
     slack = SlackActivities(
         slack_messenger(settings),
         engine,
@@ -95,12 +99,21 @@ def build_worker(
             tickets.sync_change_ticket,
             tickets.sync_governance_ticket,
             containment.revoke_credential,
+            webhooks.deliver_webhook,
         ],
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
         graceful_shutdown_timeout=SHUTDOWN_GRACE,
         **options,
     )
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop the worker will run on (None when built outside one: no webhooks)."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def cache_workflow_bytecode() -> None:

@@ -30,6 +30,7 @@ from api.routes import (
     systems,
     tickets,
     tokens,
+    webhooks,
 )
 from api.routes.slack import SlackGateway
 from api.service import GovernanceService
@@ -141,6 +142,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
         governance,
         credentials,
         actions,
+        webhooks,
     ):
         api.include_router(module.router)
     app.include_router(api)

@@ -156,3 +156,19 @@ def _parse(pem: bytes, where: str) -> Ed25519PrivateKey:
     if not isinstance(key, Ed25519PrivateKey):
         raise SigningKeyError(f"{where} is not an unencrypted Ed25519 private key in PEM")
     return key
+
+
+def derived_key(settings: Settings, label: str) -> bytes:
+    """A 32-byte key derived from the signing key for `label` (Ed25519 signs deterministically).
+
+    Webhook signing secrets are derived so (`webhook:<subscription id>`): the database never
+    holds them, and every API and worker process with the signing key derives the same one.
+    """
+    signer = load_signer(settings)
+    signature = signer._key.sign(f"threshold-derived-key\n{label}".encode())
+    return hashlib.sha256(signature).digest()
+
+
+def webhook_key(settings: Settings, webhook_id: str) -> bytes:
+    """The HMAC key of a webhook subscription, derived from the signing key (never stored)."""
+    return derived_key(settings, f"webhook:{webhook_id}")

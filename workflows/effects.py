@@ -23,6 +23,7 @@ from domain.contracts import (
     TicketSyncInput,
     TicketSyncResult,
 )
+from domain.webhooks import DeliveryInput
 
 
 def _declared(name: str) -> NotImplementedError:
@@ -71,6 +72,12 @@ def revoke_credential(job: RevokeInput) -> RevokeResult:
     raise _declared("revoke_credential")
 
 
+@activity.defn(name="deliver_webhook")
+def deliver_webhook(job: DeliveryInput) -> int:
+    """POST one stored delivery, signed; the subscriber's status code (a non-2xx raises)."""
+    raise _declared("deliver_webhook")
+
+
 DECLARED = (
     record_batch,
     sync_slack_messages,
@@ -79,4 +86,5 @@ DECLARED = (
     sync_change_ticket,
     sync_governance_ticket,
     revoke_credential,
+    deliver_webhook,
 )

@@ -1,0 +1,152 @@
+"""Webhook subscriptions and their deliveries: rows, reads and the writes deliveries make."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, Index, Text, UniqueConstraint, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel
+
+from db.tables import UTCDateTime, utcnow
+from domain.contracts import AuditEvent
+from domain.webhooks import EVENT_OF, WebhookEvent, WebhookFormat, message_id, payload
+
+
+class WebhookRow(SQLModel, table=True):
+    """One subscription: where to send which events, in which format (no secret is stored)."""
+
+    __tablename__ = "webhooks"
+
+    id: str = Field(primary_key=True)
+    url: str = Field(sa_type=Text)
+    events: str = Field(description="JSON list of WebhookEvent values")
+    format: str
+    created_by: str
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class DeliveryRow(SQLModel, table=True):
+    """One event to one subscription: the exact body, and how its attempts went."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("webhook_id", "event_key", name="uq_webhook_deliveries_event"),
+        Index("ix_webhook_deliveries_webhook", "webhook_id", "created_at"),
+    )
+
+    id: str = Field(primary_key=True)
+    webhook_id: str
+    event_key: str
+    event_type: str
+    body: str = Field(sa_type=Text)
+    status: str = "pending"
+    attempts: int = 0
+    last_status_code: int | None = None
+    last_error: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+def public(row: WebhookRow) -> dict[str, Any]:
+    """A subscription as the API shows it."""
+    return {
+        "id": row.id,
+        "url": row.url,
+        "events": json.loads(row.events),
+        "format": row.format,
+        "created_by": row.created_by,
+        "created_at": row.created_at,
+    }
+
+
+def add_webhook(
+    session: Session, *, url: str, events: list[WebhookEvent], form: WebhookFormat, by: str
+) -> WebhookRow:
+    """Store a new subscription."""
+    row = WebhookRow(
+        id="wh_" + uuid.uuid4().hex[:20],
+        url=url,
+        events=json.dumps(sorted(e.value for e in events)),
+        format=form.value,
+        created_by=by,
+        created_at=utcnow(),
+    )
+    session.add(row)
+    return row
+
+
+def list_webhooks(session: Session) -> list[WebhookRow]:
+    """Every subscription, oldest first."""
+    query = select(WebhookRow).order_by(WebhookRow.created_at)  # type: ignore[arg-type]
+    return list(session.exec(query).scalars())  # type: ignore[call-overload]
+
+
+def get_webhook(session: Session, webhook_id: str) -> WebhookRow | None:
+    """One subscription, or None."""
+    return session.get(WebhookRow, webhook_id)
+
+
+def deliveries(session: Session, webhook_id: str, limit: int) -> list[DeliveryRow]:
+    """A subscription's deliveries, newest first."""
+    query = (
+        select(DeliveryRow)
+        .where(DeliveryRow.webhook_id == webhook_id)  # type: ignore[arg-type]
+        .order_by(DeliveryRow.created_at.desc())  # type: ignore[attr-defined]
+        .limit(limit)
+    )
+    return list(session.exec(query).scalars())  # type: ignore[call-overload]
+
+
+def enqueue(engine: Engine, events: list[AuditEvent]) -> list[str]:
+    """Delivery rows for every subscription wanting one of `events`; their ids (new or not)."""
+    wanted = [(e, EVENT_OF[e.action]) for e in events if e.action in EVENT_OF]
+    if not wanted:
+        return []
+    created: list[str] = []
+    with Session(engine) as session:
+        hooks = list_webhooks(session)
+        for hook in hooks:
+            kinds = set(json.loads(hook.events))
+            for event, kind in wanted:
+                if kind.value not in kinds:
+                    continue
+                msg = message_id(hook.id, event.event_key)
+                row = DeliveryRow(
+                    id=msg,
+                    webhook_id=hook.id,
+                    event_key=event.event_key,
+                    event_type=kind.value,
+                    body=payload(event, kind, WebhookFormat(hook.format), msg).decode(),
+                    created_at=utcnow(),
+                )
+                try:
+                    with session.begin_nested():
+                        session.add(row)
+                except IntegrityError:  # a retried batch: started again, a no-op if it runs
+                    pass
+                created.append(msg)
+        session.commit()
+    return created
+
+
+def record_attempt(
+    engine: Engine, delivery_id: str, attempt: int, code: int | None, error: str | None, final: bool
+) -> None:
+    """Note one attempt: delivered on a 2xx, else pending (or failed when it was the last)."""
+    with Session(engine) as session:
+        row = session.get(DeliveryRow, delivery_id)
+        if row is None:
+            return
+        row.attempts = max(row.attempts, attempt)
+        row.last_status_code = code
+        row.last_error = error
+        if code is not None and 200 <= code < 300:
+            row.status, row.delivered_at = "delivered", utcnow()
+        elif final:
+            row.status = "failed"
+        session.add(row)
+        session.commit()
