@@ -27,6 +27,7 @@ from cli import (
     temporal,
     tickets,
     tokens,
+    webhooks,
 )
 from cli.about import show_version
 from cli.client import DEFAULT_URL, OK, USAGE, CliError, Options
@@ -129,6 +130,7 @@ app.add_typer(actions.app, name="actions")
 app.command("trace")(actions.trace)
 app.add_typer(audit.app, name="audit")
 app.add_typer(tokens.app, name="tokens")
+app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(slack.app, name="slack")
 app.add_typer(exceptions.app, name="exceptions")
 app.add_typer(policy.app, name="policy")

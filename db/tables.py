@@ -285,6 +285,41 @@ class FindingAckRow(SQLModel, table=True):
     at: datetime = Field(sa_type=UTCDateTime)
 
 
+class WebhookRow(SQLModel, table=True):
+    """One subscription: where to send which events, in which format (no secret is stored)."""
+
+    __tablename__ = "webhooks"
+
+    id: str = Field(primary_key=True)
+    url: str = Field(sa_type=Text)
+    events: str = Field(description="JSON list of WebhookEvent values")
+    format: str
+    created_by: str
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class DeliveryRow(SQLModel, table=True):
+    """One event to one subscription: the exact body, and how its attempts went."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("webhook_id", "event_key", name="uq_webhook_deliveries_event"),
+        Index("ix_webhook_deliveries_webhook", "webhook_id", "created_at"),
+    )
+
+    id: str = Field(primary_key=True)
+    webhook_id: str
+    event_key: str
+    event_type: str
+    body: str = Field(sa_type=Text)
+    status: str = "pending"
+    attempts: int = 0
+    last_status_code: int | None = None
+    last_error: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 SYSTEMS: Table = SystemRow.__table__  # type: ignore[attr-defined]
 SYSTEM_CREDENTIALS: Table = SystemCredentialRow.__table__  # type: ignore[attr-defined]
 APPROVAL_REQUESTS: Table = RequestRow.__table__  # type: ignore[attr-defined]
@@ -297,6 +332,8 @@ TICKET_EVENTS: Table = TicketEventRow.__table__  # type: ignore[attr-defined]
 ACTIONS: Table = ActionRow.__table__  # type: ignore[attr-defined]
 ACTION_FINDINGS: Table = ActionFindingRow.__table__  # type: ignore[attr-defined]
 FINDING_ACKS: Table = FindingAckRow.__table__  # type: ignore[attr-defined]
+WEBHOOKS: Table = WebhookRow.__table__  # type: ignore[attr-defined]
+WEBHOOK_DELIVERIES: Table = DeliveryRow.__table__  # type: ignore[attr-defined]
 TABLES = (
     SYSTEMS,
     SYSTEM_CREDENTIALS,
@@ -310,4 +347,6 @@ TABLES = (
     ACTIONS,
     ACTION_FINDINGS,
     FINDING_ACKS,
+    WEBHOOKS,
+    WEBHOOK_DELIVERIES,
 )

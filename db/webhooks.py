@@ -4,51 +4,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Index, Text, UniqueConstraint, select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Session
 
-from db.tables import UTCDateTime, utcnow
+from db.tables import DeliveryRow, WebhookRow, utcnow
 from domain.contracts import AuditEvent
 from domain.webhooks import EVENT_OF, WebhookEvent, WebhookFormat, message_id, payload
-
-
-class WebhookRow(SQLModel, table=True):
-    """One subscription: where to send which events, in which format (no secret is stored)."""
-
-    __tablename__ = "webhooks"
-
-    id: str = Field(primary_key=True)
-    url: str = Field(sa_type=Text)
-    events: str = Field(description="JSON list of WebhookEvent values")
-    format: str
-    created_by: str
-    created_at: datetime = Field(sa_type=UTCDateTime)
-
-
-class DeliveryRow(SQLModel, table=True):
-    """One event to one subscription: the exact body, and how its attempts went."""
-
-    __tablename__ = "webhook_deliveries"
-    __table_args__ = (
-        UniqueConstraint("webhook_id", "event_key", name="uq_webhook_deliveries_event"),
-        Index("ix_webhook_deliveries_webhook", "webhook_id", "created_at"),
-    )
-
-    id: str = Field(primary_key=True)
-    webhook_id: str
-    event_key: str
-    event_type: str
-    body: str = Field(sa_type=Text)
-    status: str = "pending"
-    attempts: int = 0
-    last_status_code: int | None = None
-    last_error: str | None = Field(default=None, sa_type=Text)
-    created_at: datetime = Field(sa_type=UTCDateTime)
-    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 def public(row: WebhookRow) -> dict[str, Any]:

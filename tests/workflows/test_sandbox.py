@@ -15,12 +15,19 @@ from activities.containment import ContainmentActivities
 from activities.jira import ChangeTicketActivities
 from activities.ledger import LedgerActivities
 from activities.slack import SlackActivities
+from activities.webhooks import WebhookActivities
 from workflows import effects
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRST_PARTY = {"domain", "workflows", "activities", "integrations", "db", "api", "cli", "core"}
 PURE_THIRD_PARTY = {"pydantic", "pydantic_core", "annotated_types", "typing_extensions"}
-IMPLEMENTATIONS = [LedgerActivities, SlackActivities, ChangeTicketActivities, ContainmentActivities]
+IMPLEMENTATIONS = [
+    LedgerActivities,
+    SlackActivities,
+    ChangeTicketActivities,
+    ContainmentActivities,
+    WebhookActivities,
+]
 
 
 def _imports(path: Path) -> set[str]:
