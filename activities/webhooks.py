@@ -16,8 +16,8 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from core.settings import Settings
 from core.signing import webhook_key
-from db.tables import utcnow
-from db.webhooks import DeliveryRow, WebhookRow, enqueue, record_attempt
+from db.tables import DeliveryRow, WebhookRow, utcnow
+from db.webhooks import enqueue, record_attempt
 from domain.contracts import AuditEvent
 from domain.webhooks import (
     CLOUDEVENTS_MEDIA,
