@@ -6,7 +6,7 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -52,6 +52,12 @@ def list_webhooks(session: Session) -> list[WebhookRow]:
 def get_webhook(session: Session, webhook_id: str) -> WebhookRow | None:
     """One subscription, or None."""
     return session.get(WebhookRow, webhook_id)
+
+
+def remove_webhook(session: Session, row: WebhookRow) -> None:
+    """Delete a subscription and its deliveries (pending ones find nothing to send)."""
+    session.exec(delete(DeliveryRow).where(DeliveryRow.webhook_id == row.id))  # type: ignore[arg-type]
+    session.delete(row)
 
 
 def deliveries(session: Session, webhook_id: str, limit: int) -> list[DeliveryRow]:

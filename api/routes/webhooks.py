@@ -13,7 +13,14 @@ from api.deps import SessionDep, SettingsDep, require
 from api.openapi import READ, errors
 from api.schemas import Body
 from core.signing import SigningKeyError, webhook_key
-from db.webhooks import add_webhook, deliveries, get_webhook, list_webhooks, public
+from db.webhooks import (
+    add_webhook,
+    deliveries,
+    get_webhook,
+    list_webhooks,
+    public,
+    remove_webhook,
+)
 from domain.errors import NotFound, Problem
 from domain.webhooks import WebhookEvent, WebhookFormat, secret_text
 
@@ -113,8 +120,8 @@ def list_all(session: SessionDep, _: Admin) -> Any:
     responses=errors(*READ, 404),
 )
 def remove(webhook_id: WebhookId, session: SessionDep, _: Admin) -> Response:
-    """Stop sending to it; pending deliveries are dropped when they next run."""
-    session.delete(_found(session, webhook_id))
+    """Stop sending to it; its deliveries are deleted (pending ones send nothing)."""
+    remove_webhook(session, _found(session, webhook_id))
     session.commit()
     return Response(status_code=204)
 
