@@ -14,7 +14,9 @@ from cloudevents.v1.http import from_http
 from standardwebhooks import Webhook
 from temporalio.testing import WorkflowEnvironment
 
+from tests.e2e.test_credentials_actions import action, post_actions, settings_for
 from tests.e2e.test_promotion_tour import eventually, manifest
+from tests.e2e.test_scope_changes import in_production
 from tests.harness import REQUESTER, make_settings, running_stack
 
 pytestmark = pytest.mark.devserver
@@ -133,3 +135,40 @@ async def test_state_changes_reach_signed_webhooks_and_cloudevents_after_retries
             assert removed.status_code == 204
             gone = await stack.call("GET", f"/webhooks/{standard['id']}/deliveries", ADMIN)
             assert gone.status_code == 404
+
+
+async def test_a_finding_and_its_containment_are_sent_to_subscribers(
+    dev_env: WorkflowEnvironment, database_url: str, tmp_path: Path
+) -> None:
+    """An out-of-scope tool call under `on_finding: contain` reaches a CloudEvents subscriber
+    of findings and containment as both kinds of event, each delivered once."""
+    settings = settings_for(database_url, tmp_path, on_finding="contain")
+    with receiving() as receiver:
+        async with running_stack(dev_env.client, settings) as stack:
+            await in_production(stack)
+            body = {
+                "url": f"{receiver.url}/siem",
+                "events": ["finding", "containment"],
+                "format": "cloudevents",
+            }
+            created = await stack.call("POST", "/webhooks", ADMIN, json=body)
+            assert created.status_code == 201, created.text
+            await post_actions(stack, [action(tool="send_email")])
+
+            async def both() -> set[str]:
+                types = {from_http(h, b)["type"] for h, b in receiver.on("/siem")}
+                wanted = {"dev.threshold.finding", "dev.threshold.containment"}
+                return types if wanted <= types else set()
+
+            assert await eventually(both, timeout=30)
+            hook = created.json()["id"]
+
+            async def settled() -> list[dict[str, Any]]:  # later containment events follow
+                path = f"/webhooks/{hook}/deliveries"
+                rows: list[dict[str, Any]] = (await stack.call("GET", path, ADMIN)).json()
+                return rows if all(r["status"] == "delivered" for r in rows) else []
+
+            rows = await eventually(settled, timeout=30)
+            assert all(r["attempts"] == 1 for r in rows)
+            assert {r["event_type"] for r in rows} == {"finding", "containment"}
+            assert len(receiver.on("/siem")) == len(rows)  # each event sent once
