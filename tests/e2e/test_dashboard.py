@@ -118,6 +118,7 @@ async def test_inbox_approvals_follow_the_workflow_rules(
                 form = {
                     "csrf_token": csrf_of(inbox.text),
                     "decision": "approve",
+                    "confirm": "yes",  # a promotion's approval is confirmed (no JS needed)
                     "idempotency_key": key_of(inbox.text),
                 }
                 done = await http.post(f"/approvals/{request_id}", data=form)
