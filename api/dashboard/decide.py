@@ -150,3 +150,9 @@ async def release(request: Request, system_id: str) -> Response:
     except GovernanceError as exc:
         return refused(request, exc.message, STATUS.get(exc.code, 409))
     return RedirectResponse(f"/systems/{system_id}?released=1#release", status_code=303)
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """No icon: an empty answer, so browsers log no 404 on every page."""
+    return Response(status_code=204, headers={"Cache-Control": "max-age=86400"})

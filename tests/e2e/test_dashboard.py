@@ -199,5 +199,5 @@ async def test_system_page_highlights_the_declared_change(
             assert "<mark>crm.accounts</mark>" in page
             assert "revalidation_pending" in page
             assert "pilot: allowed" in page
-            assert "Approve " + sent.json()["request_id"] in page
+            assert "Decide on " + sent.json()["request_id"] in page  # on the request page
             assert "scope_change_assessed" in page
