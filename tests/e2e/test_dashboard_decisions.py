@@ -6,8 +6,10 @@ import re
 from pathlib import Path
 
 import pytest
+from sqlmodel import Session as DbSession
 from temporalio.testing import WorkflowEnvironment
 
+from db.tickets import comments
 from tests.e2e.dashboard import browser, csrf_of, sign_in
 from tests.e2e.test_credentials_actions import ADMIN, settings_for
 from tests.e2e.test_promotion_tour import eventually, register_and_request
@@ -116,6 +118,17 @@ async def test_contained_system_shows_revocation_and_release(
             assert await eventually(withdrawn), (await http.get(f"/requests/{request_id}")).text
             page = (await http.get(f"/systems/{SYSTEM}")).text
             assert "superseded" not in page
+
+            def ticket_says() -> str:
+                assert stack.app is not None
+                with DbSession(stack.app.state.engine) as db:
+                    return " ".join(c.body for c in comments(db, request_id=request_id))
+
+            async def commented() -> bool:
+                return "withdrawn: the system was contained" in ticket_says()
+
+            assert await eventually(commented), ticket_says()
+            assert "superseded" not in ticket_says()
             assert re.search(r"<td data-revocation><span[^>]*>revocation \w+</span>", page), page
             assert f"Ask to release {SYSTEM}" in page
             released = await http.post(
