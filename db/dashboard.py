@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Table, and_, case, delete, func, or_, select
+from sqlalchemy import ColumnElement, Engine, Table, and_, delete, func, or_, select
 from sqlmodel import Session
 
 from db.ledger import append_events
@@ -81,7 +81,7 @@ def page_views(session: Session, query: EstateQuery) -> tuple[list[str], int]:
         session.execute(
             select(SYSTEMS.c.id)
             .where(*conditions)
-            .order_by(*urgency_order())
+            .order_by(SYSTEMS.c.id)
             .offset(query.offset)
             .limit(query.limit)
         ).scalars()
@@ -93,18 +93,6 @@ def page_views(session: Session, query: EstateQuery) -> tuple[list[str], int]:
     ).all()
     by_id = {str(system_id): str(text) for system_id, text in rows}
     return [by_id[i] for i in ids if i in by_id], int(total)
-
-
-def urgency_order() -> list[Any]:
-    """Overdue first, then the nearest recertification or exception expiry, then by id."""
-    due, expires = SYSTEMS.c.recertification_due_at, SYSTEMS.c.exception_expires_at
-    nearest = case(
-        (due.is_(None), expires),
-        (expires.is_(None), due),
-        (due < expires, due),
-        else_=expires,
-    )
-    return [SYSTEMS.c.overdue_since.is_(None), nearest.is_(None), nearest, SYSTEMS.c.id]
 
 
 def state_counts(session: Session) -> dict[str, int]:

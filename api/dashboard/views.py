@@ -174,6 +174,13 @@ def nearest_deadline(view: dict[str, Any], now: datetime) -> tuple[str, bool]:
     return f"{what}: {text}", late
 
 
+def urgency(row: EstateRow) -> tuple[bool, int, str]:
+    """Sort key of a page's rows: overdue first (most days first), then fewest days left."""
+    digits = "".join(ch if ch.isdigit() else " " for ch in row.deadline).split()
+    days = int(digits[0]) if digits else 10**6
+    return (not row.late, -days if row.late else days, row.id)
+
+
 def estate_row(view: dict[str, Any], tickets: list[str], now: datetime) -> EstateRow:
     """One estate line from a stored view."""
     manifest = view.get("approved_manifest") or view["manifest"]
@@ -222,7 +229,9 @@ def estate_page(session: Session, query: EstateQuery) -> EstatePage:
     views = [json.loads(text) for text in texts]
     tickets = open_tickets(session, system_ids=[v["system_id"] for v in views])
     at = now()
-    rows = [estate_row(v, tickets.get(v["system_id"], []), at) for v in views]
+    rows = sorted(
+        (estate_row(v, tickets.get(v["system_id"], []), at) for v in views), key=urgency
+    )
     return EstatePage(rows=rows, total=total, query=query, counts=estate_counts(session))
 
 
