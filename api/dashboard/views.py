@@ -229,9 +229,7 @@ def estate_page(session: Session, query: EstateQuery) -> EstatePage:
     views = [json.loads(text) for text in texts]
     tickets = open_tickets(session, system_ids=[v["system_id"] for v in views])
     at = now()
-    rows = sorted(
-        (estate_row(v, tickets.get(v["system_id"], []), at) for v in views), key=urgency
-    )
+    rows = sorted((estate_row(v, tickets.get(v["system_id"], []), at) for v in views), key=urgency)
     return EstatePage(rows=rows, total=total, query=query, counts=estate_counts(session))
 
 
