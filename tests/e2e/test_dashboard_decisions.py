@@ -77,7 +77,8 @@ async def test_estate_rows_show_where_a_system_runs_and_time_left(
     dev_env: WorkflowEnvironment, database_url: str, tmp_path: Path
 ) -> None:
     """A production system's row says production (not its manifest's pilot), in a production
-    badge, with days left; a scope change on it records no "environment production → pilot"."""
+    badge, with days left; a scope change on it records no "environment production → pilot";
+    the manifest diff says yes/no and audit details read as a definition list, not JSON."""
     async with running_stack(dev_env.client, settings_for(database_url, tmp_path)) as stack:
         await in_production(stack)
         sent = await send(stack, cloudevent({"remove_tools": ["search_kb"]}))
@@ -94,6 +95,10 @@ async def test_estate_rows_show_where_a_system_runs_and_time_left(
             assert "<td data-env>production</td>" in row
             assert re.search(r"recertification: \d+ days? left", row), row
             assert "Why governed" not in text  # a tooltip on the id, not a column
+            page = (await http.get(f"/systems/{SYSTEM}")).text
+            assert "<td>True</td>" not in page and "<td>yes</td>" in page  # booleans for people
+            pack = (await http.get(f"/evidence?system={SYSTEM}&format=html")).text
+            assert '<dl class="detail">' in pack  # audit details as a definition list
 
 
 async def test_contained_system_shows_revocation_and_release(
