@@ -88,10 +88,11 @@ def page_views(session: Session, query: EstateQuery) -> tuple[list[str], int]:
     )
     if not ids:
         return [], int(total)
-    texts = session.execute(
-        select(SYSTEMS.c.view_json).where(SYSTEMS.c.id.in_(ids)).order_by(SYSTEMS.c.id)
-    ).scalars()
-    return list(texts), int(total)
+    rows = session.execute(
+        select(SYSTEMS.c.id, SYSTEMS.c.view_json).where(SYSTEMS.c.id.in_(ids))
+    ).all()
+    by_id = {str(system_id): str(text) for system_id, text in rows}
+    return [by_id[i] for i in ids if i in by_id], int(total)
 
 
 def state_counts(session: Session) -> dict[str, int]:

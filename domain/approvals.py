@@ -140,6 +140,16 @@ def choose_role(request: ApprovalRequest, command: DecisionCommand) -> Role:
     )
 
 
+def may_decide(request: ApprovalRequest, principal: str) -> bool:
+    """Whether `principal` could decide this request now (the rules of `choose_role`)."""
+    who = principal.lower()
+    if request.status is not RequestStatus.pending or who == request.requester.lower():
+        return False
+    if any(d.principal.lower() == who for d in request.decisions):
+        return False
+    return any(who in (p.lower() for p in request.holders(r)) for r in request.pending_roles)
+
+
 def apply_decision(
     request: ApprovalRequest, command: DecisionCommand, now: datetime
 ) -> ApprovalRequest:

@@ -11,7 +11,7 @@ from domain.approvals import ApprovalRequest, RequestKind
 from domain.changes import ChangeAssessment, assess_change
 from domain.contracts import SystemView
 from domain.lifecycle import DeclaredScope
-from domain.manifest import AISystemManifest, Credential, Environment
+from domain.manifest import AISystemManifest, Credential
 from domain.policy import Policy, Role
 from domain.requirements import GovernanceRequirements
 
@@ -30,11 +30,11 @@ def assess_declared(
 ) -> ChangeAssessment:
     """Assess a production system's proposed manifest against its approved one.
 
-    The approved manifest is read as approved *for production*, so a repository that
-    declares `environment: production` for an approved system is no change.
+    The lifecycle state, not the manifest's `environment`, says where an approved system runs,
+    so the environment field is never a change here: a repository that keeps declaring
+    `environment: pilot` (or `production`) for an approved system records nothing.
     """
-    approved = view.in_force
-    in_force = approved.model_copy(update={"environment": Environment.production})
+    in_force = view.in_force.model_copy(update={"environment": proposed.environment})
     return assess_change(in_force, proposed, policy)
 
 

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlmodel import Session as DbSession
 
 from api.dashboard import session as auth
+from api.dashboard.decide import router as decide_router
 from api.dashboard.router import checked_form, page, refused, to_signin
 from api.dashboard.views import estate_counts, now
 from db.dashboard import acknowledge_finding, open_findings
@@ -18,6 +19,7 @@ from db.tickets import list_tickets
 from domain.errors import NotFound
 
 router = APIRouter(include_in_schema=False)
+router.include_router(decide_router)
 PAGE_SIZE = 50
 RequestStatusFilter = Literal["pending", "approved", "rejected", "expired", "withdrawn"]
 TicketStatusFilter = Literal["open", "done", "rejected"]

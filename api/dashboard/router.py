@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session as DbSession
 
 from api import oidc
+from api.auth import WRITERS
 from api.checkpoints import signed_pack
 from api.dashboard import session as auth
 from api.dashboard.templating import templates
@@ -20,19 +21,17 @@ from api.dashboard.views import (
     estate_page,
     gates,
     manifest_diff,
+    my_decisions,
     now,
 )
-from api.errors import STATUS
 from api.evidence import MEDIA_TYPES, PackFormat, render_pack
-from api.service import GovernanceService, command_meta
+from api.service import GovernanceService
 from api.throttle import Guard, door_keys
 from core.signing import CheckpointSigner
 from db.dashboard import EstateQuery, recent_events, system_findings
 from db.queries import list_requests
 from db.tickets import list_tickets
-from domain.approvals import DecisionCommand
-from domain.errors import GovernanceError, NotFound, Problem
-from domain.secrets import text_message
+from domain.errors import NotFound
 
 router = APIRouter(include_in_schema=False)
 router.include_router(oidc.router)
@@ -175,6 +174,7 @@ def estate(
     )
     with DbSession(request.app.state.engine) as db:
         estate_view = estate_page(db, query)
+        mine = my_decisions(db, session.principal.email) if session.can_decide else []
     filters = {
         "state": state,
         "tier": tier,
@@ -191,6 +191,7 @@ def estate(
         "next": f"/?{urlencode(kept | {'page': page_no + 1})}" if page_no < pages else None,
     }
     context = {"estate": estate_view, "filters": filters, "page_no": page_no, "pages": pages}
+    context["mine"] = mine
     return page(request, "estate.html", context | {"links": links})
 
 
@@ -222,6 +223,8 @@ async def system(request: Request, system_id: str) -> Response:
         "findings": findings,
         "tickets": tickets,
         "decision_key": uuid.uuid4().hex,
+        "can_release": session.principal.role in WRITERS,
+        "notice": "Release requested." if request.query_params.get("released") else None,
     }
     return page(request, "system.html", context)
 
@@ -249,48 +252,6 @@ def approvals(request: Request, decided: str | None = None, outcome: str | None 
     if decided and outcome in ("approved", "rejected", "recorded"):
         notice = f"Your decision on {decided} was recorded ({outcome})."
     return _inbox(request, session, notice=notice)
-
-
-@router.post("/approvals/{request_id}")
-async def decide(request: Request, request_id: str) -> Response:
-    """Approve or reject through the same workflow update and rules as the API and Slack."""
-    session = auth.current(request)
-    if session is None:
-        return to_signin(request)
-    form = await checked_form(request, session)
-    if form is None:
-        return refused(
-            request, "This form has no valid CSRF token; reload the page and retry.", 403
-        )
-    if not session.can_decide:
-        role = session.principal.role.value
-        return refused(request, f"Your token's role ({role}) may not approve or reject.", 403)
-    approve = form.get("decision") == "approve"
-    refused_text = text_message(form.get("reason", ""))
-    if refused_text is not None:
-        problems = [Problem("reason", refused_text)]
-        message = "Not recorded: the reason holds a secret value."
-        return _inbox(request, session, error=message, problems=problems, status=422)
-    decision = DecisionCommand(
-        principal=session.principal.email,
-        approve=approve,
-        comment=form.get("reason", "").strip(),
-        via="dashboard",
-    )
-    key = form.get("idempotency_key") or None
-    service = _service(request)
-    try:
-        result = await service.decide(
-            request_id, command_meta(session.principal.email, key), decision
-        )
-    except GovernanceError as exc:
-        status = STATUS.get(exc.code, 409)
-        return _inbox(request, session, error=exc.message, problems=exc.problems, status=status)
-    outcome = (
-        result.request.status.value if result.request.status.value != "pending" else "recorded"
-    )
-    target = f"/approvals?{urlencode({'decided': request_id, 'outcome': outcome})}"
-    return RedirectResponse(target, status_code=303)
 
 
 # ----- evidence -----------------------------------------------------------------------------

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
+
+from domain.approvals import may_decide
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -20,5 +24,27 @@ def when(value: datetime | str | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def readable(value: Any) -> Markup:
+    """A finding's or an audit entry's detail as a definition list (no raw JSON, no `True`)."""
+    if isinstance(value, dict):
+        if not value:
+            return escape("—")
+        pair = Markup("<dt>{}</dt><dd>{}</dd>")
+        items = Markup("").join(
+            pair.format(str(k).replace("_", " "), readable(v)) for k, v in value.items()
+        )
+        return Markup('<dl class="detail">{}</dl>').format(items)
+    if isinstance(value, list):
+        if not value:
+            return escape("none")
+        flat = all(not isinstance(v, dict | list) for v in value)
+        return (Markup(", ") if flat else Markup("")).join(readable(v) for v in value)
+    if isinstance(value, bool):
+        return escape("yes" if value else "no")
+    return escape("—") if value is None or value == "" else escape(str(value))
+
+
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["when"] = when
+templates.env.filters["readable"] = readable
+templates.env.globals["may_decide"] = may_decide

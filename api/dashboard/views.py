@@ -27,9 +27,11 @@ from db.dashboard import (
     pending_requests,
     state_counts,
 )
+from db.queries import list_requests
+from domain.approvals import ApprovalRequest, may_decide
 from domain.contracts import SystemView
 from domain.gate import system_gate
-from domain.lifecycle import GateResult, LifecycleState, Scope
+from domain.lifecycle import CLOSED_STATES, PRODUCTION_STATES, GateResult, LifecycleState, Scope
 from domain.manifest import Environment
 
 NONE = "—"
@@ -53,6 +55,8 @@ class EstateRow:
     next_recertification: str
     overdue: bool
     tickets: list[str]
+    deadline: str = ""
+    late: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,17 +127,72 @@ def waivers(view: dict[str, Any]) -> list[str]:
     return found
 
 
-def estate_row(view: dict[str, Any], tickets: list[str]) -> EstateRow:
+def runs_in(state: str) -> str:
+    """Where a system runs, from its lifecycle state (not the manifest's `environment`)."""
+    if state in PRODUCTION_STATES:
+        return "production"
+    if state in CLOSED_STATES:
+        return "closed"
+    return "pilot"
+
+
+def days_left(at: datetime, now: datetime) -> tuple[str, bool]:
+    """ "N days left" or "overdue N days" (and whether it is overdue)."""
+    seconds = (at - now).total_seconds()
+    days = int(abs(seconds) // 86400)
+    if seconds < 0:
+        return f"overdue {days} day{'s' if days != 1 else ''}", True
+    return f"{days} day{'s' if days != 1 else ''} left", False
+
+
+def _stamp(value: Any) -> datetime | None:
+    """A stored ISO timestamp as an aware datetime, or None."""
+    if not isinstance(value, str) or not value:
+        return None
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def nearest_deadline(view: dict[str, Any], now: datetime) -> tuple[str, bool]:
+    """The nearest of escalation, expiry and recertification, as days left or overdue."""
+    recert = view.get("recertification") or {}
+    pending = view.get("pending_request") or {}
+    waived = [item.get("until") for item in view.get("exceptions") or []]
+    found = [
+        (when, what)
+        for value, what in [
+            (recert.get("overdue_since") or recert.get("due_at"), "recertification"),
+            (pending.get("escalate_at"), "escalation"),
+            *[(until, "exception expiry") for until in waived],
+        ]
+        if (when := _stamp(value)) is not None
+    ]
+    if not found:
+        return "", False
+    when, what = min(found, key=lambda item: item[0])
+    text, late = days_left(when, now)
+    return f"{what}: {text}", late
+
+
+def urgency(row: EstateRow) -> tuple[bool, int, str]:
+    """Sort key of a page's rows: overdue first (most days first), then fewest days left."""
+    digits = "".join(ch if ch.isdigit() else " " for ch in row.deadline).split()
+    days = int(digits[0]) if digits else 10**6
+    return (not row.late, -days if row.late else days, row.id)
+
+
+def estate_row(view: dict[str, Any], tickets: list[str], now: datetime) -> EstateRow:
     """One estate line from a stored view."""
     manifest = view.get("approved_manifest") or view["manifest"]
     production = view.get("production_requirements") or view["requirements"]
     due, overdue = recertification(view)
     pending = view.get("pending_request")
+    deadline, late = nearest_deadline(view, now)
     return EstateRow(
         id=view["system_id"],
         name=manifest["name"],
         state=view["state"],
-        environment=manifest.get("environment", ""),
+        environment=runs_in(view["state"]),
         risk_tier=view["requirements"]["risk_tier"],
         owners=[o for o in (manifest.get("business_owner"), manifest.get("technical_owner")) if o],
         why=[t["reason"] for t in production.get("triggers", [])],
@@ -143,6 +202,8 @@ def estate_row(view: dict[str, Any], tickets: list[str]) -> EstateRow:
         next_recertification=due,
         overdue=overdue,
         tickets=tickets,
+        deadline=deadline,
+        late=late or overdue,
     )
 
 
@@ -167,8 +228,32 @@ def estate_page(session: Session, query: EstateQuery) -> EstatePage:
     texts, total = page_views(session, query)
     views = [json.loads(text) for text in texts]
     tickets = open_tickets(session, system_ids=[v["system_id"] for v in views])
-    rows = [estate_row(v, tickets.get(v["system_id"], [])) for v in views]
+    at = now()
+    rows = sorted((estate_row(v, tickets.get(v["system_id"], []), at) for v in views), key=urgency)
     return EstatePage(rows=rows, total=total, query=query, counts=estate_counts(session))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A request the signed-in principal may decide, with its time left."""
+
+    request: ApprovalRequest
+    deadline: str
+    late: bool
+
+
+def my_decisions(session: Session, principal: str, limit: int = 50) -> list[Decision]:
+    """Pending requests `principal` may decide (never their own), soonest escalation first."""
+    waiting, _ = list_requests(session, status="pending", principal=principal, limit=500)
+    mine = sorted(
+        (r for r in waiting if may_decide(r, principal)), key=lambda r: (r.escalate_at, r.id)
+    )
+    at = now()
+    out = []
+    for request in mine[:limit]:
+        text, late = days_left(request.escalate_at, at)
+        out.append(Decision(request, f"escalates: {text}", late))
+    return out
 
 
 @dataclass(frozen=True)
@@ -199,7 +284,14 @@ def flatten(value: Any, prefix: str = "") -> dict[str, str]:
         return out
     if isinstance(value, list):
         return {prefix: ", ".join(str(v) for v in value) or NONE}
-    return {prefix: NONE if value is None else str(value)}
+    return {prefix: plain(value)}
+
+
+def plain(value: Any) -> str:
+    """A scalar for people: booleans as yes/no, nothing as a dash."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return NONE if value is None else str(value)
 
 
 def manifest_diff(view: SystemView) -> list[FieldDiff]:
@@ -234,10 +326,12 @@ class CredentialLine:
     expires_at: str
     scopes: str
     gaps: list[str]
+    revocation: str = ""
 
 
 def credentials(view: SystemView) -> list[CredentialLine]:
-    """The system's credentials (no secret values: only vault references exist) with gaps."""
+    """The system's credentials (no secret values: only vault references exist) with gaps and
+    revocation status (requested, confirmed or failed, from the workflow's revocation records)."""
     gaps = view.production_requirements.gaps
     lines = []
     for index, cred in enumerate(view.manifest.credentials):
@@ -251,6 +345,7 @@ def credentials(view: SystemView) -> list[CredentialLine]:
                 expires_at=cred.expires_at.date().isoformat() if cred.expires_at else NONE,
                 scopes=", ".join(cred.scopes) or NONE,
                 gaps=mine,
+                revocation=view.revocations.get(cred.id, ""),
             )
         )
     return lines

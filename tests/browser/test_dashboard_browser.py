@@ -60,11 +60,12 @@ async def until_listed(page: Any, text: str, attempts: int = 100) -> None:
 
 
 async def approve_from_inbox(page: Any, base: str, token: str, request_id: str) -> None:
-    """Sign in, open Approvals, approve the request, see the confirmation, sign out."""
+    """Sign in, open Approvals, approve the promotion, confirm it, see it recorded, sign out."""
     await sign_in(page, base, token)
     await page.get_by_role("link", name="Approvals", exact=True).click()
     await page.get_by_role("button", name=f"Approve {request_id}").click()
-    await page.get_by_role("status").filter(has_text=request_id).wait_for()
+    await page.get_by_role("button", name=f"Confirm approval of {request_id}").click()
+    await page.get_by_role("status").filter(has_text="Your decision was recorded").wait_for()
     await page.get_by_role("button", name="Sign out").click()
     await page.wait_for_url(f"{base}/signin")
 
@@ -89,7 +90,11 @@ async def test_approver_signs_in_and_approves_until_production(
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=str(SCREENSHOTS / "estate.png"), full_page=True)
         await page.set_viewport_size({"width": 390, "height": 844})  # a phone
-        assert await page.get_by_role("link", name="support-assistant", exact=True).is_visible()
+        assert (
+            await page.locator("table.estate")
+            .get_by_role("link", name="support-assistant", exact=True)
+            .is_visible()
+        )
         await page.screenshot(path=str(SCREENSHOTS / "estate-phone.png"))
         await page.set_viewport_size({"width": 1280, "height": 900})
         await page.get_by_role("button", name="Sign out").click()
@@ -98,7 +103,11 @@ async def test_approver_signs_in_and_approves_until_production(
             await approve_from_inbox(page, base, stack.tokens[who], request_id)
 
         await sign_in(page, base, stack.tokens[BUSINESS])
-        await page.get_by_role("link", name="support-assistant", exact=True).click()
+        await (
+            page.locator("table.estate")
+            .get_by_role("link", name="support-assistant", exact=True)
+            .click()
+        )
         state = page.locator("#system-state")
         assert await state.inner_text() == "production"
         assert await page.get_by_text("production: allowed").count() == 1

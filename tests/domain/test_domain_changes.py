@@ -298,3 +298,34 @@ def test_scope_diff_lists_material_and_recorded_changes(
         "new write access: crm.accounts",
         "tool removed: search_kb",
     ]
+
+
+def test_a_production_system_declaring_pilot_records_no_environment_change(
+    approved: AISystemManifest, support_data: dict[str, Any], policy: Policy
+) -> None:
+    """A scope change on a production system whose manifest says `environment: pilot` (the
+    lifecycle, not the manifest, says where it runs) records no "environment production → pilot"."""
+    from datetime import UTC, datetime
+
+    from domain.classification import classify
+    from domain.contracts import SystemView
+    from domain.lifecycle import LifecycleState
+    from domain.scope import assess_declared
+
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    requirements = classify(approved, policy, now=now)
+    view = SystemView(
+        system_id=approved.id,
+        state=LifecycleState.production,
+        manifest=approved,
+        approved_manifest=approved,
+        requirements=requirements,
+        production_requirements=requirements,
+        registered_at=now,
+        updated_at=now,
+        version=1,
+    )
+    proposed = changed(support_data, description="Answers customer questions, politely.")
+    assessment = assess_declared(view, proposed, policy)
+    messages = [r.message for r in assessment.reasons + assessment.recorded_only]
+    assert messages == ["description changed"]

@@ -118,6 +118,7 @@ async def test_inbox_approvals_follow_the_workflow_rules(
                 form = {
                     "csrf_token": csrf_of(inbox.text),
                     "decision": "approve",
+                    "confirm": "yes",  # a promotion's approval is confirmed (no JS needed)
                     "idempotency_key": key_of(inbox.text),
                 }
                 done = await http.post(f"/approvals/{request_id}", data=form)
@@ -198,5 +199,5 @@ async def test_system_page_highlights_the_declared_change(
             assert "<mark>crm.accounts</mark>" in page
             assert "revalidation_pending" in page
             assert "pilot: allowed" in page
-            assert "Approve " + sent.json()["request_id"] in page
+            assert "Decide on " + sent.json()["request_id"] in page  # on the request page
             assert "scope_change_assessed" in page
