@@ -12,10 +12,10 @@ BAR_AREA = 140
 AGE_BUCKETS = (("< 1 d", 1), ("1-3 d", 3), ("3-7 d", 7), ("7-14 d", 14), ("≥ 14 d", None))
 
 
-def _svg(height: int, label: str, body: list[str], width: int = WIDTH) -> str:
+def _svg(height: int, label: str, body: list[str], width: int = WIDTH, css: str = "") -> str:
     """An accessible SVG element that scales to its container."""
     return (
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'<svg class="chart{css}" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">'
         f"<title>{escape(label)}</title>{''.join(body)}</svg>"
     )
@@ -129,7 +129,9 @@ def calendar(today: date, events: Sequence[tuple[date, str, str]], days: int = 9
             f'<rect x="{x}" y="{y}" width="{cell * 2 - 2}" height="{cell - 2}"/>'
             f'<text x="{x + 3}" y="{y + 14}">{day.day}{"•" * min(3, len(marks))}</text></g>'
         )
-    return _svg(weeks * cell + 4, f"Recertifications and expiries, next {days} days", body, 280)
+    return _svg(
+        weeks * cell + 4, f"Recertifications and expiries, next {days} days", body, 280, " calendar"
+    )
 
 
 def findings_weekly(weeks: Sequence[tuple[date, int, int]]) -> str:
