@@ -12,6 +12,7 @@ from temporalio.client import Client
 
 from api import errors, metrics, openapi, readiness
 from api.auth import TokenCache
+from api.dashboard.inventory import router as dashboard_inventory
 from api.dashboard.pages import router as dashboard_pages
 from api.dashboard.router import router as dashboard_router
 from api.dashboard.templating import STATIC
@@ -151,6 +152,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
     app.include_router(codec.router)
     app.include_router(dashboard_router)
     app.include_router(dashboard_pages)
+    app.include_router(dashboard_inventory)
     app.include_router(metrics.router)
     app.include_router(readiness.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

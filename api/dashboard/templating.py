@@ -48,3 +48,21 @@ templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["when"] = when
 templates.env.filters["readable"] = readable
 templates.env.globals["may_decide"] = may_decide
+
+
+def lifecycle_svg(request: Any, system_id: str) -> Markup:
+    """One system's lifecycle timeline as inline SVG (escaped by the chart builder)."""
+    from api.dashboard.inventory import system_timeline
+
+    return Markup(system_timeline(request.app.state.engine, system_id))  # noqa: S704
+
+
+def ageing_svg(request: Any) -> Markup:
+    """The pending approvals' age histogram as inline SVG (escaped by the chart builder)."""
+    from api.dashboard.inventory import approval_ageing_svg
+
+    return Markup(approval_ageing_svg(request.app.state.engine))  # noqa: S704
+
+
+templates.env.globals["lifecycle_svg"] = lifecycle_svg
+templates.env.globals["ageing_svg"] = ageing_svg
