@@ -134,7 +134,7 @@ async def test_sso_sign_in_approve_sign_out_and_expiry_in_the_browser(
     dev_env: WorkflowEnvironment, tmp_path: Path, idp: str, chromium: Any
 ) -> None:
     """Sam signs in at the provider, lands as sam.security@example.com (approver, from the
-    gov-approvers group), fills the security role so the system reaches production, signs out
+    gov-approvers group), fills the security role (confirming the production promotion) so the system reaches production, signs out
     through the provider (with an id_token_hint); a viewer sees no Approve button; an expired
     session goes to sign-in."""
     async with (
@@ -157,7 +157,8 @@ async def test_sso_sign_in_approve_sign_out_and_expiry_in_the_browser(
         await page.wait_for_url(f"{base}/approvals")
         assert await page.locator(".who").inner_text() == f"{SECURITY} (approver)"
         await page.get_by_role("button", name=f"Approve {request_id}").click()
-        await page.get_by_role("status").filter(has_text=request_id).wait_for()
+        await page.get_by_role("button", name=f"Confirm approval of {request_id}").click()
+        await page.get_by_role("status").filter(has_text="Your decision was recorded").wait_for()
         shown = await stack.call("GET", "/systems/support-assistant", BUSINESS)
         assert shown.json()["state"] == "production"
 
