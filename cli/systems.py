@@ -124,9 +124,20 @@ def list_systems(
 
 
 @app.command("show")
-def show(ctx: typer.Context, system_id: str, as_json: JsonOpt = False) -> None:
-    """Show a system: state, governance, gaps and the pending request."""
-    view = connect(ctx).get(f"/systems/{segment(system_id)}")
+def show(
+    ctx: typer.Context,
+    system_id: str,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="ISO 8601 time: what was approved then, from the audit ledger."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show a system: state, governance, gaps and the pending request (or, --at, the past)."""
+    view = connect(ctx).get(f"/systems/{segment(system_id)}", {"at": at})
+    if at is not None:
+        render.echo_json(view) if as_json else views.system_at(view)
+        return
     if as_json:
         render.echo_json(view)
     else:

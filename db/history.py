@@ -11,6 +11,7 @@ from db.ledger import iso_utc
 from db.tables import AUDIT_ENTRIES, AuditEntryRow
 from domain.pointintime import LedgerEntry
 
+
 def _detail(text: str) -> dict[str, object] | None:
     try:
         value = json.loads(text) if text else None

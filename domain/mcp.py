@@ -59,10 +59,14 @@ def mcp_differences(before: list[McpServer], after: list[McpServer]) -> list[tup
     if added := [name for name in new if name not in old]:
         found.append(("new_tool", "new MCP tool: " + ", ".join(added)))
     destructive = [n for n in added if new[n].annotations.writes]
-    destructive += [n for n in new if n in old and new[n].annotations.writes > old[n].annotations.writes]
+    destructive += [
+        n for n in new if n in old and new[n].annotations.writes > old[n].annotations.writes
+    ]
     if destructive:
         found.append(("new_write_access", "destructive MCP tool: " + ", ".join(destructive)))
-    if narrowed := [n for n in new if n in old and new[n].annotations.writes < old[n].annotations.writes]:
+    if narrowed := [
+        n for n in new if n in old and new[n].annotations.writes < old[n].annotations.writes
+    ]:
         found.append(("write_access_removed", "MCP tool now read-only: " + ", ".join(narrowed)))
     if removed := [name for name in old if name not in new]:
         found.append(("tool_removed", "MCP tool removed: " + ", ".join(removed)))
@@ -79,6 +83,8 @@ def with_snapshot(
         tools=[McpTool.model_validate(tool) for tool in tools],
     )
     kept = [server for server in servers if server.name != name]
-    return [*kept, listed] if len(kept) == len(servers) else [
-        listed if server.name == name else server for server in servers
-    ]
+    return (
+        [*kept, listed]
+        if len(kept) == len(servers)
+        else [listed if server.name == name else server for server in servers]
+    )

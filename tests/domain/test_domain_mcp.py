@@ -22,10 +22,14 @@ def approved(support_data: dict[str, Any]) -> AISystemManifest:
     """The support assistant approved with one MCP server holding a read-only search tool."""
     data = json.loads(json.dumps(support_data, default=str))
     data["mcp_servers"] = [
-        {"name": "crm", "url": "https://mcp.example.com", "tools": [
-            {"name": "search", "annotations": READ},
-            {"name": "export", "annotations": READ},
-        ]}
+        {
+            "name": "crm",
+            "url": "https://mcp.example.com",
+            "tools": [
+                {"name": "search", "annotations": READ},
+                {"name": "export", "annotations": READ},
+            ],
+        }
     ]
     return parse_manifest(data)
 
@@ -46,8 +50,12 @@ def listed(tools: list[dict[str, Any]], **data: Any) -> Any:
 
 def tool(name: str, hints: dict[str, bool]) -> dict[str, Any]:
     """One tool as MCP's `tools/list` returns it."""
-    return {"name": name, "description": f"{name} things", "inputSchema": {"type": "object"},
-            "annotations": hints}
+    return {
+        "name": name,
+        "description": f"{name} things",
+        "inputSchema": {"type": "object"},
+        "annotations": hints,
+    }
 
 
 def assess(approved: AISystemManifest, policy: Policy, tools: list[dict[str, Any]]) -> Any:
@@ -57,7 +65,9 @@ def assess(approved: AISystemManifest, policy: Policy, tools: list[dict[str, Any
 
 def test_new_tool_is_material(approved: AISystemManifest, policy: Policy) -> None:
     """A tool the approved snapshot lacks is a material `new_tool` change."""
-    result = assess(approved, policy, [tool("search", READ), tool("export", READ), tool("lookup", READ)])
+    result = assess(
+        approved, policy, [tool("search", READ), tool("export", READ), tool("lookup", READ)]
+    )
     assert result.material
     assert [r.code for r in result.reasons] == ["new_tool"]
     assert "crm/lookup" in result.reasons[0].message
@@ -72,9 +82,13 @@ def test_newly_destructive_tool_counts_as_write_access(
     assert "security" in [role.value for role in result.revalidate_roles]
 
 
-def test_missing_annotations_read_as_destructive(approved: AISystemManifest, policy: Policy) -> None:
+def test_missing_annotations_read_as_destructive(
+    approved: AISystemManifest, policy: Policy
+) -> None:
     """A new tool without annotations takes MCP's defaults, so it is new and destructive."""
-    result = assess(approved, policy, [tool("search", READ), tool("export", READ), {"name": "drop"}])
+    result = assess(
+        approved, policy, [tool("search", READ), tool("export", READ), {"name": "drop"}]
+    )
     assert [r.code for r in result.reasons] == ["new_tool", "new_write_access"]
 
 

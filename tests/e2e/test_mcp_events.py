@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from tests.e2e.test_scope_changes import (
@@ -19,8 +20,6 @@ from tests.e2e.test_scope_changes import (
 )
 from tests.harness import make_settings, running_stack
 
-import pytest
-
 pytestmark = pytest.mark.devserver
 LISTED = "dev.threshold.mcp.tools_listed"
 READ = {"readOnlyHint": True, "destructiveHint": False}
@@ -33,7 +32,9 @@ def listing(**tools: dict[str, bool]) -> dict[str, Any]:
         {"name": name, "description": name, "inputSchema": {"type": "object"}, "annotations": hints}
         for name, hints in tools.items()
     ]
-    return cloudevent({"server": "crm", "url": "https://mcp.example.com/crm", "tools": result}, LISTED)
+    return cloudevent(
+        {"server": "crm", "url": "https://mcp.example.com/crm", "tools": result}, LISTED
+    )
 
 
 async def test_mcp_snapshot_revalidates_new_and_destructive_tools(
@@ -45,7 +46,9 @@ async def test_mcp_snapshot_revalidates_new_and_destructive_tools(
         await in_production(stack)
         first = (await send(stack, listing(search=READ, export=READ))).json()
         assert first["material"] is True, first
-        assert first["assessment"]["reasons"][0]["message"] == "new MCP tool: crm/search, crm/export"
+        assert (
+            first["assessment"]["reasons"][0]["message"] == "new MCP tool: crm/search, crm/export"
+        )
         for who in (TECH, SECURITY):
             assert (await decide(stack, first["request_id"], who)).status_code == 200
         shown = (await stack.call("GET", f"/systems/{SYSTEM}", REQUESTER)).json()
