@@ -20,6 +20,7 @@ from api.oidc import Oidc
 from api.routes import (
     actions,
     audit,
+    boms,
     codec,
     credentials,
     events,
@@ -140,6 +141,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
         governance,
         credentials,
         actions,
+        boms,
     ):
         api.include_router(module.router)
     app.include_router(api)

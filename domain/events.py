@@ -233,9 +233,7 @@ class McpToolsListed(EventData):
             if name in names[:i]
         ]
         if self.nextCursor:
-            found.append(
-                Problem("data.nextCursor", "send every page of tools/list in one event")
-            )
+            found.append(Problem("data.nextCursor", "send every page of tools/list in one event"))
         return found
 
 
@@ -493,7 +491,9 @@ def apply_event(manifest: AISystemManifest, event: ScopeEvent) -> AISystemManife
         return change.manifest
     elif isinstance(change, McpToolsListed):
         tools = [{"name": t.name, "annotations": t.annotations} for t in change.tools]
-        updates = {"mcp_servers": with_snapshot(manifest.mcp_servers, change.server, change.url, tools)}
+        updates = {
+            "mcp_servers": with_snapshot(manifest.mcp_servers, change.server, change.url, tools)
+        }
     else:
         updates = {"credentials": _credentials_after(manifest, change, what)}
     return AISystemManifest.model_validate({**dict(manifest), **updates})
