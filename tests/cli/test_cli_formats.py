@@ -43,3 +43,36 @@ def test_show_at_json_and_refusal(api, cli):
     result = cli("systems", "show", "s1", "--at", "2020-01-01")
     assert result.exit_code != 0
     assert "was not registered at 2020" in result.output
+
+
+def test_bom_prints_or_writes_the_document(api, cli, tmp_path):
+    """`systems bom s1` prints the API's ML-BOM; `-o FILE` writes it there."""
+    document = {"bomFormat": "CycloneDX", "specVersion": "1.6", "components": []}
+    api.reply("GET", "/systems/s1/bom", 200, document)
+    assert json.loads(cli("systems", "bom", "s1").stdout) == document
+    target = tmp_path / "s1.cdx.json"
+    assert cli("systems", "bom", "s1", "-o", str(target)).exit_code == 0
+    assert json.loads(target.read_text()) == document
+
+
+def test_import_bom_prints_the_draft_and_what_is_missing(api, cli, tmp_path):
+    """`systems import-bom FILE` sends the BOM, prints the YAML draft and each missing field."""
+    draft = {
+        "source": "spdx",
+        "manifest": {"id": "triage"},
+        "manifest_yaml": "id: triage\n",
+        "missing": [{"field": "business_owner", "message": "add an email"}],
+    }
+    api.reply("POST", "/manifests/from-bom", 200, draft)
+    source = tmp_path / "bom.json"
+    source.write_text(json.dumps({"@graph": []}))
+    result = cli("systems", "import-bom", str(source))
+    assert result.exit_code == 0, result.output
+    assert json.loads(api.requests[0].content) == {"@graph": []}
+    assert "id: triage" in result.stdout
+    assert "missing business_owner: add an email" in result.stderr
+    bad = tmp_path / "bad.json"
+    bad.write_text("{nope")
+    refused = cli("systems", "import-bom", str(bad))
+    assert refused.exit_code != 0
+    assert "not readable JSON" in refused.output

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from pathlib import Path
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
+from typer.testing import CliRunner
 
+from cli import client as cli_client
+from cli.main import app as cli_app
 from integrations.cyclonedx_bom import validation_error
-from tests.e2e.test_scope_changes import REQUESTER, SYSTEM, cloudevent, in_production, send
+from tests.e2e.test_scope_changes import (
+    REQUESTER,
+    SYSTEM,
+    AppBridge,
+    cloudevent,
+    in_production,
+    send,
+)
 from tests.harness import make_settings, running_stack
 
 pytestmark = pytest.mark.devserver
@@ -87,3 +99,28 @@ async def test_spdx_ai_package_drafts_and_lists_what_is_missing(
         bad = await stack.call("POST", "/manifests/from-bom", REQUESTER, json={"hello": 1})
         assert bad.status_code == 422
         assert bad.json()["error"]["problems"][0]["field"] == "(body)"
+
+
+async def test_cli_bom_and_import_bom_live(
+    dev_env: WorkflowEnvironment,
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`threshold systems bom` writes a valid ML-BOM and `import-bom` drafts from it, live."""
+    async with running_stack(dev_env.client, make_settings(database_url, tmp_path)) as stack:
+        await in_production(stack)
+        monkeypatch.setattr(cli_client, "TRANSPORT", AppBridge(stack, asyncio.get_running_loop()))
+        token = ["--token", stack.tokens[REQUESTER]]
+        target = tmp_path / "bom.json"
+        run = CliRunner().invoke
+        exported = await asyncio.to_thread(
+            run, cli_app, [*token, "systems", "bom", SYSTEM, "-o", str(target)]
+        )
+        assert exported.exit_code == 0, exported.output
+        assert validation_error(json.loads(target.read_text())) is None
+        drafted = await asyncio.to_thread(
+            run, cli_app, [*token, "systems", "import-bom", str(target)]
+        )
+        assert drafted.exit_code == 0, drafted.output
+        assert f"id: {SYSTEM}" in drafted.stdout
