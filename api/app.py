@@ -21,6 +21,7 @@ from api.oidc import Oidc
 from api.routes import (
     actions,
     audit,
+    boms,
     codec,
     credentials,
     events,
@@ -144,6 +145,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
         credentials,
         actions,
         webhooks,
+        boms,
     ):
         api.include_router(module.router)
     app.include_router(api)

@@ -124,10 +124,67 @@ def list_systems(
 
 
 @app.command("show")
-def show(ctx: typer.Context, system_id: str, as_json: JsonOpt = False) -> None:
-    """Show a system: state, governance, gaps and the pending request."""
-    view = connect(ctx).get(f"/systems/{segment(system_id)}")
+def show(
+    ctx: typer.Context,
+    system_id: str,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="ISO 8601 time: what was approved then, from the audit ledger."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show a system: state, governance, gaps and the pending request (or, --at, the past)."""
+    view = connect(ctx).get(f"/systems/{segment(system_id)}", {"at": at})
+    if at is not None:
+        render.echo_json(view) if as_json else views.system_at(view)
+        return
     if as_json:
         render.echo_json(view)
     else:
         views.system_detail(view)
+
+
+BomFile = Annotated[
+    Path,
+    typer.Argument(
+        exists=True, dir_okay=False, readable=True, help="CycloneDX JSON or SPDX 3 JSON-LD file."
+    ),
+]
+OutFile = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+]
+
+
+@app.command("bom")
+def bom(ctx: typer.Context, system_id: str, out: OutFile = None) -> None:
+    """Export a system as a CycloneDX 1.6 ML-BOM (JSON)."""
+    document = connect(ctx).get(f"/systems/{segment(system_id)}/bom")
+    if out is None:
+        render.echo_json(document)
+        return
+    out.write_text(json.dumps(document, indent=2) + "\n")
+    render.say(f"wrote the ML-BOM of {system_id} to {out}")
+
+
+@app.command("import-bom")
+def import_bom(
+    ctx: typer.Context, file: BomFile, out: OutFile = None, as_json: JsonOpt = False
+) -> None:
+    """Draft a manifest from an AI-BOM and list what is missing; registers nothing."""
+    try:
+        data = json.loads(file.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise CliError(
+            f"{file} is not readable JSON: {exc}", [Problem(str(file), "give a JSON BOM")]
+        ) from None
+    draft = connect(ctx).post("/manifests/from-bom", data)
+    if as_json:
+        render.echo_json(draft)
+        return
+    if out is not None:
+        out.write_text(draft["manifest_yaml"])
+        render.say(f"wrote the manifest draft to {out}")
+    else:
+        typer.echo(draft["manifest_yaml"], nl=False)
+    for missing in draft.get("missing", []):
+        typer.echo(f"missing {missing['field']}: {missing['message']}", err=True)

@@ -61,6 +61,23 @@ def system_detail(view: dict[str, Any]) -> None:
         request_detail(view["pending_request"])
 
 
+def system_at(view: dict[str, Any]) -> None:
+    """What the audit ledger shows was approved for a system at a past moment."""
+    approved = view.get("approved_manifest") or {}
+    pairs: list[tuple[str, Any]] = [
+        ("at", when(view.get("at"))),
+        ("state", view.get("state")),
+        ("registered", when(view.get("registered_at"))),
+        ("approved", when(view.get("approved_at")) if approved else "not approved yet"),
+        ("approved by", joined(view.get("approved_by", []))),
+        ("approval request", view.get("approval_request")),
+        ("model", " ".join(str(v) for v in (approved.get("model") or {}).values())),
+        ("credentials", joined(view.get("credentials", []))),
+    ]
+    title = f"{view.get('system_id')} at {view.get('at')}"
+    console.print(Panel(_fields(pairs), title=Text(title), title_align="left"))
+
+
 def recertification_fields(view: dict[str, Any]) -> list[tuple[str, Any]]:
     """Recertification standing, waivers in force and lapsed gaps, as detail rows."""
     pairs: list[tuple[str, Any]] = []

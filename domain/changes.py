@@ -25,6 +25,7 @@ from domain.manifest import (
     ModelRef,
     UseCase,
 )
+from domain.mcp import mcp_differences
 from domain.policy import Policy, Role
 
 AUTONOMY_ORDER = (Autonomy.suggest_only, Autonomy.human_in_the_loop, Autonomy.autonomous)
@@ -144,6 +145,7 @@ Compare = Callable[[AISystemManifest, AISystemManifest], Iterable[ChangeReason]]
 def _differences(approved: AISystemManifest, proposed: AISystemManifest) -> list[ChangeReason]:
     checks: tuple[Compare, ...] = (
         _capabilities,
+        _mcp,
         _data,
         _exposure,
         _model,
@@ -197,6 +199,13 @@ def _capabilities(approved: AISystemManifest, proposed: AISystemManifest) -> lis
                 )
             )
     return found
+
+
+def _mcp(approved: AISystemManifest, proposed: AISystemManifest) -> list[ChangeReason]:
+    return [
+        _reason(code, "mcp_servers", message)
+        for code, message in mcp_differences(approved.mcp_servers, proposed.mcp_servers)
+    ]
 
 
 def _data(approved: AISystemManifest, proposed: AISystemManifest) -> list[ChangeReason]:

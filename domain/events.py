@@ -35,6 +35,7 @@ from domain.manifest import (
     SystemId,
     UseCase,
 )
+from domain.mcp import McpAnnotations, with_snapshot
 from domain.secrets import (
     FreeText,
     NotSecret,
@@ -53,12 +54,14 @@ class EventType(StrEnum):
     model_changed = "dev.threshold.model.changed"
     credential_changed = "dev.threshold.credential.changed"
     manifest_declared = "dev.threshold.manifest.declared"
+    mcp_tools_listed = "dev.threshold.mcp.tools_listed"
 
 
 SCOPE_CHANGED = EventType.scope_changed
 MODEL_CHANGED = EventType.model_changed
 CREDENTIAL_CHANGED = EventType.credential_changed
 MANIFEST_DECLARED = EventType.manifest_declared
+MCP_TOOLS_LISTED = EventType.mcp_tools_listed
 BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
 
 Item = Annotated[
@@ -203,12 +206,44 @@ class ManifestDeclared(EventData):
     manifest: AISystemManifest = Field(description="The complete manifest being deployed.")
 
 
-Change = ScopeChange | ModelChange | CredentialChange | ManifestDeclared
+class McpListedTool(BaseModel):
+    """One tool of an MCP `tools/list` result; description and schemas are read, not kept."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    name: Item = Field(max_length=128)
+    description: str | None = None
+    inputSchema: dict[str, Any] | None = None  # noqa: N815 - the MCP field name
+    annotations: McpAnnotations = Field(default_factory=McpAnnotations)
+
+
+class McpToolsListed(EventData):
+    """`dev.threshold.mcp.tools_listed`: a server's `tools/list` result, diffed with the approved."""
+
+    server: Item = Field(max_length=128, description="The MCP server's name in the manifest.")
+    url: Item | None = Field(default=None, description="Where the server answers (optional).")
+    tools: list[McpListedTool] = Field(description="The `tools/list` result's `tools`.")
+    nextCursor: str | None = None  # noqa: N815 - the MCP field name
+
+    def problems(self) -> list[Problem]:
+        """A paginated result is incomplete: the whole list must be sent at once."""
+        names = [tool.name for tool in self.tools]
+        found = [
+            Problem(f"data.tools[{i}].name", f"{name!r} is listed twice: list each tool once")
+            for i, name in enumerate(names)
+            if name in names[:i]
+        ]
+        if self.nextCursor:
+            found.append(Problem("data.nextCursor", "send every page of tools/list in one event"))
+        return found
+
+
+Change = ScopeChange | ModelChange | CredentialChange | ManifestDeclared | McpToolsListed
 _DATA_MODELS: dict[EventType, type[EventData]] = {
     EventType.scope_changed: ScopeChange,
     EventType.model_changed: ModelChange,
     EventType.credential_changed: CredentialChange,
     EventType.manifest_declared: ManifestDeclared,
+    EventType.mcp_tools_listed: McpToolsListed,
 }
 
 
@@ -385,7 +420,7 @@ def _parse_change(kind: EventType, data: dict[str, Any]) -> Change | list[Proble
         change = model.model_validate(data)
     except ValidationError as exc:
         return _data_problems(exc, model)
-    assert isinstance(change, ScopeChange | ModelChange | CredentialChange | ManifestDeclared)
+    assert isinstance(change, Change)
     return change.problems() or change
 
 
@@ -454,6 +489,11 @@ def apply_event(manifest: AISystemManifest, event: ScopeEvent) -> AISystemManife
                 what, "data.manifest.id", f"{change.manifest.id!r} is not {manifest.id!r}"
             )
         return change.manifest
+    elif isinstance(change, McpToolsListed):
+        tools = [{"name": t.name, "annotations": t.annotations} for t in change.tools]
+        updates = {
+            "mcp_servers": with_snapshot(manifest.mcp_servers, change.server, change.url, tools)
+        }
     else:
         updates = {"credentials": _credentials_after(manifest, change, what)}
     return AISystemManifest.model_validate({**dict(manifest), **updates})

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from domain.emails import Email
 from domain.errors import InvalidInput, Problem
+from domain.mcp import McpServer
 from domain.secrets import SECRET_HINT, FreeText, NotSecret, scrub, secret_message, shown
 
 SYSTEM_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$"
@@ -166,6 +167,9 @@ class AISystemManifest(Strict):
     customer_facing: bool = False
     autonomy: Autonomy = Autonomy.suggest_only
     capabilities: Capabilities = Field(default_factory=Capabilities)
+    mcp_servers: list[McpServer] = Field(
+        default_factory=list, description="MCP servers it calls, with the tools approved on each."
+    )
     model: ModelRef
     credentials: list[Credential] = Field(default_factory=list)
     logging: LoggingPolicy | None = None

@@ -24,12 +24,14 @@ from api.schemas import (
     SystemSummary,
 )
 from api.service import command_meta
+from db.history import entries_until
 from db.projection import list_systems
 from db.tables import utcnow
 from domain.contracts import SystemView
 from domain.errors import InvalidInput, Problem
 from domain.lifecycle import GateResult, Scope
 from domain.manifest import AISystemManifest, Environment, parse_manifest
+from domain.pointintime import SystemAt, parse_at, system_at
 from domain.recertification import parse_window
 
 router = APIRouter(prefix="/systems", tags=["systems"])
@@ -123,13 +125,27 @@ def list_all(
 
 @router.get(
     "/{system_id}",
-    response_model=SystemView,
+    response_model=SystemView | SystemAt,
     operation_id="getSystem",
-    summary="Show a system's live state",
+    summary="Show a system's live state, or what was approved at a past moment",
     responses=errors(*READ, 404, 503),
 )
-async def show(system_id: SystemIdPath, service: ServiceDep, _: Reader) -> SystemView:
-    """The system's live state: lifecycle, manifests, requirements, gaps, pending request."""
+async def show(
+    system_id: SystemIdPath,
+    service: ServiceDep,
+    session: SessionDep,
+    _: Reader,
+    at: Annotated[
+        str | None,
+        Query(max_length=64, description="ISO 8601: answer what was approved at that moment."),
+    ] = None,
+) -> SystemView | SystemAt:
+    """The system's live state: lifecycle, manifests, requirements, gaps, pending request.
+
+    With `at`, what the audit ledger shows was approved then, by whom, with which credentials."""
+    if at is not None:
+        moment = parse_at(at)
+        return system_at(system_id, moment, entries_until(session, system_id=system_id, at=moment))
     return await service.view(system_id)
 
 
