@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ from core.settings import Settings
 from tests.e2e.test_credentials_actions import ADMIN, CREDENTIAL, SYSTEM, settings_for
 from tests.e2e.test_promotion_tour import eventually
 from tests.e2e.test_scope_changes import in_production
-from tests.harness import BUSINESS, REQUESTER, Stack, running_stack
+from tests.harness import BUSINESS, REQUESTER, Stack, running_stack, serve_api
 
 pytestmark = pytest.mark.devserver
 
@@ -55,7 +57,7 @@ async def test_authorize_allows_denies_asks_and_follows_containment(
         await in_production(stack)
 
         async def allowed() -> bool:
-            return (await authorize(stack))["decision"] == "allow"
+            return bool((await authorize(stack))["decision"] == "allow")
 
         assert await eventually(allowed)
         allow = await authorize(stack)
@@ -95,7 +97,7 @@ async def test_authorize_allows_denies_asks_and_follows_containment(
 
         async def denied_retired() -> bool:
             answer = await authorize(stack)
-            return answer["decision"] == "deny" and answer["state"] == "retired"
+            return bool(answer["decision"] == "deny" and answer["state"] == "retired")
 
         assert await eventually(denied_retired)
 
@@ -151,8 +153,51 @@ async def test_stale_snapshot_fails_closed_for_production(
 
         async def stale() -> bool:
             answer = await authorize(stack)
-            return answer["decision"] == "deny" and "snapshot_stale" in answer["codes"]
+            return bool(answer["decision"] == "deny" and "snapshot_stale" in answer["codes"])
 
         assert await eventually(stale)
         answer = await authorize(stack)
         assert "authorization snapshot stale" in answer["reasons"][0]
+
+
+async def threshold(url: str, token: str, *args: str) -> tuple[int, str]:
+    """Run the `threshold` CLI against `url`; its exit code and output."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "cli",
+        "--url",
+        url,
+        *args,
+        env={**os.environ, "THRESHOLD_TOKEN": token},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await process.communicate()
+    return process.returncode or 0, out.decode()
+
+
+async def test_cli_authorize_exit_codes(
+    dev_env: WorkflowEnvironment, database_url: str, tmp_path: Path
+) -> None:
+    """`threshold authorize` exits 0 on allow, 1 on deny naming the scope, 4 on require_approval."""
+    async with running_stack(dev_env.client, settings_for(database_url, tmp_path)) as stack:
+        await in_production(stack)
+        assert stack.app is not None
+        token = stack.tokens[REQUESTER]
+        async with serve_api(stack.app, lifespan="off") as url:
+            base = ("authorize", SYSTEM, "--credential", CREDENTIAL)
+
+            async def allowed() -> bool:
+                code, _ = await threshold(url, token, *base, "--tool", "search_kb")
+                return code == 0
+
+            assert await eventually(allowed, timeout=30)
+            code, out = await threshold(url, token, *base, "--tool", "search_kb")
+            assert code == 0 and "allow" in out
+            code, out = await threshold(url, token, *base, "--tool", "drop_db", "--access", "write")
+            assert code == 1 and "tool drop_db is not approved" in out and "v" in out
+            code, out = await threshold(
+                url, token, *base, "--tool", "search_kb", "--action", "send reply to customer"
+            )
+            assert code == 4 and "approval jit-" in out
