@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from cli.governed import ActionDenied, Governor
 from core.settings import Settings
 from tests.e2e.test_credentials_actions import ADMIN, CREDENTIAL, SYSTEM, settings_for
 from tests.e2e.test_promotion_tour import eventually
@@ -201,3 +202,54 @@ async def test_cli_authorize_exit_codes(
                 url, token, *base, "--tool", "search_kb", "--action", "send reply to customer"
             )
             assert code == 4 and "approval jit-" in out
+
+
+async def test_governed_decorator_runs_allowed_tools_and_raises_on_deny(
+    dev_env: WorkflowEnvironment, database_url: str, tmp_path: Path
+) -> None:
+    """A `@governed` tool runs when allowed, never runs when denied, and waits for an approval."""
+    async with running_stack(dev_env.client, settings_for(database_url, tmp_path)) as stack:
+        await in_production(stack)
+        assert stack.app is not None
+        async with serve_api(stack.app, lifespan="off") as url:
+            gov = Governor(url, stack.tokens[REQUESTER], system=SYSTEM, credential_id=CREDENTIAL)
+            ran: list[str] = []
+
+            @gov.governed(tool="search_kb", access="read", target="kb.articles")
+            def search_kb() -> str:
+                ran.append("search_kb")
+                return "found"
+
+            @gov.governed(tool="update_ticket", access="write", target="crm.tickets")
+            def update_ticket() -> str:
+                ran.append("update_ticket")
+                return "written"
+
+            async def allowed() -> bool:
+                try:
+                    return await asyncio.to_thread(search_kb) == "found"
+                except ActionDenied:
+                    return False
+
+            assert await eventually(allowed)
+            with pytest.raises(ActionDenied, match="tool update_ticket is not approved"):
+                await asyncio.to_thread(update_ticket)
+            assert "update_ticket" not in ran
+
+            @gov.governed(tool="search_kb", access="read", action="send reply to customer")
+            def send_reply() -> str:
+                return "sent"
+
+            waiting = asyncio.ensure_future(asyncio.to_thread(send_reply))
+
+            async def approved() -> bool:
+                pending = list(stack.app.state.authorizer.pending)  # type: ignore[union-attr]
+                if not pending:
+                    return False
+                decided = await stack.call(
+                    "POST", f"/authorize/{pending[0]}/decision", ADMIN, json={"approve": True}
+                )
+                return decided.status_code == 200
+
+            assert await eventually(approved)
+            assert await waiting == "sent"
