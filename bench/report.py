@@ -339,7 +339,10 @@ def authorize_rows(r: Figures) -> list[Row]:
             auth["p99_ms"] < 5,
         ),
         Row(
-            "  authorize throughput (paced)", per_s(auth["per_second"]), per_s(floor["per_second"])
+            "  authorize throughput (paced)",
+            per_s(auth["per_second"]),
+            per_s(floor["per_second"]),
+            None,
         ),
         Row("  containment visible to authorize", ms(seen), "", None, "< 1000 ms", seen < 1000),
     ]
