@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from cli.governed import ActionDenied, Governor
@@ -35,7 +36,11 @@ def update_ticket(ticket: str, priority: str) -> str:
     return f"{ticket} is now {priority}"
 
 
-TOOLS = {"search_kb": search_kb, "send_reply": send_reply, "update_ticket": update_ticket}
+TOOLS: dict[str, Callable[..., Any]] = {
+    "search_kb": search_kb,
+    "send_reply": send_reply,
+    "update_ticket": update_ticket,
+}
 
 
 def handle(request: dict[str, Any]) -> dict[str, Any]:
