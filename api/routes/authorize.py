@@ -80,7 +80,7 @@ def _pending(authorizer: Authorizer, approval_id: str) -> Pending:
     response_model=AuthorizeOut,
     operation_id="authorizeAction",
     summary="Ask whether an AI system may take an action now (allow, deny, require_approval)",
-    responses=errors(401, 403, 404, 422, 429),
+    responses=errors(400, 401, 403, 404, 422, 429),
 )
 def authorize(body: AuthorizeRequest, authorizer: AuthorizerDep, who: Writer) -> AuthorizeOut:
     """Decide from the in-memory snapshot of the system's approved scope (no database call)."""
@@ -119,7 +119,7 @@ async def await_authorization(
     response_model=AuthorizeOut,
     operation_id="decideAuthorization",
     summary="Approve or reject a just-in-time approval (never the principal who asked)",
-    responses=errors(401, 403, 404, 422, 429),
+    responses=errors(400, 401, 403, 404, 422, 429),
 )
 def decide_authorization(
     approval_id: ApprovalId, body: DecisionIn, authorizer: AuthorizerDep, who: Decider
