@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,6 +13,7 @@ from temporalio.client import Client
 
 from api import errors, metrics, openapi, readiness
 from api.auth import TokenCache
+from api.authorizer import Authorizer
 from api.dashboard.inventory import router as dashboard_inventory
 from api.dashboard.pages import router as dashboard_pages
 from api.dashboard.router import router as dashboard_router
@@ -21,6 +23,7 @@ from api.oidc import Oidc
 from api.routes import (
     actions,
     audit,
+    authorize,
     boms,
     codec,
     credentials,
@@ -119,7 +122,12 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
         app.state.projection_metrics = metrics.ProjectionCollector(
             engine, settings.observability.metrics_cache_seconds
         )
+        app.state.authorizer = Authorizer(engine, settings, app.state.service)
+        await asyncio.to_thread(app.state.authorizer.snapshot.refresh, engine)
+        poller = asyncio.create_task(app.state.authorizer.run())
         yield
+        poller.cancel()
+        await app.state.authorizer.flush()
         flush_traces(settings)
         shutdown_verifiers()  # the ledger verifier processes, if a verification started them
 
@@ -146,6 +154,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
         actions,
         webhooks,
         boms,
+        authorize,
     ):
         api.include_router(module.router)
     app.include_router(api)

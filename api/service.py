@@ -529,8 +529,13 @@ class GovernanceService:
         command = ReleaseCommand(meta=meta, policy=self._policy_ref(system_id), comment=comment)
         return await self._command(system_id, AISystemWorkflow.release, command)
 
-    async def ingest_actions(self, records: list[ActionRecord]) -> IngestResult:
-        """Check, chain and store action records; tell each system of its first findings."""
+    async def ingest_actions(
+        self, records: list[ActionRecord], *, tell: bool = True
+    ) -> IngestResult:
+        """Check, chain and store action records; tell each system of its first findings.
+
+        `tell=False` (authorize decisions: the action was asked about, not taken) stores the
+        findings without telling the system's workflow."""
         try:
             result = await asyncio.to_thread(ingest_actions, self.engine, records, self.scopes)
         except UnknownSystems as exc:
@@ -538,7 +543,7 @@ class GovernanceService:
                 f"unknown system(s): {', '.join(exc.systems)}",
                 [Problem("system", f"{s} is not registered") for s in exc.systems],
             ) from None
-        if result.first_findings:
+        if tell and result.first_findings:
             policy = PolicyRef.full(load_policy(self.settings))
             for finding in result.first_findings:
                 signal = ActionFindingSignal(

@@ -323,6 +323,31 @@ def action_rows(r: Figures) -> list[Row]:
     ]
 
 
+def authorize_rows(r: Figures) -> list[Row]:
+    """Authorize before acting: p50 / p99 at 500 req/s vs /healthz, and containment visible."""
+    auth, floor = r.get("threshold.authorize"), r.get("raw.healthz")
+    if not auth or not floor:
+        return []
+    seen = r["threshold.authorize.containment_visible"]["visible_ms"]
+    return [
+        Row(
+            "A authorize p50 / p99 at 500 req/s (vs /healthz)",
+            pair(auth),
+            pair(floor),
+            ratio(auth["p99_ms"], floor["p99_ms"]),
+            "p99 < 5 ms",
+            auth["p99_ms"] < 5,
+        ),
+        Row(
+            "  authorize throughput (paced)",
+            per_s(auth["per_second"]),
+            per_s(floor["per_second"]),
+            None,
+        ),
+        Row("  containment visible to authorize", ms(seen), "", None, "< 1000 ms", seen < 1000),
+    ]
+
+
 def estate_rows(r: Figures) -> list[Row]:
     """Figure 7: N live systems, the worker's memory and the dashboard's p95."""
     estate = r.get("estate")
@@ -409,7 +434,7 @@ def print_report(console: Console, payload: dict[str, Any]) -> list[Row]:
     rows = temporal_rows(results) + ledger_rows(results)
     if "actions.ingest" in results:
         rows += action_rows(results)
-    rows += estate_rows(results)
+    rows += authorize_rows(results) + estate_rows(results)
     console.print(env_table(payload["environment"]))
     console.print(table(rows, f"Threshold benchmark ({payload['mode']})"))
     return rows

@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bench.actions import ACTIONS_FULL, ACTIONS_QUICK, run_actions
+from bench.authorize import run_authorize
 from bench.estate import run_estate
 from bench.ledger import LEDGER_FULL, LEDGER_QUICK, run_ledger
 from bench.report import environment, print_report, write_json
@@ -60,6 +61,7 @@ async def measure(quick: bool, tmp: Path, estate: int, layout: Layout) -> dict[s
         try:
             async with bench_stack(env, tmp, layout) as stack:
                 results |= await Scenarios(stack, sizes, progress).run()
+                results |= await run_authorize(stack, 2_500 if quick else 15_000)
                 if estate:
                     results |= await run_estate(stack, estate, progress)
         finally:

@@ -16,6 +16,7 @@ from cli import (
     actions,
     approvals,
     audit,
+    authorize,
     credentials,
     events,
     exceptions,
@@ -128,6 +129,7 @@ tickets.install(app)
 app.add_typer(credentials.app, name="credentials")
 app.add_typer(actions.app, name="actions")
 app.command("trace")(actions.trace)
+app.command("authorize")(authorize.authorize)
 app.add_typer(audit.app, name="audit")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(webhooks.app, name="webhooks")

@@ -85,6 +85,18 @@ class ApiSettings(BaseModel):
         default=90, gt=0, description="Lifetime of a non-admin token issued without --expires"
     )
     token_max_days: int = Field(default=365, gt=0, description="Longest lifetime --expires takes")
+    authorize_poll_seconds: float = Field(
+        default=0.2, gt=0, le=1.0, description="How often the authorize snapshot is re-read"
+    )
+    authorize_stale_seconds: float = Field(
+        default=2.0, gt=0, description="Older than this, production systems are denied"
+    )
+    authorize_record_allows: bool = Field(
+        default=True, description="Record allows in the action ledger (off: the runtime does)"
+    )
+    authorize_approval_minutes: int = Field(
+        default=15, gt=0, le=1440, description="How long a just-in-time approval stays open"
+    )
 
 
 class SlackSettings(BaseModel):

@@ -1,0 +1,86 @@
+"""Authorize before acting: p50/p99 at a paced 500 req/s beside the `/healthz` floor, and how
+long a containment takes to be visible to `POST /api/v1/authorize`."""
+
+from __future__ import annotations
+
+import asyncio
+from time import perf_counter
+from typing import Any
+
+from sqlmodel import Session
+
+from bench.common import REQUESTER
+from bench.stack import BenchStack
+from bench.stats import Measure
+from db.engine import get_engine
+from db.tokens import issue_token
+
+API = "/api/v1"
+RATE = 500.0
+ADMIN = "bench-admin@threshold.local"
+
+
+async def paced(op: Any, count: int, rate: float = RATE) -> Measure:
+    """`count` calls started at `rate` per second (open loop), each one's latency."""
+    latencies: list[float] = []
+
+    async def one() -> None:
+        began = perf_counter()
+        await op()
+        latencies.append((perf_counter() - began) * 1000)
+
+    began = perf_counter()
+    tasks = []
+    for n in range(count):
+        delay = began + n / rate - perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one()))
+    await asyncio.gather(*tasks)
+    return Measure(count, 0, perf_counter() - began, latencies)
+
+
+async def run_authorize(stack: BenchStack, count: int) -> dict[str, dict[str, float | int]]:
+    """`raw.healthz`, `threshold.authorize` and `threshold.authorize.containment_visible`."""
+    http, headers = stack.http, stack.auth(REQUESTER)
+    listed = await http.get(f"{API}/systems?state=production&limit=1", headers=headers)
+    system = listed.json()["items"][0]["id"]
+    view = (await http.get(f"{API}/systems/{system}", headers=headers)).json()
+    caps = view["approved_manifest"]["capabilities"]
+    body = {"system": system, "environment": "production", "access": "read", "trace_id": "bench"}
+    body |= {"tool": caps["tools"][0]} if caps["tools"] else {"tool": "none"}
+
+    async def healthz() -> None:
+        assert (await http.get("/healthz")).status_code == 200
+
+    async def authorize() -> None:
+        response = await http.post(f"{API}/authorize", json=body, headers=headers)
+        assert response.status_code == 200, response.text
+
+    await paced(authorize, 200)  # warm-up
+    results = {
+        "raw.healthz": (await paced(healthz, count)).summary(),
+        "threshold.authorize": (await paced(authorize, count)).summary(),
+    }
+    with Session(get_engine(stack.settings.database_url)) as session:
+        _, token = issue_token(session, principal=ADMIN, role="admin")
+        session.commit()
+    admin = {"Authorization": f"Bearer {token}"}
+    began = perf_counter()
+    contained = await http.post(
+        f"{API}/systems/{system}/contain", json={"reason": "bench"}, headers=admin
+    )
+    assert contained.status_code == 200, contained.text
+    answered = perf_counter()
+    while True:
+        response = await http.post(f"{API}/authorize", json=body, headers=headers)
+        if response.json()["decision"] == "deny":
+            break
+        await asyncio.sleep(0.005)
+    seen = perf_counter()
+    results["threshold.authorize.containment_visible"] = {
+        "count": 1,
+        "visible_ms": round((seen - began) * 1000, 1),
+        "after_contain_answered_ms": round((seen - answered) * 1000, 1),
+    }
+    return results
