@@ -134,9 +134,9 @@ async def test_sso_sign_in_approve_sign_out_and_expiry_in_the_browser(
     dev_env: WorkflowEnvironment, tmp_path: Path, idp: str, chromium: Any
 ) -> None:
     """Sam signs in at the provider, lands as sam.security@example.com (approver, from the
-    gov-approvers group), fills the security role (confirming the production promotion) so the system reaches production, signs out
-    through the provider (with an id_token_hint); a viewer sees no Approve button; an expired
-    session goes to sign-in."""
+    gov-approvers group), fills the security role (confirming the production promotion) so the
+    system reaches production, signs out through the provider (with an id_token_hint); a viewer
+    sees no Approve button; an expired session goes to sign-in."""
     async with (
         running_stack(dev_env.client, sso_settings(tmp_path, idp)) as stack,
         serve_api(stack.app, lifespan="off") as base,  # type: ignore[arg-type]

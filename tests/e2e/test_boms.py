@@ -14,14 +14,13 @@ from cli import client as cli_client
 from cli.main import app as cli_app
 from integrations.cyclonedx_bom import validation_error
 from tests.e2e.test_scope_changes import (
-    REQUESTER,
     SYSTEM,
     AppBridge,
     cloudevent,
     in_production,
     send,
 )
-from tests.harness import make_settings, running_stack
+from tests.harness import REQUESTER, make_settings, running_stack
 
 pytestmark = pytest.mark.devserver
 SPDX = {

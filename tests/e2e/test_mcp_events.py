@@ -9,16 +9,13 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from tests.e2e.test_scope_changes import (
-    REQUESTER,
-    SECURITY,
     SYSTEM,
-    TECH,
     cloudevent,
     decide,
     in_production,
     send,
 )
-from tests.harness import make_settings, running_stack
+from tests.harness import REQUESTER, SECURITY, TECH, make_settings, running_stack
 
 pytestmark = pytest.mark.devserver
 LISTED = "dev.threshold.mcp.tools_listed"

@@ -16,11 +16,7 @@ from cli import client as cli_client
 from cli.main import app as cli_app
 from tests.e2e.test_promotion_tour import eventually
 from tests.e2e.test_scope_changes import (
-    BUSINESS,
-    REQUESTER,
-    SECURITY,
     SYSTEM,
-    TECH,
     AppBridge,
     audit_actions,
     cloudevent,
@@ -28,7 +24,7 @@ from tests.e2e.test_scope_changes import (
     in_production,
     send,
 )
-from tests.harness import make_settings, running_stack
+from tests.harness import BUSINESS, REQUESTER, SECURITY, TECH, make_settings, running_stack
 
 pytestmark = pytest.mark.devserver
 
