@@ -10,7 +10,7 @@ import pytest
 from domain.errors import InvalidInput
 from domain.events import parse_cloudevent
 from domain.manifest import parse_credential, parse_manifest
-from domain.secret_rules import ENTROPY_RULES, RULES, find_secrets
+from domain.secret_rules import _ANY_RULE, ENTROPY_RULES, RULES, _compiled, find_secrets
 from domain.secrets import fingerprint, scrub, secret_message, text_message
 from tests.secret_corpus import LOOKALIKES, SECRETS, Sample, leaked
 
@@ -152,3 +152,11 @@ def test_the_docs_list_every_rule() -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "security-secrets.md").read_text()
     for rule in RULES + ENTROPY_RULES:
         assert f"| `{rule.id}` |" in doc and rule.provenance in doc, rule.id
+
+
+def test_the_combined_prefilter_finds_whatever_a_single_rule_finds() -> None:
+    """The one-pattern prefilter matches exactly the corpus values some rule's pattern matches."""
+    values = [s.value for s in SECRETS] + list(LOOKALIKES)
+    for value in values:
+        single = any(_compiled(rule.pattern).search(value) for rule in RULES)
+        assert (_ANY_RULE.search(value) is not None) == single, value
