@@ -30,6 +30,10 @@ from domain.contracts import SystemView
 log = logging.getLogger(__name__)
 
 
+MISS_REFRESH_SECONDS = 0.05
+"""An unknown system re-reads the projection at once, at most this often (no flood of reads)."""
+
+
 @dataclass
 class Pending:
     """A just-in-time approval the runtime waits on."""
@@ -98,6 +102,9 @@ class Authorizer:
     def authorize(self, request: AuthorizeRequest, principal: str) -> tuple[Verdict, str | None]:
         """The verdict (and, for require_approval, the id of the approval opened); None: unknown."""
         scope = self.snapshot.scopes.get(request.system)
+        if scope is None and time.monotonic() - self.snapshot.confirmed > MISS_REFRESH_SECONDS:
+            self.snapshot.refresh(self.engine)  # a system registered since the last poll
+            scope = self.snapshot.scopes.get(request.system)
         if scope is None:
             raise KeyError(request.system)
         now = datetime.now(UTC)
