@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.approvals import ApprovalRequest
 from domain.changes import ChangeAssessment
 from domain.contracts import CommandResult, SystemView
+from domain.dormancy import Dormant
 from domain.policy import Role
 from domain.secrets import FreeText
 from domain.waivers import GapException
@@ -283,3 +284,11 @@ class ActionsOut(BaseModel):
     duplicates: int
     findings: int
     first_findings: list[dict[str, object]] = Field(default_factory=list)
+
+
+class DormancyOut(BaseModel):
+    """Credentials and systems with no recorded action for `days` days (OWASP NHI1)."""
+
+    days: int = Field(description="The bound applied: policy credentials.dormancy_days or ?days.")
+    credentials: list[Dormant] = Field(default_factory=list)
+    systems: list[Dormant] = Field(default_factory=list)

@@ -1,4 +1,4 @@
-"""`threshold credentials list|add|rotate|revoke`: non-human identities under lifecycle control.
+"""`threshold credentials list|dormant|add|rotate|revoke`: non-human identities under lifecycle control.
 
 A secret value is refused here before it leaves the machine (and again by the API): give a
 vault reference. A change to a production system's credentials is a scope change (a new or
@@ -104,6 +104,46 @@ def list_credentials(
     ]
     columns = ("system", "credential", "kind", "env", "owner", "scopes", "expires", "vault ref")
     render.show(render.table((*columns, "shared with", "gaps"), table), output)
+
+
+@app.command("dormant")
+def dormant(
+    ctx: typer.Context,
+    days: Annotated[
+        int | None,
+        typer.Option(min=1, help="Days idle (default: policy credentials.dormancy_days)."),
+    ] = None,
+    system: SystemOpt = None,
+    environment: Annotated[Environment | None, typer.Option(show_default=False)] = None,
+    as_json: JsonOpt = False,
+    output: OutputOpt = Output.table,
+) -> None:
+    """Credentials and systems with no recorded action for N days (OWASP NHI1)."""
+    params = {
+        "days": days,
+        "system": system,
+        "environment": environment.value if environment else None,
+    }
+    result = connect(ctx).get("/dormancy", params)
+    if as_json or output is Output.json:
+        render.echo_json(result)
+        return
+    rows = [
+        (
+            d["system_id"],
+            d.get("credential_id") or "(system)",
+            d["environment"],
+            d["system_state"],
+            render.when(d["last_action_at"]) if d.get("last_action_at") else "never",
+            str(d["idle_days"]),
+            "finding" if d.get("finding") else "-",
+        )
+        for d in [*result.get("credentials", []), *result.get("systems", [])]
+    ]
+    columns = ("system", "credential", "env", "state", "last action", "days idle", "finding")
+    render.show(render.table(columns, rows), output)
+    if output is Output.table:
+        render.say(f"dormant: no recorded action for {result.get('days')} days")
 
 
 @app.command("add")

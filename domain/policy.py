@@ -168,6 +168,12 @@ class CredentialRules(PolicyModel):
         default=30, ge=1, description="A credential living longer than this is persistent."
     )
     max_age_days: int = Field(default=365, ge=1)
+    dormancy_days: int = Field(
+        default=30,
+        ge=0,
+        description="A credential or system with no recorded action for this many days is "
+        "dormant (OWASP NHI1); 0: never.",
+    )
 
 
 def _roles(*roles: Role) -> Any:

@@ -1,17 +1,28 @@
-"""Credentials (non-human identities): inventory, add, rotate, revoke."""
+"""Credentials (non-human identities): inventory, dormancy, add, rotate, revoke."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from api.auth import READERS, WRITERS, Principal
-from api.deps import CredentialIdPath, IdempotencyKey, ServiceDep, SessionDep, SystemIdPath, require
+from api.deps import (
+    CredentialIdPath,
+    IdempotencyKey,
+    ServiceDep,
+    SessionDep,
+    SettingsDep,
+    SystemIdPath,
+    require,
+)
 from api.documents import read_document
 from api.openapi import COMMAND, CREDENTIAL_EXAMPLE, READ, errors, request_body
-from api.schemas import CommandOut, CredentialOut, RevokeIn
+from api.schemas import CommandOut, CredentialOut, DormancyOut, RevokeIn
 from api.service import command_meta
+from core.policy import load_policy
+from db.dormancy import dormancy
 from db.queries import credential_inventory
 from domain.errors import InvalidInput, Problem
 from domain.events import CredentialAction, CredentialChange
@@ -40,6 +51,36 @@ def inventory(
     """Every credential of every system (or one), with its gaps (OWASP NHI ids) and sharing."""
     return credential_inventory(
         session, system_id=system, environment=environment, credential_id=credential
+    )
+
+
+@router.get(
+    "/dormancy",
+    response_model=DormancyOut,
+    operation_id="listDormant",
+    summary="Credentials and systems with no recorded action for N days",
+    responses=errors(400, *READ),
+)
+def dormant(
+    session: SessionDep,
+    settings: SettingsDep,
+    _: Reader,
+    days: Annotated[
+        int | None,
+        Query(ge=1, le=3650, description="Days idle (default: policy credentials.dormancy_days)."),
+    ] = None,
+    system: str | None = None,
+    environment: Annotated[str | None, Query(pattern="^(pilot|production)$")] = None,
+) -> DormancyOut:
+    """Pilot and production credentials and systems idle for `days`; production ones are findings."""
+    bound = days if days is not None else load_policy(settings).credentials.dormancy_days
+    found = dormancy(
+        session, now=datetime.now(UTC), days=bound, system_id=system, environment=environment
+    )
+    return DormancyOut(
+        days=bound,
+        credentials=[d for d in found if d.credential_id is not None],
+        systems=[d for d in found if d.credential_id is None],
     )
 
 

@@ -126,3 +126,33 @@ def test_contain_posts_the_reason(api, cli):
     assert result.exit_code == 0, result.stderr
     assert json.loads(api.requests[0].content) == {"reason": "leaked key"}
     assert "contained" in result.stdout
+
+
+def test_dormant_lists_idle_credentials_and_systems_with_days_idle(api, cli):
+    """`credentials dormant --days 45` asks for that bound and shows days idle and findings."""
+    idle = {
+        "system_id": SYSTEM,
+        "credential_id": "crm-reader",
+        "environment": "production",
+        "system_state": "production",
+        "last_action_at": None,
+        "idle_since": "2026-10-01T00:00:00+00:00",
+        "idle_days": 61,
+        "finding": True,
+    }
+    system = {**idle, "credential_id": None, "finding": False, "idle_days": 50}
+    api.reply("GET", "/dormancy", 200, {"days": 45, "credentials": [idle], "systems": [system]})
+    result = cli("credentials", "dormant", "--days", "45", "--output", "tsv")
+    assert result.exit_code == 0, result.stderr
+    assert api.requests[0].url.params["days"] == "45"
+    lines = result.stdout.splitlines()
+    assert lines[1].split("\t") == [
+        SYSTEM,
+        "crm-reader",
+        "production",
+        "production",
+        "never",
+        "61",
+        "finding",
+    ]
+    assert lines[2].split("\t")[1] == "(system)"
