@@ -1,4 +1,4 @@
-"""`threshold event scope-change|model-change` and `threshold deploy-check`, for deploy scripts.
+"""`threshold event scope-change|model-change|mcp-tools|...` and `threshold deploy-check`.
 
 Each command sends one CloudEvent (`POST /api/v1/events`); `--source` and `--id` identify it,
 so a deploy step that is retried with the same `--id` is applied once.
@@ -7,6 +7,7 @@ so a deploy step that is retried with the same `--id` is applied once.
 from __future__ import annotations
 
 import json
+import sys
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from cli.options import Environment, JsonOpt
 from domain.events import (
     CREDENTIAL_CHANGED,
     MANIFEST_DECLARED,
+    MCP_TOOLS_LISTED,
     MODEL_CHANGED,
     SCOPE_CHANGED,
     CredentialAction,
@@ -195,6 +197,56 @@ def credential_change(
         data["credential_id"] = credential_id
     event = cloudevent(CREDENTIAL_CHANGED, system_id, data, source, event_id)
     _report(send(connect(ctx), event), as_json)
+
+
+@app.command("mcp-tools")
+def mcp_tools(
+    ctx: typer.Context,
+    system_id: Annotated[str, typer.Argument(help="The system id (the event's subject).")],
+    server: Annotated[str, typer.Option(help="The MCP server's name in the manifest.")],
+    file: Annotated[
+        str,
+        typer.Option(
+            "--file",
+            "-f",
+            help='The server\'s `tools/list` result as JSON ({"tools": [...]}); - reads stdin.',
+        ),
+    ],
+    url: Annotated[
+        str | None, typer.Option(help="Where the server answers.", show_default=False)
+    ] = None,
+    source: SourceOpt = DEFAULT_SOURCE,
+    event_id: EventIdOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Send an MCP `tools/list` snapshot; new or newly destructive tools await revalidation."""
+    data: dict[str, Any] = {"server": server, **read_tools_list(file)}
+    if url is not None:
+        data["url"] = url
+    event = cloudevent(MCP_TOOLS_LISTED, system_id, data, source, event_id)
+    _report(send(connect(ctx), event), as_json)
+
+
+def read_tools_list(file: str) -> dict[str, Any]:
+    """`tools` (and `nextCursor`) of a `tools/list` result, or of a JSON-RPC reply holding one."""
+    where = "stdin" if file == "-" else file
+    try:
+        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+        data = json.loads(text)
+    except OSError as exc:
+        raise CliError(f"cannot read {file}: {exc.strerror}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CliError(
+            f"{where} is not valid JSON: {scrub(str(exc))}", [Problem(where, "fix the syntax")]
+        ) from None
+    if isinstance(data, dict) and isinstance(data.get("result"), dict):
+        data = data["result"]  # a whole JSON-RPC response
+    if not isinstance(data, dict) or not isinstance(data.get("tools"), list):
+        raise CliError(
+            f"{where} does not hold a tools/list result",
+            [Problem("tools", 'write the result as {"tools": [...]}')],
+        )
+    return {key: data[key] for key in ("tools", "nextCursor") if key in data}
 
 
 def awaits_approval(result: dict[str, Any]) -> bool:

@@ -7,12 +7,14 @@ from datetime import datetime, timedelta
 
 from domain.gaps import find_gaps
 from domain.manifest import AISystemManifest, Autonomy, DataClassification, Environment
+from domain.mcp import tool_map
 from domain.policy import Policy, RiskTier, Role
 from domain.requirements import GovernanceRequirements, Trigger
 
 
 def governance_triggers(system: AISystemManifest, policy: Policy, now: datetime) -> list[Trigger]:
-    """Every named reason production governance applies to this system."""
+    """Every named reason production governance applies; MCP tools count as tools, and the
+    destructive ones (per MCP's hints and defaults) as write access."""
     caps = system.capabilities
     found: list[Trigger] = []
 
@@ -38,10 +40,12 @@ def governance_triggers(system: AISystemManifest, policy: Policy, now: datetime)
         add("regulated_data", "touches regulated data")
     if system.autonomy is Autonomy.autonomous:
         add("acts_without_human_review", "acts without human review (autonomous)")
-    if caps.write_targets:
-        add("write_access", "writes to " + ", ".join(caps.write_targets))
-    if caps.tools:
-        add("tool_invocation", "invokes tools: " + ", ".join(caps.tools))
+    mcp_tools = tool_map(system.mcp_servers)
+    writes = caps.write_targets + [n for n, tool in mcp_tools.items() if tool.annotations.writes]
+    if writes:
+        add("write_access", "writes to " + ", ".join(writes))
+    if caps.tools or mcp_tools:
+        add("tool_invocation", "invokes tools: " + ", ".join(caps.tools + list(mcp_tools)))
     if caps.downstream_automation:
         add("downstream_automation", "triggers " + ", ".join(caps.downstream_automation))
     persistent = [c.id for c in system.credentials if _is_persistent(c.expires_at, policy, now)]

@@ -5,6 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+
 APPLIED = {
     "status": 200,
     "id": "deploy-7",
@@ -181,3 +186,80 @@ def test_credential_change_sends_the_whole_credential(api, cli, tmp_path):
     assert first["data"]["action"] == "rotated"
     assert first["data"]["credential"]["vault_ref"].endswith("crm-reader-v2")
     assert second["data"] == {"action": "removed", "credential_id": "support-assistant-crm-reader"}
+
+
+TOOLS_LIST = {
+    "tools": [
+        {
+            "name": "export",
+            "description": "Export accounts.",
+            "inputSchema": {"type": "object"},
+            "annotations": {"readOnlyHint": False, "destructiveHint": True},
+        }
+    ]
+}
+
+
+def test_mcp_tools_sends_the_tools_list_snapshot(api, cli, tmp_path):
+    """A tools/list result file becomes one tools_listed CloudEvent; awaiting revalidation exits 1."""
+    api.reply("POST", "/events", 200, APPLIED)
+    listing = tmp_path / "tools.json"
+    listing.write_text(json.dumps(TOOLS_LIST))
+    result = cli(
+        "event",
+        "mcp-tools",
+        "support-assistant",
+        "--server",
+        "crm",
+        "--url",
+        "https://mcp.example.com/crm",
+        "--file",
+        str(listing),
+        "--id",
+        "deploy-8",
+    )
+    assert result.exit_code == 1, result.output
+    [request] = api.requests
+    assert request.headers["content-type"] == "application/cloudevents+json"
+    sent = json.loads(request.content)
+    assert (sent["type"], sent["subject"], sent["id"]) == (
+        "dev.threshold.mcp.tools_listed",
+        "support-assistant",
+        "deploy-8",
+    )
+    assert sent["data"] == {"server": "crm", "url": "https://mcp.example.com/crm", **TOOLS_LIST}
+    assert "revalidation support-assistant-2" in result.stdout
+
+
+def test_mcp_tools_reads_stdin_and_exits_zero_once_in_force(api):
+    """`--file -` reads a whole JSON-RPC reply from stdin; an immaterial snapshot exits 0."""
+    immaterial = APPLIED | {"material": False, "request_id": None, "state": "production"}
+    api.reply("POST", "/events", 200, immaterial)
+    reply = json.dumps({"jsonrpc": "2.0", "id": 1, "result": TOOLS_LIST | {"nextCursor": "p2"}})
+    args = ["event", "mcp-tools", "support-assistant", "--server", "crm", "-f", "-", "--json"]
+    result = CliRunner().invoke(app, args, input=reply)
+    assert result.exit_code == 0, result.output
+    sent = json.loads(api.requests[0].content)
+    assert sent["data"] == {"server": "crm", **TOOLS_LIST, "nextCursor": "p2"}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("{not json", "is not valid JSON"), ('{"tools": {}}', "does not hold a tools/list result")],
+)
+def test_mcp_tools_bad_file_is_a_usage_error(api, cli, tmp_path, content, message):
+    """An unreadable or wrongly shaped tools/list file exits 2 before calling the API."""
+    listing = tmp_path / "tools.json"
+    listing.write_text(content)
+    result = cli("event", "mcp-tools", "support-assistant", "--server", "crm", "-f", str(listing))
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert api.requests == []
+
+
+def test_mcp_tools_missing_file_is_a_usage_error(api, cli):
+    """A --file that does not exist exits 2 naming it, sending nothing."""
+    result = cli("event", "mcp-tools", "support-assistant", "--server", "crm", "-f", "nope.json")
+    assert result.exit_code == 2
+    assert "cannot read nope.json" in result.output
+    assert api.requests == []

@@ -226,3 +226,45 @@ def test_policy_sets_persistence_threshold(quiet_data: dict[str, Any]) -> None:
     policy = parse_policy({"credentials": {"persistent_after_days": 7}})
     assert "persistent_credentials" not in codes(classified(quiet_data))
     assert "persistent_credentials" in codes(classified(quiet_data, policy))
+
+
+READ_ONLY = {"readOnlyHint": True, "destructiveHint": False}
+
+
+def mcp(**tools: dict[str, bool]) -> dict[str, Any]:
+    """A manifest fragment with one MCP server `crm` offering the given tools and hints."""
+    listed = [{"name": name, "annotations": hints} for name, hints in tools.items()]
+    return {"mcp_servers": [{"name": "crm", "tools": listed}]}
+
+
+@pytest.mark.parametrize(
+    ("hints", "expected"),
+    [
+        (READ_ONLY, {"tool_invocation"}),
+        ({"readOnlyHint": False, "destructiveHint": True}, {"tool_invocation", "write_access"}),
+        ({}, {"tool_invocation", "write_access"}),
+        ({"readOnlyHint": True}, {"tool_invocation"}),
+        ({"destructiveHint": False}, {"tool_invocation"}),
+    ],
+    ids=["read-only", "destructive", "defaults", "read-only-only", "non-destructive"],
+)
+def test_mcp_tools_count_as_tools_and_destructive_ones_as_writes(
+    quiet_data: dict[str, Any], hints: dict[str, bool], expected: set[str]
+) -> None:
+    """An MCP tool is tool invocation; one destructive by its hints (or MCP's defaults) writes."""
+    assert codes(classified(quiet_data | mcp(export=hints))) == expected
+
+
+def test_mcp_only_manifest_classifies_like_its_capability_twin(quiet_data: dict[str, Any]) -> None:
+    """Only MCP tools give the tier, approvers and triggers of the equivalent tools and writes."""
+    via_mcp = classified(quiet_data | mcp(search=READ_ONLY, export={}))
+    twin = classified(
+        quiet_data | {"capabilities": {"tools": ["search", "export"], "write_targets": ["crm"]}}
+    )
+    assert codes(via_mcp) == codes(twin)
+    assert (via_mcp.risk_tier, via_mcp.required_roles) == (twin.risk_tier, twin.required_roles)
+    reasons = {t.code: t.reason for t in via_mcp.triggers}
+    assert reasons == {
+        "tool_invocation": "invokes tools: crm/search, crm/export",
+        "write_access": "writes to crm/export",
+    }

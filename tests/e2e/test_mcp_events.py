@@ -1,15 +1,21 @@
-"""MCP `tools/list` snapshots sent as CloudEvents, end to end on the Temporal dev server."""
+"""MCP `tools/list` snapshots sent as CloudEvents (API and CLI), end to end on the dev server."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
+from typer.testing import CliRunner
 
+from cli import client as cli_client
+from cli.main import app as cli_app
 from tests.e2e.test_scope_changes import (
     SYSTEM,
+    AppBridge,
     cloudevent,
     decide,
     in_production,
@@ -81,3 +87,35 @@ async def test_mcp_removal_is_recorded_only(
         bad = await send(stack, cloudevent({"server": "crm", "tools": [{"name": ""}]}, LISTED))
         assert bad.status_code == 422
         assert bad.json()["error"]["problems"][0]["field"].startswith("data.tools[0]")
+
+
+async def test_cli_mcp_tools_exit_codes(
+    dev_env: WorkflowEnvironment,
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`threshold event mcp-tools` exits 1 while new tools await revalidation, 0 once approved
+    and the same list is sent again."""
+    async with running_stack(dev_env.client, make_settings(database_url, tmp_path)) as stack:
+        await in_production(stack)
+        monkeypatch.setattr(cli_client, "TRANSPORT", AppBridge(stack, asyncio.get_running_loop()))
+        tools = tmp_path / "tools.json"
+        tools.write_text(json.dumps({"tools": listing(search=READ)["data"]["tools"]}))
+        args = ["--token", stack.tokens[REQUESTER], "event", "mcp-tools", SYSTEM, "--server"]
+        args += ["crm", "--file", str(tools), "--json"]
+
+        def run() -> Any:
+            return CliRunner().invoke(cli_app, args)
+
+        waiting = await asyncio.to_thread(run)
+        assert waiting.exit_code == 1, waiting.output
+        body = json.loads(waiting.stdout)
+        assert body["assessment"]["reasons"][0]["message"] == "new MCP tool: crm/search"
+        for who in (TECH, SECURITY):
+            assert (await decide(stack, body["request_id"], who)).status_code == 200
+        again = await asyncio.to_thread(run)
+        assert again.exit_code == 0, again.output
+        relisted = json.loads(again.stdout)
+        assert not relisted["material"], relisted  # no change: nothing to assess
+        assert relisted["state"] == "production"
