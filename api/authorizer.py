@@ -24,7 +24,7 @@ from api.service import GovernanceService
 from core.settings import Settings
 from db.actions import scope_of
 from domain.actions import ActionRecord, ActionScope
-from domain.authorize import AuthorizeRequest, Decision, Verdict, as_record, decide
+from domain.authorize import AuthorizeRequest, RuntimeDecision, Verdict, as_record, decide
 from domain.contracts import SystemView
 
 log = logging.getLogger(__name__)
@@ -111,13 +111,13 @@ class Authorizer:
         record = as_record(request, now)
         verdict = decide(scope, record, stale=self.stale())
         approval_id = None
-        if verdict.decision is Decision.require_approval:
+        if verdict.decision is RuntimeDecision.require_approval:
             approval_id = "jit-" + uuid.uuid4().hex[:16]
             minutes = self.settings.authorize_approval_minutes
             self.pending[approval_id] = Pending(
                 approval_id, request, verdict, principal, now + timedelta(minutes=minutes)
             )
-        if verdict.decision is not Decision.allow or self.settings.authorize_record_allows:
+        if verdict.decision is not RuntimeDecision.allow or self.settings.authorize_record_allows:
             self.queue.append(record.model_copy(update={"id": "authorize:" + uuid.uuid4().hex}))
         return verdict, approval_id
 
@@ -134,7 +134,7 @@ class Authorizer:
             final = decide(scope, record, stale=self.stale())
         else:
             final = Verdict(
-                decision=Decision.deny,
+                decision=RuntimeDecision.deny,
                 reasons=[f"{principal} rejected the approval {approval_id}"],
                 codes=["approval_rejected"],
                 version=scope.version,
@@ -142,7 +142,7 @@ class Authorizer:
             )
         pending.final, pending.decided_by = final, principal
         pending.decided.set()
-        if final.decision is not Decision.allow or self.settings.authorize_record_allows:
+        if final.decision is not RuntimeDecision.allow or self.settings.authorize_record_allows:
             self.queue.append(record.model_copy(update={"id": "authorize:" + approval_id}))
         return pending
 
@@ -161,7 +161,7 @@ class Authorizer:
     def _expire(self, pending: Pending) -> None:
         if pending.final is None and datetime.now(UTC) >= pending.expires_at:
             pending.final = Verdict(
-                decision=Decision.deny,
+                decision=RuntimeDecision.deny,
                 reasons=[f"approval {pending.id} expired without a decision"],
                 codes=["approval_expired"],
                 version=pending.verdict.version,

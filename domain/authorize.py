@@ -19,7 +19,7 @@ from domain.manifest import SYSTEM_ID_PATTERN, Environment
 STALE_REASON = "authorization snapshot stale"
 
 
-class Decision(StrEnum):
+class RuntimeDecision(StrEnum):
     """What the runtime may do."""
 
     allow = "allow"
@@ -50,7 +50,7 @@ class Verdict(BaseModel):
     """The decision, why, and the approved version that decided it."""
 
     model_config = ConfigDict(frozen=True)
-    decision: Decision
+    decision: RuntimeDecision
     reasons: list[str]
     codes: list[str] = Field(default_factory=list)
     version: int
@@ -84,7 +84,7 @@ def decide(scope: ActionScope, record: ActionRecord, *, stale: bool) -> Verdict:
     where = f"{scope.system_id} v{scope.version} ({scope.state})"
     if stale and scope.production:
         return Verdict(
-            decision=Decision.deny,
+            decision=RuntimeDecision.deny,
             reasons=[f"{STALE_REASON}: {where} could not be confirmed current"],
             codes=["snapshot_stale"],
             version=scope.version,
@@ -93,13 +93,17 @@ def decide(scope: ActionScope, record: ActionRecord, *, stale: bool) -> Verdict:
     findings = check_action(scope, record)
     if not findings:
         return Verdict(
-            decision=Decision.allow,
+            decision=RuntimeDecision.allow,
             reasons=[f"within the approved scope of {where}"],
             version=scope.version,
             state=scope.state,
         )
     codes = [f.code for f in findings]
-    decision = Decision.require_approval if codes == ["missing_human_approval"] else Decision.deny
+    decision = (
+        RuntimeDecision.require_approval
+        if codes == ["missing_human_approval"]
+        else RuntimeDecision.deny
+    )
     return Verdict(
         decision=decision,
         reasons=[f"{f.message} (approved scope {where})" for f in findings],

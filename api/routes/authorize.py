@@ -11,7 +11,7 @@ from api.auth import DECIDERS, WRITERS, Principal
 from api.authorizer import Authorizer, Pending
 from api.deps import require
 from api.openapi import errors
-from domain.authorize import AuthorizeRequest, Decision, Verdict
+from domain.authorize import AuthorizeRequest, RuntimeDecision, Verdict
 from domain.errors import Forbidden, NotFound, Problem
 
 router = APIRouter(tags=["authorize"])
@@ -23,7 +23,7 @@ ApprovalId = Annotated[str, Path(pattern=r"^jit-[0-9a-f]{16}$", description="The
 class AuthorizeOut(BaseModel):
     """The decision on one action."""
 
-    decision: Decision
+    decision: RuntimeDecision
     reasons: list[str]
     codes: list[str] = Field(default_factory=list, description="The finding codes that decided.")
     system: str
@@ -36,7 +36,7 @@ class AuthorizeOut(BaseModel):
     decided_by: str | None = None
 
 
-class DecisionIn(BaseModel):
+class AuthorizationDecisionIn(BaseModel):
     """A human's decision on a just-in-time approval."""
 
     approve: bool
@@ -122,7 +122,7 @@ async def await_authorization(
     responses=errors(400, 401, 403, 404, 422, 429),
 )
 def decide_authorization(
-    approval_id: ApprovalId, body: DecisionIn, authorizer: AuthorizerDep, who: Decider
+    approval_id: ApprovalId, body: AuthorizationDecisionIn, authorizer: AuthorizerDep, who: Decider
 ) -> AuthorizeOut:
     """Decide a pending approval; the waiting runtime's long poll answers at once."""
     _pending(authorizer, approval_id)
