@@ -30,7 +30,7 @@ async def test_swagger_ui_and_redoc_render_offline(tmp_path: Path, chromium: Any
         page = await context.new_page()
         await page.goto(f"{base}/docs")
         await page.get_by_text("Register a system from its manifest").first.wait_for()
-        assert await page.get_by_role("button", name="Authorize").count() == 1
+        assert await page.get_by_role("button", name="Authorize", exact=True).count() == 1
 
         await page.goto(f"{base}/redoc")
         await page.locator("h2", has_text="Register a system from its manifest").wait_for()
