@@ -10,6 +10,8 @@ from functools import cache
 
 import psycopg
 
+from db.engine import get_engine
+
 PG_DSN = os.environ.get("THRESHOLD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 SKIP_REASON = "PostgreSQL not reachable on 127.0.0.1:5432 — skipping PostgreSQL tests"
 
@@ -30,9 +32,11 @@ def fresh_schema() -> Iterator[str]:
     schema = f"t_{secrets.token_hex(6)}"
     with psycopg.connect(PG_DSN, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
+    url = f"{PG_DSN.replace('postgresql://', 'postgresql+psycopg://')}?options=-csearch_path%3D{schema}"
     try:
-        yield f"{PG_DSN.replace('postgresql://', 'postgresql+psycopg://')}?options=-csearch_path%3D{schema}"
+        yield url
     finally:
+        get_engine(url).dispose()  # the process-wide engine's idle connections end with the test
         drop_schema(schema)
 
 
