@@ -80,9 +80,7 @@ def credential_page(
         declared: dict[str, Any] = next(
             (x for x in view["manifest"].get("credentials", []) if x["id"] == cred_id), {}
         )
-        revoked = any(
-            e.get("id") == cred_id for e in view.get("revoked_credentials", []) or []
-        ) or bool(declared.get("revoked_at"))
+        revocation = (view.get("revocations") or {}).get(cred_id, "")  # requested/confirmed/failed
         rows.append(
             {
                 "system_id": system_id,
@@ -93,7 +91,7 @@ def credential_page(
                 "expires_at": declared.get("expires_at"),
                 "last_use": used,
                 "findings": int(found or 0),
-                "revoked": revoked,
+                "revocation": revocation,
             }
         )
     return rows, int(total.scalar_one())

@@ -16,6 +16,7 @@ from tests.e2e.test_credentials_actions import (
     post_actions,
     settings_for,
 )
+from tests.e2e.test_promotion_tour import eventually
 from tests.e2e.test_scope_changes import in_production
 from tests.harness import BUSINESS, running_stack
 
@@ -31,7 +32,8 @@ async def test_new_pages_show_the_estate_without_secret_values(
     dev_env: WorkflowEnvironment, database_url: str, tmp_path: Path
 ) -> None:
     """A production system with recorded actions shows on the credential, action, trace,
-    verification and picture pages; no page shows a token; the inventory shows fingerprints."""
+    verification and picture pages; no page shows a token; the inventory shows fingerprints, and
+    each credential's revocation once the system is contained."""
     async with running_stack(dev_env.client, settings_for(database_url, tmp_path)) as stack:
         await in_production(stack)
         await post_actions(stack, [action(), action(tool="send_email", target="mail")])
@@ -64,6 +66,17 @@ async def test_new_pages_show_the_estate_without_secret_values(
             assert (await http.get("/tokens")).status_code == 403
             counts = await http.get("/counts.json")
             assert counts.json()["in production"] == 1
+            assert "revocation" not in creds  # live before containment
+            contained = await stack.call(
+                "POST", f"/systems/{SYSTEM}/contain", ADMIN, json={"reason": "out of scope"}
+            )
+            assert contained.status_code == 200, contained.text
+
+            async def revocation_shown() -> bool:
+                page = (await http.get("/credentials")).text
+                return "revocation requested" in page or "revocation confirmed" in page
+
+            assert await eventually(revocation_shown)
 
 
 async def test_tokens_page_is_for_admins_and_shows_no_token_values(
