@@ -15,9 +15,8 @@ from temporalio.testing import WorkflowEnvironment
 from cli.governed import ActionDenied, Governor
 from core.settings import Settings
 from tests.e2e.test_credentials_actions import ADMIN, CREDENTIAL, SYSTEM, settings_for
-from tests.e2e.test_promotion_tour import eventually
-from tests.e2e.test_scope_changes import in_production
-from tests.harness import BUSINESS, REQUESTER, Stack, running_stack, serve_api
+from tests.e2e.test_promotion_tour import eventually, register_and_request
+from tests.harness import BUSINESS, REQUESTER, SECURITY, TECH, Stack, running_stack, serve_api
 
 pytestmark = pytest.mark.devserver
 
@@ -44,6 +43,23 @@ async def authorize(stack: Stack, **fields: Any) -> dict[str, Any]:
     return result
 
 
+async def in_production(stack: Stack) -> None:
+    """Register the support assistant, have its three approvers promote it, wait for production
+    (what authorize reads is the projection, not the decision's answer)."""
+    request_id = await register_and_request(stack)
+    for who in (BUSINESS, TECH, SECURITY):
+        decided = await stack.call(
+            "POST", f"/requests/{request_id}/decisions", who, json={"approve": True}
+        )
+        assert decided.status_code == 200, decided.text
+
+    async def production() -> bool:
+        shown = await stack.call("GET", f"/systems/{SYSTEM}", REQUESTER)
+        return bool(shown.json()["state"] == "production")
+
+    assert await eventually(production)
+
+
 def fast(settings: Settings, **api: Any) -> Settings:
     """Settings with the authorize options given."""
     return settings.model_copy(update={"api": settings.api.model_copy(update=api)})
@@ -58,7 +74,8 @@ async def test_authorize_allows_denies_asks_and_follows_containment(
         await in_production(stack)
 
         async def allowed() -> bool:
-            return bool((await authorize(stack))["decision"] == "allow")
+            answer = await authorize(stack)
+            return bool(answer["decision"] == "allow" and answer["state"] == "production")
 
         assert await eventually(allowed)
         allow = await authorize(stack)
