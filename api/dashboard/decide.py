@@ -13,7 +13,7 @@ from sqlmodel import Session as DbSession
 
 from api.auth import WRITERS
 from api.dashboard import session as auth
-from api.dashboard.router import _inbox, _service, checked_form, page, refused, to_signin
+from api.dashboard.router import _inbox, _service, page, refused, signed_form, to_signin
 from api.dashboard.views import days_left, now
 from api.errors import STATUS
 from api.service import command_meta
@@ -82,14 +82,10 @@ def _on_refusal(
 @router.post("/approvals/{request_id}")
 async def decide(request: Request, request_id: str) -> Response:
     """Approve or reject through the same workflow update and rules as the API and Slack."""
-    session = auth.current(request)
-    if session is None:
-        return to_signin(request)
-    form = await checked_form(request, session)
-    if form is None:
-        return refused(
-            request, "This form has no valid CSRF token; reload the page and retry.", 403
-        )
+    signed = await signed_form(request)
+    if isinstance(signed, Response):
+        return signed
+    session, form = signed
     if not session.can_decide:
         role = session.principal.role.value
         return refused(request, f"Your token's role ({role}) may not approve or reject.", 403)
@@ -130,14 +126,10 @@ async def decide(request: Request, request_id: str) -> Response:
 @router.post("/systems/{system_id}/release")
 async def release(request: Request, system_id: str) -> Response:
     """Ask to release a contained system (the same update as the API's release route)."""
-    session = auth.current(request)
-    if session is None:
-        return to_signin(request)
-    form = await checked_form(request, session)
-    if form is None:
-        return refused(
-            request, "This form has no valid CSRF token; reload the page and retry.", 403
-        )
+    signed = await signed_form(request)
+    if isinstance(signed, Response):
+        return signed
+    session, form = signed
     if session.principal.role not in WRITERS:
         role = session.principal.role.value
         return refused(request, f"Your token's role ({role}) may not ask for a release.", 403)

@@ -11,7 +11,7 @@ from sqlmodel import Session as DbSession
 
 from api.dashboard import session as auth
 from api.dashboard.decide import router as decide_router
-from api.dashboard.router import checked_form, page, refused, to_signin
+from api.dashboard.router import page, refused, signed_form, to_signin
 from api.dashboard.views import estate_counts, now
 from db.dashboard import acknowledge_finding, open_findings
 from db.queries import list_requests
@@ -106,14 +106,10 @@ def _back(target: str | None, fallback: str) -> str:
 @router.post("/findings/{system_id}/{code}/acknowledge")
 async def acknowledge(request: Request, system_id: str, code: str) -> Response:
     """Acknowledge a finding kind on a system, with a reason (audited as finding_acknowledged)."""
-    session = auth.current(request)
-    if session is None:
-        return to_signin(request)
-    form = await checked_form(request, session)
-    if form is None:
-        return refused(
-            request, "This form has no valid CSRF token; reload the page and retry.", 403
-        )
+    signed = await signed_form(request)
+    if isinstance(signed, Response):
+        return signed
+    session, form = signed
     if not session.can_decide:
         role = session.principal.role.value
         return refused(request, f"Your token's role ({role}) may not acknowledge findings.", 403)

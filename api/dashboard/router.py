@@ -67,6 +67,19 @@ async def checked_form(request: Request, session: auth.Session) -> dict[str, str
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
+async def signed_form(request: Request) -> tuple[auth.Session, dict[str, str]] | Response:
+    """The session and its CSRF-checked form; else the sign-in redirect or the 403 page."""
+    session = auth.current(request)
+    if session is None:
+        return to_signin(request)
+    form = await checked_form(request, session)
+    if form is None:
+        return refused(
+            request, "This form has no valid CSRF token; reload the page and retry.", 403
+        )
+    return session, form
+
+
 def _service(request: Request) -> GovernanceService:
     service: GovernanceService = request.app.state.service
     return service
