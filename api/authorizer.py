@@ -15,17 +15,20 @@ import asyncio
 import logging
 import time
 import uuid
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine, text
 
 from api.service import GovernanceService
 from core.settings import Settings
 from db.actions import scope_of
+from domain.action_approvals import entry_for
 from domain.actions import ActionRecord, ActionScope
+from domain.approvals import ApprovalRequest, RequestKind, RequestStatus
 from domain.authorize import AuthorizeRequest, RuntimeDecision, Verdict, as_record, decide
-from domain.contracts import SystemView
+from domain.contracts import ActionApproval, CommandMeta, SystemView
+from domain.errors import GovernanceError, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -34,18 +37,12 @@ MISS_REFRESH_SECONDS = 0.05
 """An unknown system re-reads the projection at once, at most this often (no flood of reads)."""
 
 
-@dataclass
-class Pending:
-    """A just-in-time approval the runtime waits on."""
+@dataclass(frozen=True)
+class Approval:
+    """A just-in-time approval as authorize answers it: the request and the verdict it gives."""
 
-    id: str
-    request: AuthorizeRequest
+    request: ApprovalRequest
     verdict: Verdict
-    requested_by: str
-    expires_at: datetime
-    decided: asyncio.Event = field(default_factory=asyncio.Event)
-    final: Verdict | None = None
-    decided_by: str | None = None
 
 
 class Snapshot:
@@ -85,95 +82,176 @@ class Snapshot:
 
 
 class Authorizer:
-    """Decisions from the snapshot; pending approvals; the ledger queue."""
+    """Decisions from the snapshot; just-in-time approvals and their long polls; the ledger queue."""
 
     def __init__(self, engine: Engine, settings: Settings, service: GovernanceService) -> None:
         self.engine = engine
         self.settings = settings.api
         self.service = service
         self.snapshot = Snapshot()
-        self.pending: dict[str, Pending] = {}
+        self.waiting: dict[str, list[asyncio.Event]] = {}
+        self.recorded: set[str] = set()
         self.queue: list[ActionRecord] = []
 
     def stale(self) -> bool:
         """True when the snapshot was not confirmed current within the bound."""
         return time.monotonic() - self.snapshot.confirmed > self.settings.authorize_stale_seconds
 
-    def authorize(self, request: AuthorizeRequest, principal: str) -> tuple[Verdict, str | None]:
-        """The verdict (and, for require_approval, the id of the approval opened); None: unknown."""
-        scope = self.snapshot.scopes.get(request.system)
+    def scope(self, system_id: str) -> ActionScope:
+        """The system's approved scope (re-reading at once for one not seen yet); KeyError."""
+        scope = self.snapshot.scopes.get(system_id)
         if scope is None and time.monotonic() - self.snapshot.confirmed > MISS_REFRESH_SECONDS:
             self.snapshot.refresh(self.engine)  # a system registered since the last poll
-            scope = self.snapshot.scopes.get(request.system)
+            scope = self.snapshot.scopes.get(system_id)
         if scope is None:
-            raise KeyError(request.system)
-        now = datetime.now(UTC)
-        record = as_record(request, now)
-        verdict = decide(scope, record, stale=self.stale())
-        approval_id = None
-        if verdict.decision is RuntimeDecision.require_approval:
-            approval_id = "jit-" + uuid.uuid4().hex[:16]
-            minutes = self.settings.authorize_approval_minutes
-            self.pending[approval_id] = Pending(
-                approval_id, request, verdict, principal, now + timedelta(minutes=minutes)
-            )
+            raise KeyError(system_id)
+        return scope
+
+    def authorize(self, request: AuthorizeRequest) -> Verdict:
+        """The verdict from memory alone (KeyError: unknown system); queued for the ledger."""
+        record = as_record(request, datetime.now(UTC))
+        verdict = decide(self.scope(request.system), record, stale=self.stale())
         if verdict.decision is not RuntimeDecision.allow or self.settings.authorize_record_allows:
             self.queue.append(record.model_copy(update={"id": "authorize:" + uuid.uuid4().hex}))
-        return verdict, approval_id
+        return verdict
 
-    def decide_pending(self, approval_id: str, principal: str, approve: bool) -> Pending:
-        """Approve or reject a pending approval (never by the principal who asked)."""
-        pending = self.pending[approval_id]
-        if pending.final is not None:
-            return pending
-        if principal == pending.requested_by:
-            raise PermissionError("no self-approval: another principal must decide")
-        scope = self.snapshot.scopes[pending.request.system]
-        record = as_record(pending.request, datetime.now(UTC), principal if approve else None)
-        if approve:
-            final = decide(scope, record, stale=self.stale())
-        else:
-            final = Verdict(
+    async def open_approval(
+        self, request: AuthorizeRequest, verdict: Verdict, meta: CommandMeta
+    ) -> Approval:
+        """Have the system's workflow open a just-in-time approval; refused: a deny saying why."""
+        try:
+            result = await self.service.request_action_approval(request, meta, verdict.reasons)
+        except GovernanceError as refused:
+            if refused.code not in ("conflict", "invalid"):
+                raise
+            why = Verdict(
                 decision=RuntimeDecision.deny,
-                reasons=[f"{principal} rejected the approval {approval_id}"],
-                codes=["approval_rejected"],
-                version=scope.version,
-                state=scope.state,
+                reasons=[*verdict.reasons, f"no approval could be opened: {refused.message}"],
+                codes=[*verdict.codes, "approval_unavailable"],
+                version=verdict.version,
+                state=verdict.state,
             )
-        pending.final, pending.decided_by = final, principal
-        pending.decided.set()
-        if final.decision is not RuntimeDecision.allow or self.settings.authorize_record_allows:
-            self.queue.append(record.model_copy(update={"id": "authorize:" + approval_id}))
-        return pending
+            raise ApprovalRefused(why) from None
+        entry = entry_for(result.system, meta.command_id)
+        if entry is None:  # a retry of a call whose approval aged out of the record
+            raise ApprovalRefused(
+                verdict.model_copy(
+                    update={
+                        "decision": RuntimeDecision.deny,
+                        "reasons": ["this call's approval is no longer on record: ask again"],
+                        "codes": ["approval_unavailable"],
+                    }
+                )
+            )
+        approval = await self.approval(entry.request_id, result.system)
+        assert approval is not None  # the entry is on the record the workflow just answered
+        return approval
 
-    async def wait(self, approval_id: str, seconds: float) -> Pending:
-        """The pending approval once decided, expired, or after `seconds`."""
-        pending = self.pending[approval_id]
-        self._expire(pending)
-        if pending.final is None and seconds > 0:
-            left = (pending.expires_at - datetime.now(UTC)).total_seconds()
+    async def approval(self, request_id: str, view: SystemView | None = None) -> Approval | None:
+        """The approval as it stands, with its verdict once settled (None: no such approval).
+
+        The projection answers; in the moment after opening, before it has caught up, the
+        workflows do (`view`: the system record a command just returned).
+        """
+        request, entry, system_id = await asyncio.to_thread(_read_approval, self.engine, request_id)
+        if entry is None and view is not None:
+            entry = _entry(view, request_id)
+        if entry is None:
             try:
-                await asyncio.wait_for(pending.decided.wait(), max(0.0, min(seconds, left)))
-            except TimeoutError:
-                self._expire(pending)
-        return pending
+                entry = _entry(await self.service.view(system_id), request_id)
+            except NotFound:
+                return None
+        if entry is None:
+            return None
+        if request is None:
+            request = await self.service.request(request_id)
+        if request.kind is not RequestKind.action:
+            return None
+        return Approval(request=request, verdict=self._verdict(request, entry))
 
-    def _expire(self, pending: Pending) -> None:
-        if pending.final is None and datetime.now(UTC) >= pending.expires_at:
-            pending.final = Verdict(
-                decision=RuntimeDecision.deny,
-                reasons=[f"approval {pending.id} expired without a decision"],
-                codes=["approval_expired"],
-                version=pending.verdict.version,
-                state=pending.verdict.state,
+    async def wait(self, request_id: str, seconds: float) -> Approval | None:
+        """The approval once settled, or as it stands after `seconds` (None: no such approval)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            approval = await self.approval(request_id)
+            left = deadline - time.monotonic()
+            if (
+                approval is None
+                or approval.request.status is not RequestStatus.pending
+                or left <= 0
+            ):
+                return approval
+            event = asyncio.Event()
+            self.waiting.setdefault(request_id, []).append(event)
+            try:
+                await asyncio.wait_for(event.wait(), left)
+            except TimeoutError:
+                pass
+            finally:
+                events = self.waiting.get(request_id, [])
+                if event in events:
+                    events.remove(event)
+                if not events:
+                    self.waiting.pop(request_id, None)
+
+    def _verdict(self, request: ApprovalRequest, entry: ActionApproval) -> Verdict:
+        """require_approval while open; allow (re-checked now) once approved; deny otherwise."""
+        scope = self.snapshot.scopes.get(request.system_id)
+        version, state = (scope.version, scope.state) if scope else (0, "unknown")
+        status = request.status
+        if status is RequestStatus.pending:
+            return Verdict(
+                decision=RuntimeDecision.require_approval,
+                reasons=[f"approval {request.id} awaits " + ", ".join(request.pending_roles)],
+                codes=["missing_human_approval"],
+                version=version,
+                state=state,
             )
-            pending.decided.set()
+        approvers = ", ".join(request.approvers)
+        if status is RequestStatus.approved and scope is not None:
+            record = as_record(entry.ask, datetime.now(UTC), approvers[:320])
+            verdict = decide(scope, record, stale=self.stale())
+            if request.id not in self.recorded:  # once per process; the id dedups the rest
+                self.recorded.add(request.id)
+                self.queue.append(record.model_copy(update={"id": "authorize:" + request.id}))
+            return verdict.model_copy(
+                update={"reasons": [f"approved by {approvers} ({request.id})", *verdict.reasons]}
+            )
+        why = {
+            RequestStatus.rejected: f"rejected ({request.id}): {request.reason}",
+            RequestStatus.expired: f"approval {request.id} expired without a decision",
+            RequestStatus.withdrawn: f"approval {request.id} {request.reason}",
+        }.get(status, f"approval {request.id} is {status.value}")
+        return Verdict(
+            decision=RuntimeDecision.deny,
+            reasons=[why],
+            codes=[f"approval_{status.value}"],
+            version=version,
+            state=state,
+        )
+
+    def _wake_settled(self) -> None:
+        """Wake the long polls of this process whose approval is no longer pending."""
+        ids = list(self.waiting)
+        if not ids:
+            return
+        marks = ", ".join(f":p{n}" for n in range(len(ids)))
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(f"SELECT id FROM approval_requests WHERE id IN ({marks}) AND status != :s"),
+                {"s": RequestStatus.pending.value, **{f"p{n}": i for n, i in enumerate(ids)}},
+            )
+            settled = [str(i) for (i,) in rows]
+        for request_id in settled:
+            for event in self.waiting.get(request_id, []):
+                event.set()
 
     async def run(self) -> None:
         """Poll the projection and flush the ledger queue until cancelled."""
         while True:
             try:
                 await asyncio.to_thread(self.snapshot.refresh, self.engine)
+                await asyncio.to_thread(self._wake_settled)
             except Exception as exc:  # the database is away: the snapshot goes stale, closed
                 log.warning("authorization snapshot refresh failed: %s", type(exc).__name__)
             await self.flush()
@@ -189,3 +267,34 @@ class Authorizer:
         except Exception as exc:
             log.warning("authorize ledger flush failed: %s", type(exc).__name__)
             self.queue = batch[:50_000] + self.queue
+
+
+class ApprovalRefused(Exception):
+    """No approval could be opened: the deny verdict that says why."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(verdict.reasons[-1])
+        self.verdict = verdict
+
+
+def _read_approval(
+    engine: Engine, request_id: str
+) -> tuple[ApprovalRequest | None, ActionApproval | None, str]:
+    """An approval's projected request and projected record entry (either None while the
+    projection has not caught up) and the id of its system."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT request_json, system_id FROM approval_requests WHERE id = :i"),
+            {"i": request_id},
+        ).first()
+        system_id = str(row[1]) if row else request_id.rpartition("-")[0]
+        found = conn.execute(
+            text("SELECT view_json FROM systems WHERE id = :i"), {"i": system_id}
+        ).first()
+    request = ApprovalRequest.model_validate_json(row[0]) if row else None
+    entry = _entry(SystemView.model_validate_json(found[0]), request_id) if found else None
+    return request, entry, system_id
+
+
+def _entry(view: SystemView, request_id: str) -> ActionApproval | None:
+    return next((e for e in view.action_approvals if e.request_id == request_id), None)

@@ -31,7 +31,9 @@ from db.queries import system_sharing
 from db.tables import utcnow
 from domain.actions import ActionRecord
 from domain.approvals import ApprovalRequest, DecisionCommand, RequestStatus
+from domain.authorize import AuthorizeRequest
 from domain.contracts import (
+    ActionApprovalCommand,
     ActionFindingSignal,
     AmendCommand,
     ChangeCommand,
@@ -293,6 +295,15 @@ class GovernanceService:
             shared_credentials=await self._sharing(system_id),
         )
         return await self._command(system_id, AISystemWorkflow.request_promotion, command)
+
+    async def request_action_approval(
+        self, ask: AuthorizeRequest, meta: CommandMeta, reasons: list[str]
+    ) -> CommandResult:
+        """Open a just-in-time approval of one action (authorize answered require_approval)."""
+        command = ActionApprovalCommand(
+            meta=meta, policy=self._policy_ref(ask.system), ask=ask, reasons=reasons
+        )
+        return await self._command(ask.system, AISystemWorkflow.request_action_approval, command)
 
     async def retire(self, system_id: str, meta: CommandMeta, reason: str) -> CommandResult:
         """Retire a system for good."""

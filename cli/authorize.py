@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -57,6 +57,24 @@ def authorize(
     if result.get("decision") == "require_approval" and wait > 0:
         path = f"/authorize/{segment(str(result['approval_id']))}"
         result = api.get(path, {"wait": wait})
+    _answer(result, as_json)
+
+
+def await_approval(
+    ctx: typer.Context,
+    approval_id: str,
+    wait: Annotated[
+        float, typer.Option("--wait", min=0, max=60, help="Seconds to wait for the decision.")
+    ] = 30,
+    as_json: JsonOpt = False,
+) -> None:
+    """Wait for a just-in-time approval's decision: exit 0 allow, 1 deny, 4 still open."""
+    api = connect(ctx)
+    _answer(api.get(f"/authorize/{segment(approval_id)}", {"wait": wait}), as_json)
+
+
+def _answer(result: dict[str, Any], as_json: bool) -> None:
+    """Print an authorize answer and exit with its code."""
     if as_json:
         render.echo_json(result)
     else:
@@ -64,5 +82,8 @@ def authorize(
         for reason in result.get("reasons", []):
             render.say(f"  {reason}")
         if result.get("approval_id") and result["decision"] == "require_approval":
-            render.say(f"  approval {result['approval_id']} open until {result['expires_at']}")
+            approval = result["approval_id"]
+            render.say(f"  approval {approval} open until {result['expires_at']}")
+            render.say(f"  decide: threshold approve {approval} (or Slack, the dashboard)")
+            render.say(f"  wait:   threshold await-approval {approval}")
     raise typer.Exit(CODES.get(str(result.get("decision")), DENIED))

@@ -67,8 +67,10 @@ class Governor:
             "trace_id": fields.pop("trace_id", None) or uuid.uuid4().hex,
             **fields,
         }
-        response = self.http.post(
-            "/authorize", json={k: v for k, v in body.items() if v is not None}
+        response = self.http.post(  # the key makes a retried call find its own approval
+            "/authorize",
+            json={k: v for k, v in body.items() if v is not None},
+            headers={"Idempotency-Key": "authorize:" + uuid.uuid4().hex},
         )
         response.raise_for_status()
         answer: dict[str, Any] = response.json()

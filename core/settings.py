@@ -94,9 +94,6 @@ class ApiSettings(BaseModel):
     authorize_record_allows: bool = Field(
         default=True, description="Record allows in the action ledger (off: the runtime does)"
     )
-    authorize_approval_minutes: int = Field(
-        default=15, gt=0, le=1440, description="How long a just-in-time approval stays open"
-    )
 
 
 class SlackSettings(BaseModel):

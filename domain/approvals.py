@@ -20,6 +20,7 @@ class RequestKind(StrEnum):
     recertification = "recertification"
     exception = "exception"
     release = "release"
+    action = "action"
 
 
 class RequestStatus(StrEnum):

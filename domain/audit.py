@@ -33,6 +33,12 @@ class AuditAction(StrEnum):
     approval_expired = "approval_expired"
     request_withdrawn = "request_withdrawn"
     ticket_opened = "ticket_opened"
+    # just-in-time action approvals (authorize → require_approval)
+    action_approval_requested = "action_approval_requested"
+    action_approval_approved = "action_approval_approved"
+    action_approval_rejected = "action_approval_rejected"
+    action_approval_expired = "action_approval_expired"
+    action_approval_withdrawn = "action_approval_withdrawn"
     # changes and revalidation
     manifest_amended = "manifest_amended"
     scope_changed = "scope_changed"
@@ -133,6 +139,11 @@ _MEMBERS: Mapping[EvidenceSection, tuple[AuditAction, ...]] = {
         _A.approval_expired,
         _A.request_withdrawn,
         _A.ticket_opened,
+        _A.action_approval_requested,
+        _A.action_approval_approved,
+        _A.action_approval_rejected,
+        _A.action_approval_expired,
+        _A.action_approval_withdrawn,
     ),
     _S.changes: (
         _A.manifest_amended,

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.approvals import ApprovalRequest, DecisionCommand
 from domain.audit import AuditAction
+from domain.authorize import AuthorizeRequest
 from domain.changes import ChangeAssessment
 from domain.events import ScopeEvent
 from domain.lifecycle import LifecycleState
@@ -97,6 +98,28 @@ class PromoteCommand(Model):
     policy: PolicyRef
     shared_credentials: dict[str, list[str]] = Field(default_factory=dict)
     comment: str = ""
+
+
+class ActionApprovalCommand(Model):
+    """Open a just-in-time approval of one action a runtime was told needs a human."""
+
+    meta: CommandMeta
+    policy: PolicyRef
+    ask: AuthorizeRequest
+    reasons: list[str] = Field(default_factory=list, description="Why authorize asked.")
+
+
+class ActionApproval(Model):
+    """One just-in-time action approval of a system (open ones, then the most recent closed)."""
+
+    request_id: str
+    command_id: str
+    action: str
+    ask: AuthorizeRequest
+    asked_by: str
+    expires_at: datetime
+    status: str = "pending"
+    approvers: list[str] = Field(default_factory=list)
 
 
 class ChangeCommand(Model):
@@ -254,6 +277,10 @@ class SystemView(Model):
     )
     retiring: str = Field(
         default="", description="Retirement reason while credentials are being revoked."
+    )
+    action_approvals: list[ActionApproval] = Field(
+        default_factory=list,
+        description="Just-in-time action approvals: the open ones and the last closed ones.",
     )
 
     @property

@@ -135,6 +135,12 @@ ACTION_CONTROLS: Mapping[AuditAction, tuple[str, ...]] = {
     _A.approval_escalated: ("GV.RR-02", "GOVERN-2"),
     _A.approval_expired: ("GV.RR-02", "GOVERN-2"),
     _A.request_withdrawn: ("GV.RR-02", "RS.MI-01", "GOVERN-2"),
+    # a human approves a named action at run time (use case's human_approval), time-boxed
+    _A.action_approval_requested: ("GV.OV-01", "PR.AA-05", "GOVERN-4", "NHI5"),
+    _A.action_approval_approved: (*_DECISION, "GOVERN-4", "NHI5"),
+    _A.action_approval_rejected: (*_DECISION, "GOVERN-4", "NHI5"),
+    _A.action_approval_expired: ("GV.RR-02", "PR.AA-05", "GOVERN-2"),
+    _A.action_approval_withdrawn: ("GV.RR-02", "RS.MI-01", "GOVERN-2"),
     _A.ticket_opened: ("ID.RA-07", "GOVERN-4"),
     # changes and revalidation
     _A.manifest_amended: ("ID.AM-02", "ID.RA-07"),

@@ -121,6 +121,17 @@ class ApprovalTimings(PolicyModel):
     )
     expire_after_hours: float = Field(default=168, gt=0)
     fallback_group: str = "governance"
+    action_approver_roles: list[Role] = Field(
+        default_factory=lambda: [Role.business_owner],
+        min_length=1,
+        description="Who approves an action a use case names under human_approval (just in time).",
+    )
+    action_expire_minutes: float = Field(
+        default=15,
+        gt=0,
+        le=24 * 60,
+        description="A just-in-time action approval expires (deny) after this; escalates halfway.",
+    )
 
 
 class RecertificationRules(PolicyModel):

@@ -31,6 +31,7 @@ from domain.registration import check_registration, registered_view
 from domain.requirements import GovernanceRequirements
 from domain.scope import new_request, next_request_id, role_holders
 from domain.transitions import LifecycleEvent, advance, require
+from workflows.action_approvals import ActionApprovals
 from workflows.changes import ScopeChanges
 from workflows.containment import Containment
 from workflows.findings import ActionFindings
@@ -50,7 +51,14 @@ __all__ = ["AISystemWorkflow"]
 
 @workflow.defn
 class AISystemWorkflow(
-    RequestSeam, ScopeChanges, Recertification, Waivers, Containment, ActionFindings, Retirement
+    RequestSeam,
+    ScopeChanges,
+    Recertification,
+    Waivers,
+    Containment,
+    ActionFindings,
+    ActionApprovals,
+    Retirement,
 ):
     """Registration → pilot → promotion → production → … → retirement, for one system."""
 
@@ -452,4 +460,5 @@ class AISystemWorkflow(
             RequestKind.release: self._release_closed,
             RequestKind.recertification: self._recertification_closed,
             RequestKind.exception: self._exception_closed,
+            RequestKind.action: self._action_closed,
         }

@@ -14,6 +14,7 @@ from temporalio.exceptions import ActivityError
 
 from domain.approvals import (
     ApprovalRequest,
+    RequestKind,
     RequestStatus,
     apply_decision,
     choose_role,
@@ -127,7 +128,8 @@ class ApprovalWorkflow:
 
     def _slack_may(self) -> bool:
         """The first message waits (a short grace) for the ticket key, unless closed already."""
-        return self._ticket_synced > 0 or not self._pending() or self._grace_over
+        ticketless = self._request.kind is RequestKind.action  # minutes long: no change ticket
+        return ticketless or self._ticket_synced > 0 or not self._pending() or self._grace_over
 
     def _drained(self) -> bool:
         """Closed, nothing queued, nothing running: the request has nothing left to tell."""
@@ -230,7 +232,7 @@ class ApprovalWorkflow:
 
     def _changed(self, *, ticket: bool = True) -> None:
         """The request changed: record it, tell Slack and (unless only its key came) the ticket."""
-        self._ticket_wanted += ticket
+        self._ticket_wanted += ticket and self._request.kind is not RequestKind.action
         self._version += 1
         self._rec.request = self._request
         self._rec.request_version = self._version

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from temporalio import workflow
 from temporalio.workflow import ParentClosePolicy
 
-from domain.approvals import ApprovalRequest, RequestKind
+from domain.approvals import ApprovalRequest, RequestKind, RequestStatus
 from domain.audit import AuditAction as A
 from domain.contracts import (
     ApprovalWorkflowInput,
@@ -105,7 +105,7 @@ class RequestSeam(SystemHost):
             self._event("threshold", A.withdraw_failed, request_id, error=str(error))
 
     def _withdraw_open(self, view: SystemView, reason: str, *, every: bool = False) -> SystemView:
-        """Withdraw the system's pending request (`every`: its recertification and exceptions too)."""
+        """Withdraw the pending request and open action approvals (`every`: recert and exceptions)."""
         update: dict[str, Any] = {}
         pending = view.pending_request
         if pending is not None:
@@ -115,6 +115,9 @@ class RequestSeam(SystemHost):
         if every and recert is not None and recert.request_id is not None:
             self._withdraw_request(recert.request_id, RequestKind.recertification, reason)
             update["recertification"] = recert.model_copy(update={"request_id": None})
+        for entry in view.action_approvals:
+            if entry.status == RequestStatus.pending.value:
+                self._withdraw_request(entry.request_id, RequestKind.action, reason)
         if every:
             now, exceptions = workflow.now(), list(view.exceptions)
             for found in view.exceptions:

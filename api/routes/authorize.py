@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from api.auth import DECIDERS, WRITERS, Principal
-from api.authorizer import Authorizer, Pending
-from api.deps import require
+from api.auth import WRITERS, Principal
+from api.authorizer import Approval, ApprovalRefused, Authorizer
+from api.deps import IdempotencyKey, RequestIdPath, require
 from api.openapi import errors
+from api.service import command_meta
 from domain.authorize import AuthorizeRequest, RuntimeDecision, Verdict
-from domain.errors import Forbidden, NotFound, Problem
+from domain.errors import NotFound, Problem
 
 router = APIRouter(tags=["authorize"])
 Writer = Annotated[Principal, Depends(require(WRITERS))]
-Decider = Annotated[Principal, Depends(require(DECIDERS))]
-ApprovalId = Annotated[str, Path(pattern=r"^jit-[0-9a-f]{16}$", description="The approval id.")]
 
 
 class AuthorizeOut(BaseModel):
@@ -30,17 +29,11 @@ class AuthorizeOut(BaseModel):
     version: int = Field(description="The approved version (projection version) that decided.")
     state: str
     approval_id: str | None = Field(
-        default=None, description="require_approval: long-poll GET /authorize/{approval_id}."
+        default=None,
+        description="require_approval: the approval request; long-poll GET /authorize/{id}.",
     )
     expires_at: str | None = None
-    decided_by: str | None = None
-
-
-class AuthorizationDecisionIn(BaseModel):
-    """A human's decision on a just-in-time approval."""
-
-    approve: bool
-    comment: str = Field(default="", max_length=2000)
+    decided_by: list[str] = Field(default_factory=list, description="Who approved.")
 
 
 def _authorizer(request: Request) -> Authorizer:
@@ -51,7 +44,8 @@ def _authorizer(request: Request) -> Authorizer:
 AuthorizerDep = Annotated[Authorizer, Depends(_authorizer)]
 
 
-def _out(system: str, verdict: Verdict, pending: Pending | None = None) -> AuthorizeOut:
+def _out(system: str, verdict: Verdict, approval: Approval | None = None) -> AuthorizeOut:
+    request = approval.request if approval else None
     return AuthorizeOut(
         decision=verdict.decision,
         reasons=verdict.reasons,
@@ -59,20 +53,10 @@ def _out(system: str, verdict: Verdict, pending: Pending | None = None) -> Autho
         system=system,
         version=verdict.version,
         state=verdict.state,
-        approval_id=pending.id if pending else None,
-        expires_at=pending.expires_at.isoformat() if pending else None,
-        decided_by=pending.decided_by if pending else None,
+        approval_id=request.id if request else None,
+        expires_at=request.expires_at.isoformat() if request else None,
+        decided_by=request.approvers if request else [],
     )
-
-
-def _pending(authorizer: Authorizer, approval_id: str) -> Pending:
-    pending = authorizer.pending.get(approval_id)
-    if pending is None:
-        raise NotFound(
-            f"no approval {approval_id} in this API process",
-            [Problem("approval_id", "use the approval_id that POST /authorize answered")],
-        )
-    return pending
 
 
 @router.post(
@@ -80,62 +64,50 @@ def _pending(authorizer: Authorizer, approval_id: str) -> Pending:
     response_model=AuthorizeOut,
     operation_id="authorizeAction",
     summary="Ask whether an AI system may take an action now (allow, deny, require_approval)",
-    responses=errors(400, 401, 403, 404, 422, 429),
+    responses=errors(400, 401, 403, 404, 422, 429, 503),
 )
-def authorize(body: AuthorizeRequest, authorizer: AuthorizerDep, who: Writer) -> AuthorizeOut:
-    """Decide from the in-memory snapshot of the system's approved scope (no database call)."""
+async def authorize(
+    body: AuthorizeRequest, authorizer: AuthorizerDep, who: Writer, key: IdempotencyKey = None
+) -> AuthorizeOut:
+    """Decide from the in-memory snapshot of the system's approved scope (no database call).
+
+    An action a use case puts under human approval opens a just-in-time approval request (one
+    per call: an `Idempotency-Key` makes a retried call find its own approval again).
+    """
     try:
-        verdict, approval_id = authorizer.authorize(body, who.email)
+        verdict = authorizer.authorize(body)
     except KeyError:
         raise NotFound(
             f"unknown system {body.system}",
             [Problem("system", f"{body.system} is not registered (or not yet seen here)")],
         ) from None
-    pending = authorizer.pending.get(approval_id) if approval_id else None
-    return _out(body.system, verdict, pending)
+    if verdict.decision is not RuntimeDecision.require_approval:
+        return _out(body.system, verdict)
+    try:
+        approval = await authorizer.open_approval(body, verdict, command_meta(who.email, key))
+    except ApprovalRefused as refused:
+        return _out(body.system, refused.verdict)
+    return _out(body.system, approval.verdict, approval)
 
 
 @router.get(
-    "/authorize/{approval_id}",
+    "/authorize/{request_id}",
     response_model=AuthorizeOut,
     operation_id="awaitAuthorization",
     summary="Long-poll a just-in-time approval for its final decision",
-    responses=errors(401, 403, 404, 422),
+    responses=errors(401, 403, 404, 422, 503),
 )
 async def await_authorization(
-    approval_id: ApprovalId,
+    request_id: RequestIdPath,
     authorizer: AuthorizerDep,
     _: Writer,
     wait: Annotated[float, Query(ge=0, le=60, description="Seconds to wait for a decision.")] = 0,
 ) -> AuthorizeOut:
-    """The approval's decision: require_approval while open, then allow or deny."""
-    pending = _pending(authorizer, approval_id)
-    pending = await authorizer.wait(approval_id, wait)
-    return _out(pending.request.system, pending.final or pending.verdict, pending)
-
-
-@router.post(
-    "/authorize/{approval_id}/decision",
-    response_model=AuthorizeOut,
-    operation_id="decideAuthorization",
-    summary="Approve or reject a just-in-time approval (never the principal who asked)",
-    responses=errors(400, 401, 403, 404, 422, 429),
-)
-def decide_authorization(
-    approval_id: ApprovalId, body: AuthorizationDecisionIn, authorizer: AuthorizerDep, who: Decider
-) -> AuthorizeOut:
-    """Decide a pending approval; the waiting runtime's long poll answers at once."""
-    _pending(authorizer, approval_id)
-    try:
-        pending = authorizer.decide_pending(approval_id, who.email, body.approve)
-    except PermissionError:
-        raise Forbidden(
-            "no self-approval: the principal who asked may not decide",
-            [Problem("approval_id", "another approver must decide")],
-        ) from None
-    except KeyError:
+    """require_approval while the approval is open, then allow (re-checked now) or deny."""
+    approval = await authorizer.wait(request_id, wait)
+    if approval is None:
         raise NotFound(
-            f"system of {approval_id} no longer known",
-            [Problem("approval_id", "ask again with POST /authorize")],
-        ) from None
-    return _out(pending.request.system, pending.final or pending.verdict, pending)
+            f"no action approval {request_id}",
+            [Problem("request_id", "use the approval_id that POST /authorize answered")],
+        )
+    return _out(approval.request.system_id, approval.verdict, approval)

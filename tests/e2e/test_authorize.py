@@ -93,11 +93,13 @@ async def test_authorize_allows_denies_asks_and_follows_containment(
         assert asked["decision"] == "require_approval", asked
         path = f"/authorize/{asked['approval_id']}"
         waiting = asyncio.ensure_future(stack.call("GET", f"{path}?wait=30", REQUESTER))
-        self_approved = await stack.call("POST", f"{path}/decision", ADMIN, json={"approve": True})
-        assert self_approved.status_code == 200  # the admin is not the runtime that asked
-        assert self_approved.json()["decided_by"] == ADMIN
+        decided = await stack.call(
+            "POST", f"/requests/{asked['approval_id']}/decisions", BUSINESS, json={"approve": True}
+        )
+        assert decided.status_code == 200, decided.text
         final = (await waiting).json()
-        assert final["decision"] == "allow" and final["decided_by"] == ADMIN
+        assert final["decision"] == "allow" and final["decided_by"] == [BUSINESS], final
+        assert f"approved by {BUSINESS}" in final["reasons"][0]
 
         contained = await stack.call(
             "POST", f"/systems/{SYSTEM}/contain", ADMIN, json={"reason": "leak"}
@@ -144,10 +146,13 @@ async def test_self_approval_refused_and_bad_input_is_4xx(
             return asked.get("decision") == "require_approval"
 
         assert await eventually(opened)
-        path = f"/authorize/{asked['approval_id']}/decision"
+        path = f"/requests/{asked['approval_id']}/decisions"
         mine = await stack.call("POST", path, BUSINESS, json={"approve": True})
         assert mine.status_code == 403
-        assert "self-approval" in mine.json()["error"]["message"]
+        assert "four-eyes" in mine.json()["error"]["message"]
+        other = await stack.call("POST", path, TECH, json={"approve": True})
+        assert other.status_code == 403  # not an action approver (business_owner by default)
+        assert "holds none of the roles" in other.json()["error"]["message"]
         anonymous = await stack.http.post("/api/v1/authorize", json=ask())
         assert anonymous.status_code == 401
         bad = await stack.call("POST", "/authorize", REQUESTER, json=ask(access="delete"))
@@ -218,7 +223,14 @@ async def test_cli_authorize_exit_codes(
             code, out = await threshold(
                 url, token, *base, "--tool", "search_kb", "--action", "send reply to customer"
             )
-            assert code == 4 and "approval jit-" in out
+            assert code == 4 and f"approval {SYSTEM}-" in out and "threshold approve" in out
+            approval_id = out.split(" open until", 1)[0].rsplit(" ", 1)[1]
+            code, out = await threshold(url, token, "await-approval", approval_id, "--wait", "0")
+            assert code == 4 and "awaits business_owner" in out
+            code, out = await threshold(url, stack.tokens[BUSINESS], "approve", approval_id)
+            assert code == 0, out
+            code, out = await threshold(url, token, "await-approval", approval_id, "--wait", "20")
+            assert code == 0 and f"approved by {BUSINESS}" in out, out
 
 
 async def test_governed_decorator_runs_allowed_tools_and_raises_on_deny(
@@ -260,11 +272,17 @@ async def test_governed_decorator_runs_allowed_tools_and_raises_on_deny(
             waiting = asyncio.ensure_future(asyncio.to_thread(send_reply))
 
             async def approved() -> bool:
-                pending = list(stack.app.state.authorizer.pending)  # type: ignore[union-attr]
-                if not pending:
+                found = await stack.call(
+                    "GET", f"/requests?system={SYSTEM}&status=pending&mine=true", BUSINESS
+                )
+                items = [r for r in found.json()["items"] if r["kind"] == "action"]
+                if not items:
                     return False
                 decided = await stack.call(
-                    "POST", f"/authorize/{pending[0]}/decision", ADMIN, json={"approve": True}
+                    "POST",
+                    f"/requests/{items[0]['id']}/decisions",
+                    BUSINESS,
+                    json={"approve": True},
                 )
                 return decided.status_code == 200
 
