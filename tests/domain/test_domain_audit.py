@@ -23,6 +23,7 @@ OUTCOMES = {
     "recertification_": ["rejected", "expired", "withdrawn"],
     "release_": ["rejected", "expired", "withdrawn"],
     "decision_": ["approved", "rejected"],
+    "action_approval_": [s.value for s in RequestStatus if s is not RequestStatus.pending],
 }
 
 

@@ -3,6 +3,7 @@
 Run: .venv/bin/python -m tests.histories.record   (rewrites tests/histories/*.json)
 Only the scope-change tour: .venv/bin/python -m tests.histories.record scope
 Only the recertification tour: .venv/bin/python -m tests.histories.record recert
+Others: containment, exceptions, actions (just-in-time action approvals)
 """
 
 from __future__ import annotations
@@ -246,6 +247,48 @@ async def record_exceptions() -> None:
     await env.shutdown()
 
 
+async def record_action_approvals() -> None:
+    """A runtime asks for an action under human approval: one approval is granted by the
+    business owner, another is withdrawn by containment; the system retires."""
+    from tests.e2e.test_authorize import ask
+    from tests.e2e.test_promotion_tour import eventually
+
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=str(venv_binary("temporal-test-server")),
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = make_settings(f"sqlite:///{tmp}/r.db", Path(tmp), workflow_id_prefix="")
+        async with running_stack(env.client, settings) as stack:
+            await in_production(stack)
+            body = ask(action="send reply to customer", credential_id=None)
+
+            async def asked() -> str | None:
+                answer = await stack.call("POST", "/authorize", REQUESTER, json=body)
+                found: str | None = answer.json().get("approval_id")
+                return found
+
+            granted = await eventually(asked)
+            await stack.call(
+                "POST", f"/requests/{granted}/decisions", BUSINESS, json={"approve": True}
+            )
+            withdrawn = await asked()
+            reason = {"reason": "recorded for replay"}
+            await stack.call("POST", "/systems/support-assistant/contain", ADMIN, json=reason)
+            await asyncio.sleep(2)
+            await stack.call("POST", "/systems/support-assistant/retire", ADMIN, json=reason)
+            await asyncio.sleep(3)
+            await _save(
+                env,
+                {
+                    "ai-system:support-assistant": "ai-system--action-approvals",
+                    f"approval:{granted}": "approval--action-granted",
+                    f"approval:{withdrawn}": "approval--action-withdrawn",
+                },
+            )
+    await env.shutdown()
+
+
 async def record_all() -> None:
     """Every tour."""
     await record()
@@ -253,6 +296,7 @@ async def record_all() -> None:
     await record_recertification()
     await record_containment()
     await record_exceptions()
+    await record_action_approvals()
 
 
 TOURS = {
@@ -260,6 +304,7 @@ TOURS = {
     "recert": record_recertification,
     "containment": record_containment,
     "exceptions": record_exceptions,
+    "actions": record_action_approvals,
 }
 
 if __name__ == "__main__":
