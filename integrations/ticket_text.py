@@ -88,6 +88,7 @@ def ticket_description(request: ApprovalRequest, api_url: str) -> str:
         lines += [f"*After escalation also:* {', '.join(request.fallback)}", ""]
     lines += [
         f"*Decide:* threshold approve {request.id} | threshold reject {request.id} --reason ...",
+        f"*Request page:* {api_url}/requests/{request.id}",
         f"*API:* {api_url}/api/v1/requests/{request.id}",
     ]
     return "\n".join(lines)

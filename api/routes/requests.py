@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from api.auth import DECIDERS, READERS, Principal
 from api.deps import IdempotencyKey, Offset, RequestIdPath, ServiceDep, SessionDep, require
@@ -54,9 +55,14 @@ def list_all(
     summary="Show an approval request's live state",
     responses=errors(*READ, 404, 503),
 )
-async def show(request_id: RequestIdPath, service: ServiceDep, _: Reader) -> ApprovalRequest:
-    """A request's live state: roles, eligible people, decisions, deadlines."""
-    return await service.request(request_id)
+async def show(
+    request_id: RequestIdPath, service: ServiceDep, _: Reader, response: Response
+) -> ApprovalRequest:
+    """A request's live state: roles, eligible people, decisions, deadlines; the `Link`
+    header names its dashboard page (the one Slack and Jira link to)."""
+    found = await service.request(request_id)
+    response.headers["Link"] = f'</requests/{quote(found.id)}>; rel="alternate"; type="text/html"'
+    return found
 
 
 @router.post(

@@ -75,6 +75,8 @@ async def test_approval_is_a_request_decided_in_the_dashboard_and_recorded(
         assert shown.json()["kind"] == "action"
         assert f"action: {ACTION}" in shown.json()["change"]
         assert shown.json()["required_roles"] == ["business_owner"]
+        page_link = shown.headers["link"].split(";")[0].strip("<>")
+        assert page_link == f"/requests/{approval_id}"  # the dashboard page Slack links to
         polled = await stack.call("GET", f"/authorize/{approval_id}", REQUESTER)
         assert polled.json()["decision"] == "require_approval"
         assert "awaits business_owner" in polled.json()["reasons"][0]
@@ -87,7 +89,7 @@ async def test_approval_is_a_request_decided_in_the_dashboard_and_recorded(
 
             assert await eventually(listed)
             assert approval_id not in MINE.findall((await tom.get("/")).text)
-            page = await dana.get(f"/requests/{approval_id}")
+            page = await dana.get(page_link)
             assert f"Approve {approval_id}" in page.text and ACTION in page.text
             waiting = asyncio.ensure_future(
                 stack.call("GET", f"/authorize/{approval_id}?wait=30", REQUESTER)

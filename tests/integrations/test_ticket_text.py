@@ -47,6 +47,7 @@ def test_description_names_system_ask_assessment_and_approvers() -> None:
     ):
         assert part in text, part
     assert "http://threshold/api/v1/requests/s1-2" in text
+    assert "*Request page:* http://threshold/requests/s1-2" in text  # the dashboard's page
 
 
 def test_notes_follow_decisions_escalation_and_expiry_in_time_order() -> None:
