@@ -17,6 +17,7 @@ from db.tokens import issue_token
 
 API = "/api/v1"
 RATE = 500.0
+CONCURRENCY = 32
 ADMIN = "bench-admin@threshold.local"
 
 
@@ -40,8 +41,25 @@ async def paced(op: Any, count: int, rate: float = RATE) -> Measure:
     return Measure(count, 0, perf_counter() - began, latencies)
 
 
+async def flat_out(op: Any, count: int, concurrency: int = CONCURRENCY) -> Measure:
+    """`count` calls from `concurrency` closed-loop clients: the most the server answers."""
+    latencies: list[float] = []
+    left = iter(range(count))
+
+    async def lane() -> None:
+        for _ in left:
+            began = perf_counter()
+            await op()
+            latencies.append((perf_counter() - began) * 1000)
+
+    began = perf_counter()
+    await asyncio.gather(*(lane() for _ in range(concurrency)))
+    return Measure(count, concurrency, perf_counter() - began, latencies)
+
+
 async def run_authorize(stack: BenchStack, count: int) -> dict[str, dict[str, float | int]]:
-    """`raw.healthz`, `threshold.authorize` and `threshold.authorize.containment_visible`."""
+    """`raw.healthz`, `threshold.authorize` (paced at 500/s), their `.concurrent` closed-loop
+    throughput (32 clients) and `threshold.authorize.containment_visible`."""
     http, headers = stack.http, stack.auth(REQUESTER)
     listed = await http.get(f"{API}/systems?state=production&limit=1", headers=headers)
     system = listed.json()["items"][0]["id"]
@@ -61,6 +79,8 @@ async def run_authorize(stack: BenchStack, count: int) -> dict[str, dict[str, fl
     results = {
         "raw.healthz": (await paced(healthz, count)).summary(),
         "threshold.authorize": (await paced(authorize, count)).summary(),
+        "raw.healthz.concurrent": (await flat_out(healthz, count)).summary(),
+        "threshold.authorize.concurrent": (await flat_out(authorize, count)).summary(),
     }
     with Session(get_engine(stack.settings.database_url)) as session:
         _, token = issue_token(session, principal=ADMIN, role="admin")

@@ -323,6 +323,24 @@ def action_rows(r: Figures) -> list[Row]:
     ]
 
 
+def throughput_row(r: Figures) -> list[Row]:
+    """Authorize's closed-loop throughput (32 clients) against the /healthz floor's."""
+    auth, floor = r.get("threshold.authorize.concurrent"), r.get("raw.healthz.concurrent")
+    if not auth or not floor:
+        return []
+    share = ratio(auth["per_second"], floor["per_second"])
+    return [
+        Row(
+            "  authorize throughput, 32 clients (vs /healthz)",
+            per_s(auth["per_second"]),
+            per_s(floor["per_second"]),
+            share,
+            ">= 0.50x",
+            share is not None and share >= 0.5,
+        )
+    ]
+
+
 def authorize_rows(r: Figures) -> list[Row]:
     """Authorize before acting: p50 / p99 at 500 req/s vs /healthz, and containment visible."""
     auth, floor = r.get("threshold.authorize"), r.get("raw.healthz")
@@ -344,6 +362,7 @@ def authorize_rows(r: Figures) -> list[Row]:
             per_s(floor["per_second"]),
             None,
         ),
+        *throughput_row(r),
         Row("  containment visible to authorize", ms(seen), "", None, "< 1000 ms", seen < 1000),
     ]
 
