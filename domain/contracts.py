@@ -35,6 +35,11 @@ def approval_workflow_id(request_id: str, prefix: str = "") -> str:
     return f"{prefix}approval:{request_id}"
 
 
+def dormancy_sweep_workflow_id(prefix: str = "") -> str:
+    """The workflow id of the one dormancy sweep of a deployment (`prefix`)."""
+    return f"{prefix}dormancy-sweep"
+
+
 def id_prefix(workflow_id: str, system_id: str) -> str:
     """The deployment prefix of a system workflow id."""
     return workflow_id[: -len(system_workflow_id(system_id))]
@@ -200,6 +205,14 @@ class DecideCommand(Model):
     decision: DecisionCommand
 
 
+class DormancyEpisode(Model):
+    """An open dormancy episode of one credential (or the system): idle since, its review."""
+
+    idle_since: datetime
+    ticket_id: str = Field(description="The review ticket's id (its key is in the tickets).")
+    finding: bool = False
+
+
 class AuditEvent(Model):
     """One governance event for the audit ledger; `event_key` makes the write idempotent."""
 
@@ -254,6 +267,10 @@ class SystemView(Model):
     )
     retiring: str = Field(
         default="", description="Retirement reason while credentials are being revoked."
+    )
+    dormancy: dict[str, DormancyEpisode] = Field(
+        default_factory=dict,
+        description="Open dormancy episodes (OWASP NHI1), by credential id ('' for the system).",
     )
 
     @property

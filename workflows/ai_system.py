@@ -33,6 +33,7 @@ from domain.scope import new_request, next_request_id, role_holders
 from domain.transitions import LifecycleEvent, advance, require
 from workflows.changes import ScopeChanges
 from workflows.containment import Containment
+from workflows.dormancy import Dormancy
 from workflows.findings import ActionFindings
 from workflows.recertification import Recertification
 from workflows.recorder import Recorder, refusal
@@ -50,7 +51,14 @@ __all__ = ["AISystemWorkflow"]
 
 @workflow.defn
 class AISystemWorkflow(
-    RequestSeam, ScopeChanges, Recertification, Waivers, Containment, ActionFindings, Retirement
+    RequestSeam,
+    ScopeChanges,
+    Recertification,
+    Waivers,
+    Containment,
+    ActionFindings,
+    Dormancy,
+    Retirement,
 ):
     """Registration → pilot → promotion → production → … → retirement, for one system."""
 
