@@ -195,3 +195,14 @@ class SweepPage(BaseModel):
     systems: list[SystemDormancy]
     findings: int = 0
     next_after: str | None = None
+
+
+class SweepReport(BaseModel):
+    """A finished sweep: as of when, how many systems were told, findings stored, the next."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: datetime
+    systems: int
+    findings: int
+    next_at: datetime

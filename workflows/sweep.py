@@ -15,7 +15,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import FailureError
 
 from domain.contracts import system_workflow_id
-from domain.dormancy import DormancySignal, SweepInput, SweepJob, SystemDormancy
+from domain.dormancy import DormancySignal, SweepInput, SweepJob, SweepReport, SystemDormancy
 from workflows import effects
 from workflows.dormancy import Dormancy
 
@@ -27,6 +27,10 @@ SWEEP_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attempt
 class DormancySweepWorkflow:
     """Sweep, sleep, continue as new: forever."""
 
+    @workflow.init
+    def __init__(self, input: SweepInput) -> None:
+        self._report: SweepReport | None = None
+
     @workflow.run
     async def run(self, input: SweepInput) -> None:
         """One sweep of every page, then the timer to the next."""
@@ -34,11 +38,16 @@ class DormancySweepWorkflow:
         await workflow.sleep(timedelta(hours=every))
         workflow.continue_as_new(input)
 
+    @workflow.query
+    def report(self) -> SweepReport | None:
+        """This run's sweep once it is done: when, systems told, findings stored, next sweep."""
+        return self._report
+
     async def _sweep(self, prefix: str) -> int:
         """Read every page and tell each system; the policy's hours to the next sweep."""
         now = workflow.now()
         after: str | None = ""
-        every = 24
+        every, told, findings = 24, 0, 0
         while after is not None:
             page = await workflow.execute_activity(
                 effects.sweep_dormancy,
@@ -48,7 +57,11 @@ class DormancySweepWorkflow:
             )
             every = page.every_hours
             await asyncio.gather(*(self._tell(prefix, s, page.days) for s in page.systems))
+            told, findings = told + len(page.systems), findings + page.findings
             after = page.next_after
+        self._report = SweepReport(
+            at=now, systems=told, findings=findings, next_at=now + timedelta(hours=every)
+        )
         return every
 
     @staticmethod
