@@ -49,13 +49,13 @@ def slack() -> Iterator[SlackEmulator]:
         yield emulator
 
 
-def settings_with(tmp_path: Path, **credentials: int) -> Settings:
-    """Settings on SQLite whose policy's `credentials` section takes `credentials`."""
+def settings_with(tmp_path: Path, url: str | None = None, **credentials: int) -> Settings:
+    """Settings (SQLite unless `url`) whose policy's `credentials` section takes `credentials`."""
     policy = yaml.safe_load((ROOT / "policy.yaml").read_text())
     policy["credentials"] = {**policy["credentials"], **credentials}
     policy_file = tmp_path / "policy.yaml"
     policy_file.write_text(yaml.safe_dump(policy))
-    settings = make_settings(f"sqlite:///{tmp_path}/t.db", tmp_path)
+    settings = make_settings(url or f"sqlite:///{tmp_path}/t.db", tmp_path)
     return settings.model_copy(update={"policy_file": policy_file})
 
 
@@ -103,12 +103,16 @@ async def open_findings(http: httpx.AsyncClient) -> str:
 
 
 async def test_an_idle_production_credential_is_reviewed_once_per_episode(
-    ts_env: WorkflowEnvironment, jira: JiraEmulator, slack: SlackEmulator, tmp_path: Path
+    ts_env: WorkflowEnvironment,
+    jira: JiraEmulator,
+    slack: SlackEmulator,
+    database_url: str,
+    tmp_path: Path,
 ) -> None:
     """A production credential last used 40 days ago: the sweep audits it, tells both owners once,
     opens one Jira review for the technical owner and one acknowledgeable finding; a later
     sweep opens nothing new; an action ends the episode; 30 idle days later a new one opens."""
-    settings = settings_with(tmp_path)
+    settings = settings_with(tmp_path, database_url)
     settings.jira = JiraSettings(url=jira.url, user=jira.user, api_token=SecretStr(jira.api_token))
     tech_account = jira.add_person(TECH)
     jira.add_person(BUSINESS)
