@@ -46,7 +46,9 @@ class Dormancy(SystemHost):
     def _review(self, view: SystemView, item: Dormant, days: int) -> None:
         """Audit one new episode, tell the owners, open the review ticket."""
         ticket_id = review_ticket_id(item)
-        what = f"credential {item.credential_id}" if item.credential_id else "the system"
+        manifest = view.in_force
+        name = f"{manifest.name} ({self._id})"
+        what = f"credential {item.credential_id} of {name}" if item.credential_id else name
         last = f"{item.last_action_at:%Y-%m-%d}" if item.last_action_at else "never"
         self._event(
             "threshold",
@@ -60,9 +62,8 @@ class Dormancy(SystemHost):
             finding=item.finding,
             ticket_id=ticket_id,
         )
-        manifest = view.in_force
         text = (
-            f"{what.capitalize()} of {manifest.name} ({self._id}) has no recorded action for "
+            f"{what[0].upper()}{what[1:]} has no recorded action for "
             f"{item.idle_days} days (last: {last}; policy credentials.dormancy_days = {days}). "
             + (
                 "Revoke the credential or record why it is kept."
@@ -81,8 +82,7 @@ class Dormancy(SystemHost):
                 ticket_id=ticket_id,
                 system_id=self._id,
                 kind=A.credential_dormant if item.credential_id else A.system_dormant,
-                summary=f"Dormant: {what} of {manifest.name} ({self._id}), "
-                f"{item.idle_days} days without an action",
+                summary=f"Dormant: {what}, {item.idle_days} days without an action",
                 description="\n".join(
                     [
                         text,
