@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from temporalio import workflow
 
 from domain.audit import AuditAction as A
-from domain.contracts import GovernanceTicketInput, SystemView
+from domain.contracts import DormancyEpisode, GovernanceTicketInput, SystemView
 from domain.dormancy import WATCHED, DormancySignal, Dormant, fresh, review_ticket_id
 from workflows.host import SystemHost
 
@@ -40,8 +40,35 @@ class Dormancy(SystemHost):
         if episodes == view.dormancy:
             return
         self._internal(view.model_copy(update={"dormancy": episodes}))
+        for key, episode in view.dormancy.items():
+            if episodes.get(key) != episode:
+                self._end_review(view, key, episode, signal)
         for item in new:
             self._review(view, item, signal.days)
+
+    def _end_review(
+        self, view: SystemView, key: str, episode: DormancyEpisode, signal: DormancySignal
+    ) -> None:
+        """An episode ended (an action since, or the credential is gone): close its review."""
+        manifest = view.in_force
+        name = f"{manifest.name} ({self._id})"
+        what = f"credential {key} of {name}" if key else name
+        note = (
+            f"No longer dormant as of {signal.at:%Y-%m-%d}: {what} has a recorded action since "
+            f"{episode.idle_since:%Y-%m-%d}, or the credential is no longer bound. Closing."
+        )
+        self._ticket(
+            GovernanceTicketInput(
+                ticket_id=episode.ticket_id,
+                system_id=self._id,
+                kind=A.credential_dormant if key else A.system_dormant,
+                summary=f"Dormant: {what}",
+                description=note,
+                notes=[("dormancy_ended", note)],
+                close=True,
+            ),
+            A.dormancy_ticket_closed,
+        )
 
     def _review(self, view: SystemView, item: Dormant, days: int) -> None:
         """Audit one new episode, tell the owners, open the review ticket."""

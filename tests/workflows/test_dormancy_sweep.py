@@ -111,7 +111,8 @@ async def test_an_idle_production_credential_is_reviewed_once_per_episode(
 ) -> None:
     """A production credential last used 40 days ago: the sweep audits it, tells both owners once,
     opens one Jira review for the technical owner and one acknowledgeable finding; a later
-    sweep opens nothing new; an action ends the episode; 30 idle days later a new one opens."""
+    sweep opens nothing new; an action ends the episode (its review is closed); 30 idle days
+    later a new one opens."""
     settings = settings_with(tmp_path, database_url)
     settings.jira = JiraSettings(url=jira.url, user=jira.user, api_token=SecretStr(jira.api_token))
     tech_account = jira.add_person(TECH)
@@ -193,6 +194,13 @@ async def test_an_idle_production_credential_is_reviewed_once_per_episode(
 
         assert await eventually(ended), await episodes(stack)
         assert await dormancy(stack) == {"days": 30, "credentials": [], "systems": []}
+        assert await until_count(stack, "dormancy_ticket_closed", 2)  # credential and system
+
+        async def review_done() -> bool:
+            return jira.issue(issue.key).status == "Done"
+
+        assert await eventually(review_done), jira.issue(issue.key).status
+        assert "No longer dormant" in jira.issue(issue.key).comments[-1].body
 
         # Thirty idle days later it is dormant again: a new episode, review and finding.
         await ts_env.sleep(31 * DAY)
