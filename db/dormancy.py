@@ -23,6 +23,7 @@ from domain.dormancy import (
     dormant,
     finding_message,
     finding_record_key,
+    fresh,
     review_ticket_id,
 )
 
@@ -125,15 +126,18 @@ def _with_reviews(session: Session, items: list[Dormant]) -> list[Dormant]:
 def sweep_page(
     session: Session, *, now: datetime, days: int, after: str, limit: int
 ) -> tuple[list[SystemDormancy], str | None]:
-    """One page of the sweep: each system that is dormant now or had an open episode.
+    """One page of the sweep: each system whose dormancy episodes start or end now.
 
-    The second value is where the next page starts (None after the last page).
+    A system whose projected episodes stay as they are is left out, so a steady estate costs
+    no signals; the workflow decides again from its own state, so a stale projection only
+    sends a signal it ignores. The second value is where the next page starts (None after the
+    last page).
     """
     read = _read(session, now=now, days=days, after=after, limit=limit)
     systems = [
         SystemDormancy(system_id=view.system_id, items=items)
         for view, items in read
-        if items or view.dormancy
+        if fresh(view.dormancy, items)[1] != view.dormancy
     ]
     return systems, (read[-1][0].system_id if len(read) == limit else None)
 

@@ -11,6 +11,7 @@ from db.dormancy import dormancy, store_findings, sweep_page
 from db.projection import commit_batch
 from db.tables import ACTION_FINDINGS
 from domain.contracts import RecordBatch
+from domain.dormancy import fresh
 from domain.lifecycle import LifecycleState
 from tests.db.conftest import NOW, credential, system_view
 
@@ -57,3 +58,23 @@ def test_a_finding_is_stored_once_per_episode(engine: Engine) -> None:
         ("sys-a", "credential_dormant", "sys-a-key", "NHI1")
     ]
     assert "revoke it or record why it is kept" in rows[0].message
+
+
+def test_a_system_whose_episodes_stand_is_not_told_again(engine: Engine) -> None:
+    """A system already holding the episodes this sweep finds is left out of the page; one
+    whose episode ended (no longer dormant) is in it, with no items."""
+    _register(engine, "sys-a", LifecycleState.production)
+    with Session(engine) as session:
+        [told], _ = sweep_page(session, now=LATER, days=30, after="", limit=10)
+    _, episodes = fresh({}, told.items)
+    view = system_view(
+        "sys-a",
+        version=2,
+        state=LifecycleState.production,
+        credentials=[credential("sys-a-key", "production")],
+    ).model_copy(update={"dormancy": episodes})
+    commit_batch(engine, batch=RecordBatch(system=view))
+    with Session(engine) as session:
+        assert sweep_page(session, now=LATER, days=30, after="", limit=10) == ([], None)
+        [ended], _ = sweep_page(session, now=NOW + timedelta(days=1), days=30, after="", limit=10)
+    assert ended.system_id == "sys-a" and ended.items == []
