@@ -182,7 +182,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         worker = build_worker(client, settings, executor)
         log.info("worker polling %s on %s", settings.temporal.task_queue, settings.temporal.address)
         async with worker:
-            await start_dormancy_sweep(client, settings)
+            sweep = await start_dormancy_sweep(client, settings)
+            log.info("dormancy sweep %s running", sweep.id)
             await (stop.wait() if stop else asyncio.Event().wait())
 
 
