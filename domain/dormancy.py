@@ -125,13 +125,25 @@ def finding_message(item: Dormant, days: int) -> str:
     )
 
 
+def ended(
+    before: Mapping[str, DormancyEpisode], after: Mapping[str, DormancyEpisode]
+) -> list[tuple[str, DormancyEpisode]]:
+    """The episodes of `before` that `after` no longer continues (their reviews close)."""
+    return [
+        (key, episode)
+        for key, episode in before.items()
+        if key not in after or after[key].ticket_id != episode.ticket_id
+    ]
+
+
 def fresh(
     episodes: Mapping[str, DormancyEpisode], items: list[Dormant]
 ) -> tuple[list[Dormant], dict[str, DormancyEpisode]]:
     """The items that start an episode, and the episodes open after this sweep.
 
-    An item whose key holds an episode idle since the same moment continues it; a later
-    action moves `idle_since` (a new episode) or drops the item (the episode ends).
+    An item whose key holds an episode idle since the same moment continues it (a pilot
+    promoted meanwhile makes it a finding); a later action moves `idle_since` (a new episode)
+    or drops the item (the episode ends).
     """
     new: list[Dormant] = []
     open_: dict[str, DormancyEpisode] = {}
@@ -139,7 +151,7 @@ def fresh(
         key = episode_key(item)
         known = episodes.get(key)
         if known is not None and known.idle_since == item.idle_since:
-            open_[key] = known
+            open_[key] = known.model_copy(update={"finding": known.finding or item.finding})
             continue
         new.append(item)
         open_[key] = DormancyEpisode(

@@ -16,7 +16,7 @@ from temporalio import workflow
 
 from domain.audit import AuditAction as A
 from domain.contracts import DormancyEpisode, GovernanceTicketInput, SystemView
-from domain.dormancy import WATCHED, DormancySignal, Dormant, fresh, review_ticket_id
+from domain.dormancy import WATCHED, DormancySignal, Dormant, ended, fresh, review_ticket_id
 from workflows.host import SystemHost
 
 
@@ -40,9 +40,8 @@ class Dormancy(SystemHost):
         if episodes == view.dormancy:
             return
         self._internal(view.model_copy(update={"dormancy": episodes}))
-        for key, episode in view.dormancy.items():
-            if episodes.get(key) != episode:
-                self._end_review(view, key, episode, signal)
+        for key, episode in ended(view.dormancy, episodes):
+            self._end_review(view, key, episode, signal)
         for item in new:
             self._review(view, item, signal.days)
 

@@ -9,7 +9,7 @@ import pytest
 
 from domain.classification import classify
 from domain.contracts import SystemView
-from domain.dormancy import SYSTEM_KEY, Dormant, dormant, fresh, review_ticket_id
+from domain.dormancy import SYSTEM_KEY, Dormant, dormant, ended, fresh, review_ticket_id
 from domain.lifecycle import LifecycleState
 from domain.manifest import parse_manifest
 from domain.policy import Policy, parse_policy
@@ -142,3 +142,14 @@ def test_an_episode_opens_once_and_a_later_action_starts_a_new_one() -> None:
     assert set(moved) == {CRED} and moved[CRED].ticket_id != episodes[CRED].ticket_id
 
     assert fresh(episodes, []) == ([], {})
+
+
+def test_a_pilot_promoted_while_idle_keeps_its_episode_and_becomes_a_finding() -> None:
+    """The same idle credential, a finding now (its system was promoted): the episode goes on
+    (no new review, nothing ended) and is marked a finding, so the sweep tells the system."""
+    since = NOW - timedelta(days=40)
+    _, episodes = fresh({}, [_item(CRED, since)])
+    new, promoted = fresh(episodes, [_item(CRED, since, finding=True)])
+    assert new == [] and promoted[CRED].finding and promoted != episodes
+    assert ended(episodes, promoted) == []
+    assert ended(episodes, {}) == [(CRED, episodes[CRED])]

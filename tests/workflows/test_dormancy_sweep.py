@@ -22,7 +22,16 @@ from tests.e2e.test_credentials_actions import CREDENTIAL, SYSTEM, action, post_
 from tests.e2e.test_promotion_tour import eventually, manifest
 from tests.emulators.jira import JiraEmulator
 from tests.emulators.slack import SlackEmulator
-from tests.harness import BUSINESS, REQUESTER, ROOT, TECH, Stack, make_settings, running_stack
+from tests.harness import (
+    BUSINESS,
+    REQUESTER,
+    ROOT,
+    SECURITY,
+    TECH,
+    Stack,
+    make_settings,
+    running_stack,
+)
 from tests.workflows.test_recertification_year import (
     events,
     texts,
@@ -221,7 +230,7 @@ async def test_an_idle_pilot_credential_is_reviewed_but_is_no_finding(
     ts_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     """A pilot system never acting for 30 days: its credential and itself get a review ticket in
-    the local tracker, and nothing is listed among the findings."""
+    the local tracker, and nothing is listed among the findings until it is promoted."""
     settings = settings_with(tmp_path)
     async with running_stack(ts_env.client, settings) as stack:
         created = await stack.call(
@@ -243,6 +252,27 @@ async def test_an_idle_pilot_credential_is_reviewed_but_is_no_finding(
         async with browser(stack) as http:
             await sign_in(http, stack.tokens[TECH])
             assert "credential_dormant" not in await open_findings(http)
+
+        # Promoted while still idle: the same episode (no new review) is now a finding.
+        promoted = await stack.call("POST", f"/systems/{SYSTEM}/promotion", REQUESTER, json={})
+        assert promoted.status_code == 202, promoted.text
+        request_id = promoted.json()["system"]["pending_request"]["id"]
+        for person in (BUSINESS, TECH, SECURITY):
+            decided = await stack.call(
+                "POST", f"/requests/{request_id}/decisions", person, json={"approve": True}
+            )
+            assert decided.status_code == 200, decided.text
+        await ts_env.sleep(DAY)
+
+        async def a_finding() -> bool:
+            return bool((await episodes(stack))[CREDENTIAL]["finding"])
+
+        assert await eventually(a_finding, timeout=20), await episodes(stack)
+        async with browser(stack) as http:
+            await sign_in(http, stack.tokens[TECH])
+            assert "credential_dormant" in await open_findings(http)
+        assert len(await events(stack, "credential_dormant")) == 1
+        assert len(await events(stack, "dormancy_ticket_opened")) == 2
 
 
 async def test_dormancy_days_zero_opens_nothing(
