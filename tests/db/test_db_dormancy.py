@@ -78,3 +78,9 @@ def test_a_system_whose_episodes_stand_is_not_told_again(engine: Engine) -> None
         assert sweep_page(session, now=LATER, days=30, after="", limit=10) == ([], None)
         [ended], _ = sweep_page(session, now=NOW + timedelta(days=1), days=30, after="", limit=10)
     assert ended.system_id == "sys-a" and ended.items == []
+
+
+def test_an_empty_estate_is_one_empty_page(engine: Engine) -> None:
+    """No systems: nothing to tell and no next page."""
+    with Session(engine) as session:
+        assert sweep_page(session, now=LATER, days=30, after="", limit=200) == ([], None)
