@@ -16,11 +16,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.containment import ContainmentActivities
+from activities.dormancy import DormancyActivities
 from activities.jira import ChangeTicketActivities
 from activities.ledger import LedgerActivities
 from activities.slack import SlackActivities
@@ -30,14 +32,17 @@ from core.runtime import tune_gc
 from core.settings import Settings, get_settings
 from core.temporal import TemporalConnectError, connect
 from db.engine import get_engine, init_db
+from domain.contracts import dormancy_sweep_workflow_id
+from domain.dormancy import SweepInput
 from integrations.jira_tracker import JiraTracker
 from integrations.revoker import revoker_from_settings
 from integrations.slack import SlackMessenger
 from workflows.ai_system import AISystemWorkflow
 from workflows.approval import ApprovalWorkflow
+from workflows.sweep import DormancySweepWorkflow
 from workflows.webhooks import WebhookDeliveryWorkflow
 
-WORKFLOWS = [AISystemWorkflow, ApprovalWorkflow, WebhookDeliveryWorkflow]
+WORKFLOWS = [AISystemWorkflow, ApprovalWorkflow, WebhookDeliveryWorkflow, DormancySweepWorkflow]
 SHUTDOWN_GRACE = timedelta(seconds=10)  # in-flight activities finish before a stop cancels them
 # Pure, deterministic modules shared with the sandbox instead of re-imported per workflow run:
 # our domain and the e-mail validator pydantic calls. Every workflows/ module is re-imported and
@@ -86,6 +91,7 @@ def build_worker(
     )
     revoker = revoker_from_settings(settings.revoker)
     containment = ContainmentActivities(revoker, revoker.name)
+    dormancy = DormancyActivities(engine, settings)
     return Worker(
         client,
         task_queue=settings.temporal.task_queue,
@@ -100,11 +106,25 @@ def build_worker(
             tickets.sync_governance_ticket,
             containment.revoke_credential,
             webhooks.deliver_webhook,
+            dormancy.sweep_dormancy,
         ],
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
         graceful_shutdown_timeout=SHUTDOWN_GRACE,
         **options,
+    )
+
+
+async def start_dormancy_sweep(client: Client, settings: Settings) -> WorkflowHandle[Any, Any]:
+    """Start the deployment's dormancy sweep unless it runs already (every worker asks)."""
+    prefix = settings.temporal.workflow_id_prefix
+    return await client.start_workflow(
+        DormancySweepWorkflow.run,
+        SweepInput(prefix=prefix),
+        id=dormancy_sweep_workflow_id(prefix),
+        task_queue=settings.temporal.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
     )
 
 
@@ -162,6 +182,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         worker = build_worker(client, settings, executor)
         log.info("worker polling %s on %s", settings.temporal.task_queue, settings.temporal.address)
         async with worker:
+            sweep = await start_dormancy_sweep(client, settings)
+            log.info("dormancy sweep %s running", sweep.id)
             await (stop.wait() if stop else asyncio.Event().wait())
 
 

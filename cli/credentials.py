@@ -137,10 +137,20 @@ def dormant(
             render.when(d["last_action_at"]) if d.get("last_action_at") else "never",
             str(d["idle_days"]),
             "finding" if d.get("finding") else "-",
+            d.get("review") or "-",
         )
         for d in [*result.get("credentials", []), *result.get("systems", [])]
     ]
-    columns = ("system", "credential", "env", "state", "last action", "days idle", "finding")
+    columns = (
+        "system",
+        "credential",
+        "env",
+        "state",
+        "last action",
+        "days idle",
+        "finding",
+        "review",
+    )
     render.show(render.table(columns, rows), output)
     if output is Output.table:
         render.say(f"dormant: no recorded action for {result.get('days')} days")

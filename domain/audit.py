@@ -78,6 +78,10 @@ class AuditAction(StrEnum):
     credential_revocation_requested = "credential_revocation_requested"
     credential_revocation_confirmed = "credential_revocation_confirmed"
     credential_revocation_failed = "credential_revocation_failed"
+    credential_dormant = "credential_dormant"
+    system_dormant = "system_dormant"
+    dormancy_ticket_opened = "dormancy_ticket_opened"
+    dormancy_ticket_closed = "dormancy_ticket_closed"
     # action ledger
     action_finding = "action_finding"
     finding_acknowledged = "finding_acknowledged"
@@ -187,6 +191,10 @@ _MEMBERS: Mapping[EvidenceSection, tuple[AuditAction, ...]] = {
         _A.credential_revocation_requested,
         _A.credential_revocation_confirmed,
         _A.credential_revocation_failed,
+        _A.credential_dormant,
+        _A.system_dormant,
+        _A.dormancy_ticket_opened,
+        _A.dormancy_ticket_closed,
     ),
     _S.findings: (_A.action_finding, _A.finding_acknowledged),
     _S.containment: (

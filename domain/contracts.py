@@ -36,6 +36,11 @@ def approval_workflow_id(request_id: str, prefix: str = "") -> str:
     return f"{prefix}approval:{request_id}"
 
 
+def dormancy_sweep_workflow_id(prefix: str = "") -> str:
+    """The workflow id of the one dormancy sweep of a deployment (`prefix`)."""
+    return f"{prefix}dormancy-sweep"
+
+
 def id_prefix(workflow_id: str, system_id: str) -> str:
     """The deployment prefix of a system workflow id."""
     return workflow_id[: -len(system_workflow_id(system_id))]
@@ -223,6 +228,14 @@ class DecideCommand(Model):
     decision: DecisionCommand
 
 
+class DormancyEpisode(Model):
+    """An open dormancy episode of one credential (or the system): idle since, its review."""
+
+    idle_since: datetime
+    ticket_id: str = Field(description="The review ticket's id (its key is in the tickets).")
+    finding: bool = False
+
+
 class AuditEvent(Model):
     """One governance event for the audit ledger; `event_key` makes the write idempotent."""
 
@@ -281,6 +294,10 @@ class SystemView(Model):
     action_approvals: list[ActionApproval] = Field(
         default_factory=list,
         description="Just-in-time action approvals: the open ones and the last closed ones.",
+    )
+    dormancy: dict[str, DormancyEpisode] = Field(
+        default_factory=dict,
+        description="Open dormancy episodes (OWASP NHI1), by credential id ('' for the system).",
     )
 
     @property

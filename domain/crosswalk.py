@@ -181,6 +181,10 @@ ACTION_CONTROLS: Mapping[AuditAction, tuple[str, ...]] = {
     _A.credential_revocation_requested: _REVOCATION,
     _A.credential_revocation_confirmed: _REVOCATION,
     _A.credential_revocation_failed: (*_REVOCATION, "DE.AE-02"),
+    _A.credential_dormant: ("NHI1", "PR.AA-01", "DE.CM-09"),
+    _A.system_dormant: ("NHI1", "ID.AM-02"),
+    _A.dormancy_ticket_opened: ("NHI1", "GOVERN-4"),
+    _A.dormancy_ticket_closed: ("NHI1", "GOVERN-4"),
     # action ledger
     _A.action_finding: ("DE.CM-09", "DE.AE-02", "PR.PS-04", "NHI5", "NHI10"),
     _A.finding_acknowledged: ("DE.AE-02", "GV.RR-02", "NHI10"),

@@ -185,6 +185,13 @@ class CredentialRules(PolicyModel):
         description="A credential or system with no recorded action for this many days is "
         "dormant (OWASP NHI1); 0: never.",
     )
+    dormancy_sweep_hours: int = Field(
+        default=24,
+        ge=1,
+        le=8760,
+        description="Hours between dormancy sweeps: each newly dormant credential or system "
+        "is audited, its owners told and a review ticket opened.",
+    )
 
 
 def _roles(*roles: Role) -> Any:

@@ -34,6 +34,7 @@ from domain.transitions import LifecycleEvent, advance, require
 from workflows.action_approvals import ActionApprovals
 from workflows.changes import ScopeChanges
 from workflows.containment import Containment
+from workflows.dormancy import Dormancy
 from workflows.findings import ActionFindings
 from workflows.recertification import Recertification
 from workflows.recorder import Recorder, refusal
@@ -58,6 +59,7 @@ class AISystemWorkflow(
     Containment,
     ActionFindings,
     ActionApprovals,
+    Dormancy,
     Retirement,
 ):
     """Registration → pilot → promotion → production → … → retirement, for one system."""

@@ -111,9 +111,11 @@ class Deadlines(SystemHost):
 
     async def _settle_side(self) -> None:
         """Before continue-as-new or the end: let starts, withdrawals, notices and tickets finish."""
-        for task in [*self._jobs, *self._side]:
-            await task
-        self._jobs, self._side = [], []
+        while self._jobs or self._side:  # a signal handled meanwhile may spawn more
+            tasks = [*self._jobs, *self._side]
+            self._jobs, self._side = [], []
+            for task in tasks:
+                await task
         if self._timer is not None:
             self._timer.cancel()
 

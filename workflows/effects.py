@@ -23,6 +23,7 @@ from domain.contracts import (
     TicketSyncInput,
     TicketSyncResult,
 )
+from domain.dormancy import SweepJob, SweepPage
 from domain.webhooks import DeliveryInput
 
 
@@ -78,6 +79,12 @@ def deliver_webhook(job: DeliveryInput) -> int:
     raise _declared("deliver_webhook")
 
 
+@activity.defn(name="sweep_dormancy")
+def sweep_dormancy(job: SweepJob) -> SweepPage:
+    """One page of the dormancy sweep: systems dormant as of `job.now`, their findings stored."""
+    raise _declared("sweep_dormancy")
+
+
 DECLARED = (
     record_batch,
     sync_slack_messages,
@@ -87,4 +94,5 @@ DECLARED = (
     sync_governance_ticket,
     revoke_credential,
     deliver_webhook,
+    sweep_dormancy,
 )

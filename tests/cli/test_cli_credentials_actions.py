@@ -129,7 +129,8 @@ def test_contain_posts_the_reason(api, cli):
 
 
 def test_dormant_lists_idle_credentials_and_systems_with_days_idle(api, cli):
-    """`credentials dormant --days 45` asks for that bound and shows days idle and findings."""
+    """`credentials dormant --days 45` asks for that bound and shows days idle, findings and
+    the review ticket the sweep opened."""
     idle = {
         "system_id": SYSTEM,
         "credential_id": "crm-reader",
@@ -139,8 +140,9 @@ def test_dormant_lists_idle_credentials_and_systems_with_days_idle(api, cli):
         "idle_since": "2026-10-01T00:00:00+00:00",
         "idle_days": 61,
         "finding": True,
+        "review": "THR-7",
     }
-    system = {**idle, "credential_id": None, "finding": False, "idle_days": 50}
+    system = {**idle, "credential_id": None, "finding": False, "idle_days": 50, "review": None}
     api.reply("GET", "/dormancy", 200, {"days": 45, "credentials": [idle], "systems": [system]})
     result = cli("credentials", "dormant", "--days", "45", "--output", "tsv")
     assert result.exit_code == 0, result.stderr
@@ -154,5 +156,7 @@ def test_dormant_lists_idle_credentials_and_systems_with_days_idle(api, cli):
         "never",
         "61",
         "finding",
+        "THR-7",
     ]
     assert lines[2].split("\t")[1] == "(system)"
+    assert lines[2].split("\t")[-1] == "-"

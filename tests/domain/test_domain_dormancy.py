@@ -9,7 +9,7 @@ import pytest
 
 from domain.classification import classify
 from domain.contracts import SystemView
-from domain.dormancy import dormant
+from domain.dormancy import SYSTEM_KEY, Dormant, dormant, ended, fresh, review_ticket_id
 from domain.lifecycle import LifecycleState
 from domain.manifest import parse_manifest
 from domain.policy import Policy, parse_policy
@@ -107,3 +107,49 @@ def test_the_policy_bound_defaults_to_30_days_and_refuses_negatives() -> None:
     assert Policy().credentials.dormancy_days == 30
     with pytest.raises(Exception, match="dormancy_days"):
         parse_policy({"credentials": {"dormancy_days": -1}})
+
+
+def _item(credential: str | None, since: datetime, finding: bool = False) -> Dormant:
+    """A dormant item of the support assistant idle since `since`."""
+    return Dormant(
+        system_id="support-assistant",
+        credential_id=credential,
+        environment="production",
+        system_state="production",
+        last_action_at=since,
+        idle_since=since,
+        idle_days=(NOW - since).days,
+        finding=finding,
+    )
+
+
+def test_an_episode_opens_once_and_a_later_action_starts_a_new_one() -> None:
+    """The first sweep opens an episode per item; the same idle-since continues it; a later
+    idle-since (an action in between) is a new episode; an item gone ends its episode."""
+    since = NOW - timedelta(days=40)
+    first = [_item(CRED, since, finding=True), _item(None, since)]
+    new, episodes = fresh({}, first)
+    assert new == first
+    assert set(episodes) == {CRED, SYSTEM_KEY} and episodes[CRED].finding
+    assert episodes[CRED].ticket_id == review_ticket_id(first[0])
+
+    again, same = fresh(episodes, first)
+    assert again == [] and same == episodes
+
+    later = NOW - timedelta(days=31)
+    renewed, moved = fresh(episodes, [_item(CRED, later, finding=True)])
+    assert [d.idle_since for d in renewed] == [later]
+    assert set(moved) == {CRED} and moved[CRED].ticket_id != episodes[CRED].ticket_id
+
+    assert fresh(episodes, []) == ([], {})
+
+
+def test_a_pilot_promoted_while_idle_keeps_its_episode_and_becomes_a_finding() -> None:
+    """The same idle credential, a finding now (its system was promoted): the episode goes on
+    (no new review, nothing ended) and is marked a finding, so the sweep tells the system."""
+    since = NOW - timedelta(days=40)
+    _, episodes = fresh({}, [_item(CRED, since)])
+    new, promoted = fresh(episodes, [_item(CRED, since, finding=True)])
+    assert new == [] and promoted[CRED].finding and promoted != episodes
+    assert ended(episodes, promoted) == []
+    assert ended(episodes, {}) == [(CRED, episodes[CRED])]

@@ -3,7 +3,7 @@
 Run: .venv/bin/python -m tests.histories.record   (rewrites tests/histories/*.json)
 Only the scope-change tour: .venv/bin/python -m tests.histories.record scope
 Only the recertification tour: .venv/bin/python -m tests.histories.record recert
-Others: containment, exceptions, actions (just-in-time action approvals)
+Others: containment, exceptions, actions (just-in-time action approvals), dormancy
 """
 
 from __future__ import annotations
@@ -289,6 +289,44 @@ async def record_action_approvals() -> None:
     await env.shutdown()
 
 
+async def record_dormancy() -> None:
+    """A production credential idle for 40 days is swept twice (one review), acts again (the
+    episode ends) and the system retires; save its history and the sweep's first run."""
+    from datetime import UTC, datetime
+
+    from tests.e2e.test_credentials_actions import action, post_actions
+    from worker import start_dormancy_sweep
+
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=str(venv_binary("temporal-test-server")),
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = make_settings(f"sqlite:///{tmp}/r.db", Path(tmp), workflow_id_prefix="")
+        async with running_stack(env.client, settings) as stack:
+            await in_production(stack)
+            old = datetime.now(UTC) - timedelta(days=40)
+            await post_actions(stack, [action(time=old.isoformat())])
+            sweep = await start_dormancy_sweep(stack.client, settings)
+            await asyncio.sleep(3)
+            await env.sleep(timedelta(hours=25))
+            await asyncio.sleep(2)
+            await post_actions(stack, [action(time=datetime.now(UTC).isoformat())])
+            await env.sleep(timedelta(hours=24))
+            await asyncio.sleep(2)
+            await stack.call(
+                "POST", "/systems/support-assistant/retire", ADMIN, json={"reason": "recorded"}
+            )
+            await asyncio.sleep(3)
+            first = env.client.get_workflow_handle(sweep.id, run_id=sweep.first_execution_run_id)
+            history = await first.fetch_history()
+            (OUT / "dormancy-sweep.json").write_text(history.to_json())
+            print("recorded dormancy-sweep", len(history.events), "events")
+            await _save(env, {"ai-system:support-assistant": "ai-system--dormancy"})
+            await sweep.terminate("recorded")
+    await env.shutdown()
+
+
 async def record_all() -> None:
     """Every tour."""
     await record()
@@ -297,6 +335,7 @@ async def record_all() -> None:
     await record_containment()
     await record_exceptions()
     await record_action_approvals()
+    await record_dormancy()
 
 
 TOURS = {
@@ -305,6 +344,7 @@ TOURS = {
     "containment": record_containment,
     "exceptions": record_exceptions,
     "actions": record_action_approvals,
+    "dormancy": record_dormancy,
 }
 
 if __name__ == "__main__":

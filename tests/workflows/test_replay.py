@@ -16,9 +16,10 @@ FILES = sorted(HISTORIES.glob("*.json"))
 
 
 def test_recorded_histories_exist() -> None:
-    """The replay suite has histories of both workflows to check (record them with tests/histories/record.py)."""
-    kinds = {path.name.split("--")[0] for path in FILES}
-    assert {"ai-system", "approval"} <= kinds
+    """The replay suite has histories of the long-lived workflows to check (record them with
+    tests/histories/record.py)."""
+    kinds = {path.stem.split("--")[0] for path in FILES}
+    assert {"ai-system", "approval", "dormancy-sweep"} <= kinds
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])

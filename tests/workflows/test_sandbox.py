@@ -12,6 +12,7 @@ import pytest
 
 import worker
 from activities.containment import ContainmentActivities
+from activities.dormancy import DormancyActivities
 from activities.jira import ChangeTicketActivities
 from activities.ledger import LedgerActivities
 from activities.slack import SlackActivities
@@ -27,6 +28,7 @@ IMPLEMENTATIONS = [
     ChangeTicketActivities,
     ContainmentActivities,
     WebhookActivities,
+    DormancyActivities,
 ]
 
 
