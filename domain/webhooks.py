@@ -47,7 +47,15 @@ class WebhookFormat(StrEnum):
     cloudevents = "cloudevents"
 
 
-_DECISIONS = (_A.decision_approved, _A.decision_rejected, _A.finding_acknowledged)
+_DECISIONS = (
+    _A.decision_approved,
+    _A.decision_rejected,
+    _A.finding_acknowledged,
+    _A.action_approval_requested,
+    _A.action_approval_approved,
+    _A.action_approval_rejected,
+    _A.action_approval_expired,
+)
 _STATES = (
     _A.entered_pilot,
     _A.entered_production,
@@ -73,6 +81,8 @@ EVENT_OF: Mapping[AuditAction, WebhookEvent] = {
     **{a: WebhookEvent.state_change for a in _STATES},
     **{a: WebhookEvent.containment for a in _CONTAINMENT},
     _A.action_finding: WebhookEvent.finding,
+    _A.credential_dormant: WebhookEvent.finding,
+    _A.system_dormant: WebhookEvent.finding,
 }
 
 
