@@ -6,7 +6,8 @@ systems whose version moved, so a containment, retirement or approval reaches ev
 process within one poll; a production scope that has not been confirmed current within
 `api.authorize_stale_seconds` is denied ("authorization snapshot stale"). Denials,
 approvals asked for and (unless `api.authorize_record_allows` is off) allows go to the action
-ledger in batches from the same loop.
+ledger in batches from the same loop, which also wakes the long polls of just-in-time approvals
+that have settled (they are approval requests: `domain/action_approvals.py`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ log = logging.getLogger(__name__)
 
 MISS_REFRESH_SECONDS = 0.05
 """An unknown system re-reads the projection at once, at most this often (no flood of reads)."""
+
+RECORDED_KEEP = 10_000
+"""Approved approvals this process remembers having recorded (the ledger dedups the rest)."""
 
 
 @dataclass(frozen=True)
@@ -208,10 +212,20 @@ class Authorizer:
                 state=state,
             )
         approvers = ", ".join(request.approvers)
+        if status is RequestStatus.approved and scope is None:
+            return Verdict(
+                decision=RuntimeDecision.deny,
+                reasons=[f"{request.system_id} is not in this process's snapshot: ask again"],
+                codes=["snapshot_missing"],
+                version=version,
+                state=state,
+            )
         if status is RequestStatus.approved and scope is not None:
             record = as_record(entry.ask, datetime.now(UTC), approvers[:320])
             verdict = decide(scope, record, stale=self.stale())
             if request.id not in self.recorded:  # once per process; the id dedups the rest
+                if len(self.recorded) >= RECORDED_KEEP:
+                    self.recorded.clear()
                 self.recorded.add(request.id)
                 self.queue.append(record.model_copy(update={"id": "authorize:" + request.id}))
             return verdict.model_copy(
