@@ -40,7 +40,7 @@ RAW_TABLE = """CREATE TABLE raw_actions (
     id INTEGER PRIMARY KEY AUTOINCREMENT, chain_id TEXT NOT NULL, seq INTEGER NOT NULL,
     record_key TEXT NOT NULL, at TEXT NOT NULL, environment TEXT NOT NULL, kind TEXT NOT NULL,
     tool TEXT, target TEXT, credential_id TEXT, approved_by TEXT, trace_id TEXT NOT NULL,
-    content_digest TEXT, content_length INTEGER, content TEXT, prev_hash TEXT NOT NULL,
+    content_digest TEXT, content_length INTEGER, content TEXT, model TEXT, prev_hash TEXT NOT NULL,
     hash TEXT NOT NULL, UNIQUE (chain_id, seq), UNIQUE (record_key)
 )"""
 RAW_INDEXES = (
