@@ -92,6 +92,9 @@ class IngestResult(BaseModel):
     first_findings: list[NewFinding]
 
 
+_NO_MODEL = {"model"}
+
+
 def record_key(record: ActionRecord) -> str:
     """The idempotency key: the system and the record's id, or a hash of the whole record.
 
@@ -101,9 +104,6 @@ def record_key(record: ActionRecord) -> str:
         return f"{record.system}:{record.id}"
     text = record.model_dump_json(exclude=_NO_MODEL if record.model is None else None)
     return f"{record.system}:" + hashlib.sha256(text.encode()).hexdigest()
-
-
-_NO_MODEL = {"model"}
 
 
 class ScopeCache:

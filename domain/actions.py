@@ -176,7 +176,7 @@ def check_action(scope: ActionScope, record: ActionRecord) -> list[Finding]:
                 f"(state: {scope.state}): promote it first",
             )
         )
-    if record.model is not None:
+    if record.model is not None and record.model not in scope.model_names:  # exact: no work
         found += _model_findings(scope, record)
     if record.tool is not None and record.tool not in scope.tools:
         found.append(_finding("tool_out_of_scope", f"tool {record.tool} is not approved"))

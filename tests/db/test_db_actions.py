@@ -19,7 +19,7 @@ from db.action_hash import (
     action_hash,
     action_printf_sql,
 )
-from db.actions import ScopeCache, ingest_actions, trace, verify_actions
+from db.actions import ScopeCache, ingest_actions, record_key, trace, verify_actions
 from db.projection import upsert_system
 from domain.actions import ActionRecord
 from domain.ledger import canonical
@@ -81,6 +81,16 @@ def test_resent_records_are_duplicates_not_new_entries(engine: Engine) -> None:
     again = ingest_actions(engine, [record("alpha", n) for n in range(2, 6)], cache)
     assert (again.accepted, again.duplicates) == (2, 2)
     assert verify_actions(engine).entries_checked == 6
+
+
+def test_a_record_without_an_id_keeps_its_key_across_the_model_column() -> None:
+    """A record with no id and no model has the key it had before 0013 (a re-send stays a
+    duplicate); naming a model makes it another record."""
+    plain = record("alpha", 1, id=None)
+    assert record_key(plain) == (  # as computed before the model field existed
+        "alpha:e99013979cedc7ab2dbe1e2d4842ea4854089e620fab6dd913ea1b811d57fa20"
+    )
+    assert record_key(record("alpha", 1, id=None, model="claude")) != record_key(plain)
 
 
 def test_edited_and_deleted_entries_are_caught(engine: Engine) -> None:
