@@ -71,11 +71,12 @@ async def test_a_system_not_approved_for_production_may_not_act_there(
         pending = await eventually(lambda: denied_in("promotion_pending"))
         assert pending is not None and pending["codes"] == ["environment_not_approved"]
 
-        result = await post_actions(stack, [action()])
-        assert result["findings"] == 1
-        assert [f["code"] for f in result["first_findings"]] == ["environment_not_approved"]
-        assert "(state: promotion_pending)" in result["first_findings"][0]["message"]
-        assert (await traced(stack))["findings"] == {"environment_not_approved": 1}
+        result = await post_actions(stack, [action(id="reported-1")])
+        assert result["findings"] == 1  # a production action reported after the fact
+        found = await traced(stack)
+        assert set(found["findings"]) == {"environment_not_approved"}
+        reported = [a for a in found["actions"] if a["record_key"] == f"{SYSTEM}:reported-1"]
+        assert [a["environment"] for a in reported] == ["production"]
 
 
 def chat_spans(system: str, request_model: str, response_model: str) -> list[ReadableSpan]:
@@ -142,11 +143,14 @@ async def test_the_model_is_stored_shown_checked_and_chained(
         assert verified["ok"] is True, verified
         engine = get_engine(stack.settings.database_url)
         with engine.begin() as conn:
-            seq = conn.execute(
-                text("SELECT seq FROM actions WHERE model = 'gpt-5' AND chain_id = :s"),
+            seq = conn.execute(  # the exported span's record (the denials came after it)
+                text("SELECT min(seq) FROM actions WHERE model = 'gpt-5' AND chain_id = :s"),
                 {"s": SYSTEM},
             ).scalar_one()
-            conn.execute(text("UPDATE actions SET model = 'claude-sonnet' WHERE model = 'gpt-5'"))
+            conn.execute(
+                text("UPDATE actions SET model = 'claude-sonnet' WHERE chain_id = :s AND seq = :q"),
+                {"s": SYSTEM, "q": seq},
+            )
         broken = (await stack.call("GET", "/audit/verify", REQUESTER)).json()
         assert broken["ok"] is False
         assert broken["first_broken"]["ledger"] == "actions"
