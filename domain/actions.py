@@ -225,7 +225,7 @@ def _credential_findings(scope: ActionScope, record: ActionRecord) -> list[Findi
 
 
 SECRET_MASK = "[secret value given as credential_id]"
-_TEXT_FIELDS = ("tool", "target", "action", "approved_by", "trace_id", "model")
+_TEXT_FIELDS = ("tool", "target", "action", "approved_by", "trace_id")
 
 
 def _hashed_id(value: str) -> str:
@@ -248,6 +248,9 @@ def mask_secret_credential(scope: ActionScope, record: ActionRecord) -> ActionRe
         value = getattr(record, name)
         if value and (masked := mask_secrets(value, name == "trace_id")) != value:
             update[name] = masked
+    model = record.model  # an approved spelling is manifest text, already known not to be secret
+    if model and model not in scope.model_names and (masked := mask_secrets(model)) != model:
+        update["model"] = masked
     if record.id and secret_kind(record.id, identifier=True):
         update["id"] = _hashed_id(record.id)
     return record.model_copy(update=update) if update else record
