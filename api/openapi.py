@@ -240,5 +240,6 @@ ACTIONS_EXAMPLE: list[dict[str, Any]] = [
         "target": "s3://pilot-synthetic/meeting-transcripts",
         "access": "read",
         "credential_id": "summariser-pilot-llm-key",
+        "model": "claude-sonnet",
     }
 ]

@@ -2,11 +2,12 @@
 
 Ingest is what `POST /api/v1/actions` does after the HTTP layer: parse a JSON-lines body,
 validate each record, look up each system's approved scope (cached per version), run
-`check_action`, keep content per the logging policy (SHA-256 and length), chain per system
-and append with `executemany`, storing findings (0.1% of the records leave their scope). The
-raw baseline inserts the very same rows (read back afterwards) into a table of the same shape
-(columns, keys, unique and secondary indexes) in the same database, in transactions of the
-same size, in the same run. Trace latency is measured once the ledger holds every record.
+`check_action` (prompts and outputs name their model, checked against the approved one), keep
+content per the logging policy (SHA-256 and length), chain per system and append with
+`executemany`, storing findings (0.1% of the records leave their scope). The raw baseline
+inserts the very same rows (read back afterwards) into a table of the same shape (columns,
+keys, unique and secondary indexes) in the same database, in transactions of the same size, in
+the same run. Trace latency is measured once the ledger holds every record.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ RAW_TABLE = """CREATE TABLE raw_actions (
     id INTEGER PRIMARY KEY AUTOINCREMENT, chain_id TEXT NOT NULL, seq INTEGER NOT NULL,
     record_key TEXT NOT NULL, at TEXT NOT NULL, environment TEXT NOT NULL, kind TEXT NOT NULL,
     tool TEXT, target TEXT, credential_id TEXT, approved_by TEXT, trace_id TEXT NOT NULL,
-    content_digest TEXT, content_length INTEGER, content TEXT, prev_hash TEXT NOT NULL,
+    content_digest TEXT, content_length INTEGER, content TEXT, model TEXT, prev_hash TEXT NOT NULL,
     hash TEXT NOT NULL, UNIQUE (chain_id, seq), UNIQUE (record_key)
 )"""
 RAW_INDEXES = (
@@ -115,7 +116,7 @@ def _record(n: int, systems: int, rng: random.Random) -> dict[str, Any]:
         target = "crm.notes"
     if n % 1000 == 999:
         tool = "shell"  # out of scope: a finding
-    return {
+    record: dict[str, Any] = {
         "system": system,
         "environment": "production",
         "time": (EPOCH + timedelta(seconds=n)).isoformat(),
@@ -127,6 +128,9 @@ def _record(n: int, systems: int, rng: random.Random) -> dict[str, Any]:
         "id": str(n),
         "content": f"customer asked about order {rng.randrange(10**9)}; " + "x" * 120,
     }
+    if kind in ("prompt", "output"):
+        record["model"] = "claude"  # as GenAI chat spans report it
+    return record
 
 
 def _body(start: int, size: int, systems: int, rng: random.Random) -> bytes:

@@ -99,6 +99,7 @@ def _blast_radius(found: dict[str, Any]) -> None:
         ("kinds", "kinds"),
         ("tools", "tools"),
         ("targets", "targets"),
+        ("models", "models"),
         ("findings", "findings"),
     ):
         render.say(f"  {label}: {counts(name)}")
@@ -114,11 +115,22 @@ def _blast_radius(found: dict[str, Any]) -> None:
             a["kind"],
             a.get("tool") or "-",
             a.get("target") or "-",
+            a.get("model") or "-",
             a.get("credential_id") or "-",
             a.get("approved_by") or "-",
             a["trace_id"],
         )
         for a in found.get("actions", [])
     ]
-    columns = ("at", "system", "kind", "tool", "target", "credential", "approved by", "trace")
+    columns = (
+        "at",
+        "system",
+        "kind",
+        "tool",
+        "target",
+        "model",
+        "credential",
+        "approved by",
+        "trace",
+    )
     render.show(render.table(columns, rows, title="Latest actions"))

@@ -32,6 +32,9 @@ def authorize(
     target: Annotated[str | None, typer.Option("--target", help="What it touches.")] = None,
     credential: Annotated[str | None, typer.Option("--credential", help="Credential id.")] = None,
     action: Annotated[str | None, typer.Option("--action", help="Action name.")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="The model about to act (e.g. claude-sonnet).")
+    ] = None,
     environment: Annotated[
         Environment, typer.Option("--environment", help="Where it runs.")
     ] = Environment.production,
@@ -51,6 +54,7 @@ def authorize(
         "target": target,
         "credential_id": credential,
         "action": action,
+        "model": model,
         "trace_id": trace_id,
     }
     result = api.post("/authorize", {k: v for k, v in body.items() if v is not None})

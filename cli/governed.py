@@ -43,6 +43,7 @@ class Governor:
         system: str,
         environment: str = "production",
         credential_id: str | None = None,
+        model: str | None = None,
         approval_wait: float = 300.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
@@ -55,6 +56,7 @@ class Governor:
         )
         self.system, self.environment = system, environment
         self.credential_id, self.approval_wait = credential_id, approval_wait
+        self.model = model
 
     def authorize(self, tool: str, access: str, **fields: Any) -> dict[str, Any]:
         """The final decision on one action (waiting on an approval); raises on deny."""
@@ -64,6 +66,7 @@ class Governor:
             "tool": tool,
             "access": access,
             "credential_id": self.credential_id,
+            "model": self.model,
             "trace_id": fields.pop("trace_id", None) or uuid.uuid4().hex,
             **fields,
         }

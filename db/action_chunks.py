@@ -21,7 +21,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from db.action_hash import ACTION_HASHED, action_bytes_sql, action_printf_sql
+from db.action_hash import ACTION_CHAINED, ACTION_HASHED, action_bytes_sql, action_printf_sql
 
 CHUNK_IDS = 500
 """Entry ids per chunk: small enough (about 150 kB of joined fields for typical entries) for the
@@ -29,8 +29,9 @@ memory of one chunk to be reused by the next rather than mapped afresh."""
 CHUNK_BYTES = 64 << 20
 """The longest string a chunk read may build; a chunk of huge entries is read row by row."""
 _LISTED = ("prev_hash", "chain_id", "seq")  # handed over whole, so Python measures them
-_MEASURED = tuple(f for f in ACTION_HASHED if f not in _LISTED)  # the database measures these
+_MEASURED = tuple(f for f in ACTION_CHAINED if f not in _LISTED)  # the database measures these
 _SEPARATORS = len(ACTION_HASHED)  # bytes per entry beyond its fields: 13 joins + 1 between entries
+# (an optional field's own separator is measured with it: `action_bytes_sql`)
 _CHUNK_SQL = (
     f"SELECT count(*), count(hash), sum({action_bytes_sql(_MEASURED)}),"
     f" CAST(group_concat({action_printf_sql()}, x'ff') AS BLOB),"

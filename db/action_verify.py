@@ -27,7 +27,7 @@ from sqlalchemy import Engine
 
 from db import action_chunks
 from db.action_chunks import Chains, chunk_verified
-from db.action_hash import ACTION_HASHED, action_body_sql, action_hash
+from db.action_hash import ACTION_CHAINED, action_body_sql, action_hash
 from db.engine import get_engine, placeholder
 from db.verify import (
     PARALLEL_MIN_ENTRIES,
@@ -195,7 +195,7 @@ def _rehash(dbapi: Any, mark: str, entry_id: int, stored: str) -> bool:
     """Whether `action_hash` over the stored row gives its stored hash (the rule has the last word)."""
     cursor = dbapi.cursor()
     cursor.execute(
-        f"SELECT prev_hash, {', '.join(ACTION_HASHED)} FROM actions WHERE id = {mark}", (entry_id,)
+        f"SELECT prev_hash, {', '.join(ACTION_CHAINED)} FROM actions WHERE id = {mark}", (entry_id,)
     )
     row = cursor.fetchone()
     cursor.close()

@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from db.action_hash import ACTION_HASHED, action_hash
+from db.action_hash import ACTION_CHAINED, action_hash
 from db.action_verify import verify_action_ledger
 from db.ledger import _chunks, _Sql, iso_utc
 from db.verify import PARALLEL_MIN_ENTRIES, VerifyReport
@@ -52,10 +52,11 @@ ACTION_COLUMNS = (
     "content_digest",
     "content_length",
     "content",
+    "model",
     "prev_hash",
     "hash",
 )
-_HASHED_AT = tuple(ACTION_COLUMNS.index(field) for field in ACTION_HASHED)
+_HASHED_AT = tuple(ACTION_COLUMNS.index(field) for field in ACTION_CHAINED)
 FINDING_COLUMNS = (
     "system_id",
     "code",
@@ -91,11 +92,18 @@ class IngestResult(BaseModel):
     first_findings: list[NewFinding]
 
 
+_NO_MODEL = {"model"}
+
+
 def record_key(record: ActionRecord) -> str:
-    """The idempotency key: the system and the record's id, or a hash of the whole record."""
+    """The idempotency key: the system and the record's id, or a hash of the whole record.
+
+    A record without a model hashes without the field, as every record did before it existed.
+    """
     if record.id is not None:
         return f"{record.system}:{record.id}"
-    return f"{record.system}:" + hashlib.sha256(record.model_dump_json().encode()).hexdigest()
+    text = record.model_dump_json(exclude=_NO_MODEL if record.model is None else None)
+    return f"{record.system}:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 class ScopeCache:
@@ -197,6 +205,7 @@ def _prepare(records: Sequence[ActionRecord], scopes: dict[str, ActionScope]) ->
             digest,
             length,
             content,
+            record.model,
         )
         out.append((record, key, at, values, check_action(scope, record)))
     return out
@@ -354,6 +363,7 @@ def trace(
         "kinds": distinct("kind"),
         "tools": distinct("tool"),
         "targets": distinct("target"),
+        "models": distinct("model"),
         "findings": {str(code): int(n) for code, n in findings},
         "actions": [dict(row) for row in listed],
     }

@@ -247,6 +247,7 @@ class ActionRow(SQLModel, table=True):
     content_digest: str | None = None
     content_length: int | None = None
     content: str | None = Field(default=None, sa_type=Text)
+    model: str | None = None
     prev_hash: str
     hash: str
 

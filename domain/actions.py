@@ -15,8 +15,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.manifest import SYSTEM_ID_PATTERN, AISystemManifest, ContentLogging, Environment
+from domain.manifest import (
+    SYSTEM_ID_PATTERN,
+    AISystemManifest,
+    ContentLogging,
+    Environment,
+    ModelRef,
+)
 from domain.redaction import mask_secrets, redact
+from domain.runtime_model import accepted_names, model_message, normal
 from domain.secrets import secret_kind
 
 __all__ = ["redact"]  # re-exported: callers and tests import it from here
@@ -54,6 +61,12 @@ class ActionRecord(BaseModel):
     credential_id: str | None = Field(default=None, max_length=128)
     approved_by: str | None = Field(default=None, max_length=320)
     content: str | None = Field(default=None, description="Prompt or output text (policy decides).")
+    model: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The model that served it (OTLP gen_ai.response.model, else request.model).",
+    )
 
     @property
     def writes(self) -> bool:
@@ -79,6 +92,8 @@ class ActionScope(BaseModel):
     approvals: frozenset[str] = frozenset()
     content: ContentLogging = ContentLogging.digest
     logged: frozenset[ActionKind] = frozenset(ActionKind)
+    model: ModelRef | None = None
+    model_names: frozenset[str] = frozenset()  # `runtime_model.accepted_names(model)`
 
 
 def action_scope(
@@ -115,6 +130,8 @@ def action_scope(
         approvals=frozenset(a.lower() for u in manifest.use_cases for a in u.human_approval),
         content=logging.content if logging is not None else ContentLogging.digest,
         logged=frozenset(logged),
+        model=manifest.model,
+        model_names=accepted_names(manifest.model),
     )
 
 
@@ -125,6 +142,8 @@ FINDING_CODES = (
     "credential_wrong_environment",
     "missing_human_approval",
     "action_while_contained",
+    "environment_not_approved",
+    "model_not_approved",
 )
 _NHI = {"credential_not_bound": "NHI9", "credential_wrong_environment": "NHI8"}
 
@@ -149,6 +168,16 @@ def check_action(scope: ActionScope, record: ActionRecord) -> list[Finding]:
         found.append(
             _finding("action_while_contained", f"{scope.system_id} acted while {scope.state}")
         )
+    elif record.environment is Environment.production and not scope.production:
+        found.append(
+            _finding(
+                "environment_not_approved",
+                f"{scope.system_id} acted in production but is not approved for production "
+                f"(state: {scope.state}): promote it first",
+            )
+        )
+    if record.model is not None and record.model not in scope.model_names:  # exact: no work
+        found += _model_findings(scope, record)
     if record.tool is not None and record.tool not in scope.tools:
         found.append(_finding("tool_out_of_scope", f"tool {record.tool} is not approved"))
     target = record.target
@@ -167,6 +196,15 @@ def check_action(scope: ActionScope, record: ActionRecord) -> list[Finding]:
             )
         )
     return found
+
+
+def _model_findings(scope: ActionScope, record: ActionRecord) -> list[Finding]:
+    """A reported model that is not the one in force (`domain.runtime_model` says which match)."""
+    reported, model = record.model, scope.model
+    if reported is None or model is None or normal(reported) in scope.model_names:
+        return []
+    message = model_message(model, reported, production=scope.production)
+    return [_finding("model_not_approved", message)]
 
 
 def _credential_findings(scope: ActionScope, record: ActionRecord) -> list[Finding]:
@@ -198,8 +236,8 @@ def mask_secret_credential(scope: ActionScope, record: ActionRecord) -> ActionRe
     """A record whose fields hold a secret keeps masks instead (every policy; never the secret).
 
     credential_id (when not a bound id) becomes `SECRET_MASK` (and is still found:
-    `credential_not_bound`); a secret inside tool, target, action, approved_by or trace_id
-    becomes `[secret]`; a secret id becomes its SHA-256 (so a re-send is still a no-op).
+    `credential_not_bound`); a secret inside tool, target, action, approved_by, trace_id or
+    model becomes `[secret]`; a secret id becomes its SHA-256 (so a re-send is still a no-op).
     In ids a 32-hex run is a W3C trace id, not a secret.
     """
     update: dict[str, str] = {}
@@ -210,6 +248,9 @@ def mask_secret_credential(scope: ActionScope, record: ActionRecord) -> ActionRe
         value = getattr(record, name)
         if value and (masked := mask_secrets(value, name == "trace_id")) != value:
             update[name] = masked
+    model = record.model  # an approved spelling is manifest text, already known not to be secret
+    if model and model not in scope.model_names and (masked := mask_secrets(model)) != model:
+        update["model"] = masked
     if record.id and secret_kind(record.id, identifier=True):
         update["id"] = _hashed_id(record.id)
     return record.model_copy(update=update) if update else record

@@ -44,6 +44,9 @@ class AuthorizeRequest(BaseModel):
     mcp_tool: str | None = Field(default=None, max_length=200)
     trace_id: str = Field(default="-", min_length=1, max_length=200)
     privileged: bool = Field(default=False, description="A privilege-bearing action.")
+    model: str | None = Field(
+        default=None, min_length=1, max_length=200, description="The model about to act."
+    )
 
 
 class Verdict(BaseModel):
@@ -75,6 +78,7 @@ def as_record(
             "action": request.action,
             "credential_id": request.credential_id,
             "approved_by": approved_by,
+            "model": request.model,
         }
     )
 

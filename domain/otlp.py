@@ -4,7 +4,8 @@ Reads the OpenTelemetry semantic conventions named by `SEMCONV_VERSION` (GenAI a
 status Development). A span is an action when its `gen_ai.operation.name` is `execute_tool`,
 `invoke_agent` or `chat`, or its `mcp.method.name` is `tools/call` or `resources/read`; any
 other span (HTTP, database, …) is skipped. The system is the first of the resource attribute
-`threshold.system.id`, the span attribute `gen_ai.agent.id` and the resource's `service.name`.
+`threshold.system.id`, the span attribute `gen_ai.agent.id` and the resource's `service.name`;
+the model is `gen_ai.response.model`, else `gen_ai.request.model` (`MODEL_ATTRIBUTES`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ SYSTEM_ATTRIBUTES = (
     ("resource", "service.name"),
 )
 ENVIRONMENT_ATTRIBUTES = ("threshold.environment", "deployment.environment.name")
+MODEL_ATTRIBUTES = ("gen_ai.response.model", "gen_ai.request.model")
+"""The model a span names, first found: the one that answered, else the one asked for."""
 TOOL_OPERATIONS = {"execute_tool"}
 PROMPT_OPERATIONS = {"chat", "invoke_agent", "text_completion", "generate_content"}
 MCP_TOOL_METHODS = {"tools/call"}
@@ -83,7 +86,7 @@ def _environment(span: OtlpSpan) -> str | None:
 
 
 def _common(span: OtlpSpan) -> dict[str, Any]:
-    """Fields every record of a span carries: time, trace, credential, target, approver."""
+    """Fields every record of a span carries: time, trace, credential, target, approver, model."""
     attrs: Mapping[str, Any] = span.attributes
     fields: dict[str, Any] = {
         "time": span.start,
@@ -93,6 +96,7 @@ def _common(span: OtlpSpan) -> dict[str, Any]:
         "target": _text(attrs.get("threshold.target")),
         "access": _text(attrs.get("threshold.access")),
         "approved_by": _text(attrs.get("threshold.approved_by")),
+        "model": next(filter(None, (_text(attrs.get(name)) for name in MODEL_ATTRIBUTES)), None),
     }
     return {k: v for k, v in fields.items() if v is not None}
 

@@ -160,3 +160,54 @@ def test_dormant_lists_idle_credentials_and_systems_with_days_idle(api, cli):
     ]
     assert lines[2].split("\t")[1] == "(system)"
     assert lines[2].split("\t")[-1] == "-"
+
+
+def test_trace_shows_the_model_of_each_action(api, cli):
+    """trace counts the models and lists each action's model ('-' when none was reported)."""
+    action = {
+        "at": "2026-11-26T10:00:00",
+        "chain_id": SYSTEM,
+        "kind": "prompt",
+        "trace_id": "t1",
+    }
+    api.reply(
+        "GET",
+        "/trace",
+        200,
+        {
+            "count": 2,
+            "first": "2026-11-26T10:00:00",
+            "last": "2026-11-26T10:00:01",
+            "systems": {SYSTEM: 2},
+            "models": {"gpt-5": 1},
+            "findings": {"model_not_approved": 1},
+            "actions": [{**action, "model": "gpt-5"}, {**action, "model": None}],
+        },
+    )
+    result = cli("trace", "--system", SYSTEM, "--limit", "2")
+    assert result.exit_code == 0, result.stderr
+    assert "models: gpt-5 (1)" in result.stdout
+    assert "model_not_approved (1)" in result.stdout
+    assert "model" in result.stdout and result.stdout.count("gpt-5") == 2
+
+
+def test_authorize_sends_the_model_and_exits_one_on_a_swap(api, cli):
+    """`authorize --model` sends the model; a model_not_approved deny exits 1 with its reason."""
+    reason = "model gpt-5 is not the approved anthropic/claude-sonnet 2026-09: a model swap needs"
+    api.reply(
+        "POST",
+        "/authorize",
+        200,
+        {
+            "decision": "deny",
+            "reasons": [reason],
+            "codes": ["model_not_approved"],
+            "system": SYSTEM,
+            "version": 3,
+            "state": "production",
+        },
+    )
+    result = cli("authorize", SYSTEM, "--tool", "search_kb", "--model", "gpt-5")
+    assert result.exit_code == 1
+    assert json.loads(api.requests[0].content)["model"] == "gpt-5"
+    assert "model gpt-5 is not the approved" in result.stdout

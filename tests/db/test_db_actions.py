@@ -12,13 +12,14 @@ from sqlmodel import Session
 
 from db import action_chunks
 from db.action_hash import (
+    ACTION_CHAINED,
     ACTION_HASHED,
     action_body_sql,
     action_bytes_sql,
     action_hash,
     action_printf_sql,
 )
-from db.actions import ScopeCache, ingest_actions, trace, verify_actions
+from db.actions import ScopeCache, ingest_actions, record_key, trace, verify_actions
 from db.projection import upsert_system
 from domain.actions import ActionRecord
 from domain.ledger import canonical
@@ -80,6 +81,16 @@ def test_resent_records_are_duplicates_not_new_entries(engine: Engine) -> None:
     again = ingest_actions(engine, [record("alpha", n) for n in range(2, 6)], cache)
     assert (again.accepted, again.duplicates) == (2, 2)
     assert verify_actions(engine).entries_checked == 6
+
+
+def test_a_record_without_an_id_keeps_its_key_across_the_model_column() -> None:
+    """A record with no id and no model has the key it had before 0013 (a re-send stays a
+    duplicate); naming a model makes it another record."""
+    plain = record("alpha", 1, id=None)
+    assert record_key(plain) == (  # as computed before the model field existed
+        "alpha:e99013979cedc7ab2dbe1e2d4842ea4854089e620fab6dd913ea1b811d57fa20"
+    )
+    assert record_key(record("alpha", 1, id=None, model="claude")) != record_key(plain)
 
 
 def test_edited_and_deleted_entries_are_caught(engine: Engine) -> None:
@@ -158,6 +169,7 @@ HASHED_EDITS = {  # field: a different stored value (None makes a kept field NUL
     "content_length": 7,
     "content": "question 3 (rewritten)",
     "record_key": "alpha:forged",
+    "model": "gpt-5",
     "prev_hash": "f" * 64,
 }
 
@@ -171,9 +183,10 @@ def stored(engine: Engine, sql: str, **params: Any) -> Any:
 def test_every_hashed_field_and_the_link_is_checked(engine: Engine) -> None:
     """Changing any one stored field of an entry, to a value or to NULL, names that entry."""
     publish(engine, "alpha", 1, ["search"])
-    ingest_actions(engine, [record("alpha", n) for n in range(6)], ScopeCache())
+    records = [record("alpha", n, model="claude") for n in range(6)]
+    ingest_actions(engine, records, ScopeCache())
     entry = stored(engine, "SELECT id FROM actions WHERE chain_id = 'alpha' AND seq = 3")
-    edits: list[tuple[str, Any]] = list(HASHED_EDITS.items())
+    edits: list[tuple[str, Any]] = [*HASHED_EDITS.items(), ("model", None)]
     if engine.dialect.name == "sqlite":  # PostgreSQL text cannot hold NUL at all
         edits.append(("target", "kb\x00payroll"))
     for field, value in edits:
@@ -198,21 +211,24 @@ def test_the_database_joins_the_fields_exactly_as_append_hashes_them(engine: Eng
     records = [
         record("alpha", 1, trace_id="trace-é-∑", approved_by="Zoë"),
         record("alpha", 2, kind="prompt", tool=None, target=None, content="naïve ☃"),
+        record("alpha", 3, kind="prompt", tool=None, target=None, model="Claude-Sonnet-é"),
     ]
     ingest_actions(engine, records, ScopeCache())
     body = action_body_sql(engine.dialect.name)
     with engine.connect() as conn:
         rows = conn.execute(
-            text(f"SELECT {body}, prev_hash, hash, {', '.join(ACTION_HASHED)} FROM actions")
+            text(f"SELECT {body}, prev_hash, hash, {', '.join(ACTION_CHAINED)} FROM actions")
         ).all()
-    assert len(rows) == 2
+    assert len(rows) == 3
     for joined, prev_hash, digest, *fields in rows:
+        *fixed, model = fields  # no model: the bytes every entry hashed before migration 0013
         assert bytes(joined) == prev_hash.encode() + canonical(
-            "" if v is None else str(v) for v in fields
+            ["" if v is None else str(v) for v in fixed] + ([] if model is None else [model])
         )
         assert action_hash(prev_hash, fields) == digest == hashlib.sha256(joined).hexdigest()
+    assert [row[-1] for row in rows] == [None, None, "Claude-Sonnet-é"]
     if engine.dialect.name == "sqlite":  # and SQLite's one-printf join, measured whole
-        measured = action_bytes_sql(("prev_hash", *ACTION_HASHED))
+        measured = action_bytes_sql(("prev_hash", *ACTION_CHAINED))
         with engine.connect() as conn:
             printed = conn.execute(
                 text(f"SELECT CAST({action_printf_sql()} AS BLOB), {measured}, {body} FROM actions")
@@ -282,6 +298,7 @@ NUL_EDITS = (  # field: how a stored value gets text hidden behind a NUL (None s
     "content_length",
     "content",
     "record_key",
+    "model",
     "prev_hash",
     "hash",
     "chain_id",
@@ -392,3 +409,50 @@ def test_every_broken_action_chain_is_named(
         assert named == [("alpha", 3), ("gamma", 8)], report
         assert report.first_broken in report.broken
         assert report.chains_checked == 3
+
+
+def test_the_stored_model_is_shown_and_chained(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The model each record names is stored and traced; rewriting it, blanking it or adding
+    one to an entry without one names that entry, read in chunks, row by row or split."""
+    monkeypatch.setattr(action_chunks, "CHUNK_IDS", 4)
+    publish(engine, "alpha", 1, ["search"])
+    models = ["claude", None, "gpt-5", "claude", None, "claude"]
+    records = [record("alpha", n, model=m) for n, m in enumerate(models)]
+    result = ingest_actions(engine, records, ScopeCache())
+    assert (result.accepted, result.findings) == (6, 1)  # gpt-5 is not the approved claude
+    with Session(engine) as session:
+        found = trace(session, system_id="alpha")
+    assert found["models"] == {"claude": 3, "gpt-5": 1} and found["findings"] == {
+        "model_not_approved": 1
+    }
+    assert [a["model"] for a in found["actions"]] == list(reversed(models))
+    assert verify_actions(engine).ok
+    if engine.dialect.name == "sqlite":  # the fast chunked read trusts entries with a model
+        ids = (1, stored(engine, "SELECT max(id) FROM actions"))
+        raw = engine.raw_connection()
+        try:
+            chains = action_chunks.Chains()
+            assert action_chunks.chunk_verified(raw.dbapi_connection, ids, chains)
+            assert chains.entries == 6
+        finally:
+            raw.close()
+    edits = [(1, "claude-opus"), (1, None), (2, "claude"), (2, ""), (3, "claude")]
+    for seq, value in edits:
+        entry = stored(engine, f"SELECT id FROM actions WHERE chain_id = 'alpha' AND seq = {seq}")
+        before = stored(engine, "SELECT model FROM actions WHERE id = :i", i=entry)
+        with engine.begin() as conn:
+            conn.execute(
+                text("UPDATE actions SET model = :v WHERE id = :i"), {"v": value, "i": entry}
+            )
+        for report in (verify_actions(engine), verify_actions(engine, parallel_from=1)):
+            broken = report.first_broken
+            assert broken is not None, (seq, value)
+            assert (broken.seq, broken.entry_id) == (seq, entry), (seq, value)
+            assert "edited" in broken.problem
+        with engine.begin() as conn:
+            conn.execute(
+                text("UPDATE actions SET model = :v WHERE id = :i"), {"v": before, "i": entry}
+            )
+        assert verify_actions(engine).ok, (seq, value)

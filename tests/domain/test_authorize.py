@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 
 from domain.actions import ActionScope
 from domain.authorize import AuthorizeRequest, RuntimeDecision, as_record, decide
+from domain.manifest import ModelRef
+from domain.runtime_model import accepted_names
 
 SCOPE = ActionScope(
     system_id="support-assistant",
@@ -55,7 +57,38 @@ def test_stale_snapshot_denies_production_only() -> None:
     stale = decide(SCOPE, record, stale=True)
     assert stale.decision is RuntimeDecision.deny and stale.codes == ["snapshot_stale"]
     pilot = SCOPE.model_copy(update={"production": False, "state": "pilot"})
-    assert decide(pilot, record, stale=True).decision is RuntimeDecision.allow
+    in_pilot = as_record(ask(environment="pilot"), datetime.now(UTC))
+    assert decide(pilot, in_pilot, stale=True).decision is RuntimeDecision.allow
+
+
+def test_a_system_not_approved_for_production_is_denied_in_production() -> None:
+    """A pilot (or one awaiting promotion) acting in production is denied, naming its state;
+    a production system acting in the pilot environment stays allowed."""
+    for state in ("registered", "pilot", "promotion_pending"):
+        pilot = SCOPE.model_copy(update={"production": False, "state": state})
+        decided = decide(pilot, as_record(ask(), datetime.now(UTC)), stale=False)
+        assert decided.decision is RuntimeDecision.deny, state
+        assert decided.codes == ["environment_not_approved"], state
+        assert f"(state: {state}): promote it first" in decided.reasons[0]
+    in_pilot = as_record(ask(environment="pilot"), datetime.now(UTC))
+    assert decide(SCOPE, in_pilot, stale=False).decision is RuntimeDecision.allow
+
+
+def test_a_model_other_than_the_approved_one_is_denied() -> None:
+    """The approved model in any accepted spelling is allowed; another model, or another
+    version of it, is denied as model_not_approved."""
+    model = ModelRef(provider="anthropic", name="claude-sonnet", version="2026-09")
+    scope = SCOPE.model_copy(update={"model": model, "model_names": accepted_names(model)})
+    for same in ("claude-sonnet", "Claude-Sonnet:2026-09", "anthropic/claude-sonnet-2026-09"):
+        record = as_record(ask(model=same), datetime.now(UTC))
+        assert record.model == same
+        assert decide(scope, record, stale=False).decision is RuntimeDecision.allow, same
+    swapped = decide(scope, as_record(ask(model="gpt-5"), datetime.now(UTC)), stale=False)
+    assert swapped.decision is RuntimeDecision.deny and swapped.codes == ["model_not_approved"]
+    assert "model gpt-5 is not the approved anthropic/claude-sonnet 2026-09" in swapped.reasons[0]
+    assert "a model swap needs revalidation" in swapped.reasons[0]
+    bumped = as_record(ask(model="claude-sonnet:2026-11"), datetime.now(UTC))
+    assert decide(scope, bumped, stale=False).codes == ["model_not_approved"]
 
 
 def test_contained_scope_denies_everything() -> None:

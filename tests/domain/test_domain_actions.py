@@ -126,3 +126,65 @@ def test_trace_ids_and_uuid_ids_are_kept_as_given(scope: ActionScope) -> None:
         trace_id="4bf92f3577b34da6a3ce929d0e0e4736", id="9f1c2a7e5b6d4c3e8a1f0b2d3c4e5f6a"
     )
     assert mask_secret_credential(scope, given) == given
+
+
+def test_a_system_not_approved_for_production_acting_there_is_a_finding(
+    support_data: dict[str, Any],
+) -> None:
+    """Registered, pilot and promotion_pending systems may not act in production; a production
+    system (revalidation_pending included, on its approved scope) may act in pilot."""
+    manifest = parse_manifest(support_data)
+    pilot_key = {"credential_id": None}
+    for state in ("registered", "pilot", "promotion_pending"):
+        pilot = action_scope(
+            "support-assistant", 1, state, manifest, production=False, closed=False
+        )
+        found = check_action(pilot, record(**pilot_key))
+        assert [f.code for f in found] == ["environment_not_approved"], state
+        assert f"(state: {state}): promote it first" in found[0].message
+        assert codes(pilot, environment="pilot", **pilot_key) == []
+    revalidating = action_scope(
+        "support-assistant", 4, "revalidation_pending", manifest, production=True, closed=False
+    )
+    assert codes(revalidating) == []
+    assert codes(revalidating, environment="pilot", **pilot_key) == []
+    contained = action_scope(
+        "support-assistant", 5, "contained", manifest, production=False, closed=True
+    )
+    assert codes(contained, **pilot_key) == ["action_while_contained"]
+
+
+def test_only_the_approved_model_may_act(scope: ActionScope) -> None:
+    """The approved model (anthropic/claude-sonnet 2026-09) in its accepted spellings passes;
+    a swapped model or another version is model_not_approved; no model reported, no check."""
+    accepted = [
+        "claude-sonnet",
+        " CLAUDE-SONNET ",
+        "claude-sonnet:2026-09",
+        "claude-sonnet@2026-09",
+        "claude-sonnet-2026-09",
+        "anthropic/claude-sonnet",
+        "Anthropic/Claude-Sonnet:2026-09",
+    ]
+    for model in accepted:
+        assert codes(scope, model=model) == [], model
+    assert codes(scope) == []
+    for model in ("gpt-5", "claude-sonnet-4", "claude", "openai/claude-sonnet", "2026-09"):
+        found = check_action(scope, record(model=model))
+        assert [f.code for f in found] == ["model_not_approved"], model
+        assert found[0].message == (
+            f"model {model} is not the approved anthropic/claude-sonnet 2026-09: a model swap "
+            "needs revalidation (threshold event model-change)"
+        )
+    (bumped,) = check_action(scope, record(model="claude-sonnet:2026-11"))
+    assert bumped.message.startswith(
+        "model claude-sonnet:2026-11 is not the approved version of anthropic/claude-sonnet 2026-09"
+    )
+
+
+def test_a_secret_given_as_the_model_is_never_kept(scope: ActionScope) -> None:
+    """A secret pasted into the model field is masked before storage and still a finding."""
+    token = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3n4o5p6q7r8"
+    masked = mask_secret_credential(scope, record(model=token))
+    assert masked.model == "[secret]"
+    assert [f.code for f in check_action(scope, masked)] == ["model_not_approved"]

@@ -91,3 +91,14 @@ def test_environment_from_deployment_attribute() -> None:
     resource = {"service.name": "s", "deployment.environment.name": "production"}
     (action,) = span_actions(span({"gen_ai.operation.name": "invoke_agent"}, resource)) or []
     assert action.environment == "production"
+
+
+def test_the_model_is_the_one_that_answered_else_the_one_asked_for() -> None:
+    """gen_ai.response.model wins over gen_ai.request.model; a span naming none has no model."""
+    chat = {"gen_ai.operation.name": "chat", "gen_ai.output.messages": "out"}
+    both = span({**chat, "gen_ai.request.model": "gpt-4o", "gen_ai.response.model": "gpt-4o-1"})
+    assert [a.fields["model"] for a in span_actions(both) or []] == ["gpt-4o-1", "gpt-4o-1"]
+    asked = span({**chat, "gen_ai.request.model": "claude-sonnet"})
+    assert [a.fields["model"] for a in span_actions(asked) or []] == ["claude-sonnet"] * 2
+    (tool,) = span_actions(span({"gen_ai.operation.name": "execute_tool"})) or []
+    assert "model" not in tool.fields
