@@ -39,9 +39,15 @@ def with_policy(settings: Settings, tmp_path: Path, **approvals: Any) -> Setting
 
 
 async def ask_approval(stack: Stack) -> dict[str, Any]:
-    """Authorize an action under human approval; its require_approval answer."""
-    asked = await authorize(stack, action=ACTION)
-    assert asked["decision"] == "require_approval", asked
+    """Authorize an action under human approval once the snapshot shows the system in
+    production (until then it is denied there); its require_approval answer."""
+
+    async def opened() -> dict[str, Any] | None:
+        answer = await authorize(stack, action=ACTION)
+        return answer if answer["decision"] == "require_approval" else None
+
+    asked: dict[str, Any] | None = await eventually(opened)
+    assert asked is not None, "authorize never asked for an approval"
     assert asked["approval_id"] and asked["expires_at"]
     return asked
 
