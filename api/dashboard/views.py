@@ -8,7 +8,7 @@ Estate rows read the stored JSON with `json.loads` (no model validation) to stay
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from db.dashboard import (
     EstateQuery,
+    PageRow,
     contained_count,
     expiring_exception_count,
     finding_count,
@@ -30,6 +31,7 @@ from db.dashboard import (
 from db.queries import list_requests
 from domain.approvals import ApprovalRequest, may_decide
 from domain.contracts import SystemView
+from domain.deadlines import NO_DEADLINE
 from domain.gate import system_gate
 from domain.lifecycle import CLOSED_STATES, PRODUCTION_STATES, GateResult, LifecycleState, Scope
 from domain.manifest import Environment
@@ -145,49 +147,22 @@ def days_left(at: datetime, now: datetime) -> tuple[str, bool]:
     return f"{days} day{'s' if days != 1 else ''} left", False
 
 
-def _stamp(value: Any) -> datetime | None:
-    """A stored ISO timestamp as an aware datetime, or None."""
-    if not isinstance(value, str) or not value:
-        return None
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def nearest_deadline(view: dict[str, Any], now: datetime) -> tuple[str, bool]:
-    """The nearest of escalation, expiry and recertification, as days left or overdue."""
-    recert = view.get("recertification") or {}
-    pending = view.get("pending_request") or {}
-    waived = [item.get("until") for item in view.get("exceptions") or []]
-    found = [
-        (when, what)
-        for value, what in [
-            (recert.get("overdue_since") or recert.get("due_at"), "recertification"),
-            (pending.get("escalate_at"), "escalation"),
-            *[(until, "exception expiry") for until in waived],
-        ]
-        if (when := _stamp(value)) is not None
-    ]
-    if not found:
+def deadline_text(row: PageRow, now: datetime) -> tuple[str, bool]:
+    """The stored nearest deadline as "what: N days left" or "what: overdue N days"."""
+    if row.next_deadline is None or row.urgency >= NO_DEADLINE:
         return "", False
-    when, what = min(found, key=lambda item: item[0])
-    text, late = days_left(when, now)
-    return f"{what}: {text}", late
+    text, late = days_left(datetime.fromtimestamp(row.urgency, UTC), now)
+    return f"{row.next_deadline}: {text}", late
 
 
-def urgency(row: EstateRow) -> tuple[bool, int, str]:
-    """Sort key of a page's rows: overdue first (most days first), then fewest days left."""
-    digits = "".join(ch if ch.isdigit() else " " for ch in row.deadline).split()
-    days = int(digits[0]) if digits else 10**6
-    return (not row.late, -days if row.late else days, row.id)
-
-
-def estate_row(view: dict[str, Any], tickets: list[str], now: datetime) -> EstateRow:
-    """One estate line from a stored view."""
+def estate_row(stored: PageRow, tickets: list[str], now: datetime) -> EstateRow:
+    """One estate line from a stored view and its nearest deadline."""
+    view = json.loads(stored.view_json)
     manifest = view.get("approved_manifest") or view["manifest"]
     production = view.get("production_requirements") or view["requirements"]
     due, overdue = recertification(view)
     pending = view.get("pending_request")
-    deadline, late = nearest_deadline(view, now)
+    deadline, late = deadline_text(stored, now)
     return EstateRow(
         id=view["system_id"],
         name=manifest["name"],
@@ -225,11 +200,10 @@ def estate_counts(session: Session) -> EstateCounts:
 
 def estate_page(session: Session, query: EstateQuery) -> EstatePage:
     """One page of the estate: rows, total and counts."""
-    texts, total = page_views(session, query)
-    views = [json.loads(text) for text in texts]
-    tickets = open_tickets(session, system_ids=[v["system_id"] for v in views])
-    at = now()
-    rows = sorted((estate_row(v, tickets.get(v["system_id"], []), at) for v in views), key=urgency)
+    stored, total = page_views(session, query)
+    rows = [estate_row(row, [], now()) for row in stored]
+    tickets = open_tickets(session, system_ids=[row.id for row in rows])
+    rows = [replace(row, tickets=tickets.get(row.id, [])) for row in rows]
     return EstatePage(rows=rows, total=total, query=query, counts=estate_counts(session))
 
 
