@@ -188,7 +188,7 @@ def due_dates(session: Session, *, now: datetime, days: int) -> list[tuple[datet
 def findings_by_week(
     session: Session, *, since: str
 ) -> tuple[list[tuple[str, int]], list[datetime]]:
-    """Finding times (at, count) since `since`, and acknowledgement times (closures)."""
+    """Finding times (at, count) since `since`, and acknowledgement times (what closes one)."""
     f = ACTION_FINDINGS.c
     day = func.substr(f.at, literal_column("1"), literal_column("10"))  # one GROUP BY expression
     opened = select(day, func.count()).where(f.at >= since).group_by(day)

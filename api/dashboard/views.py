@@ -29,7 +29,7 @@ from db.dashboard import (
     state_counts,
 )
 from db.queries import list_requests
-from domain.approvals import ApprovalRequest, may_decide
+from domain.approvals import ApprovalRequest, RequestKind, may_decide
 from domain.contracts import SystemView
 from domain.deadlines import NO_DEADLINE
 from domain.gate import system_gate
@@ -278,6 +278,24 @@ def manifest_diff(view: SystemView) -> list[FieldDiff]:
     )
     paths = list(declared) + [p for p in approved if p not in declared]
     return [FieldDiff(p, approved.get(p, NONE), declared.get(p, NONE)) for p in paths]
+
+
+REVIEWED_KINDS = frozenset({RequestKind.promotion, RequestKind.revalidation})
+"""Requests that ask to approve a manifest: their page shows what would be approved."""
+
+
+def review_diff(view: SystemView | None, request: ApprovalRequest) -> list[FieldDiff] | None:
+    """The fields the manifest under review changes from the approved one (a promotion: every
+    field, nothing approved yet), while the request is the system's pending one; else None.
+
+    `environment` is left out: the lifecycle state says where an approved system runs.
+    """
+    pending = view.pending_request if view is not None else None
+    if view is None or pending is None or pending.id != request.id:
+        return None
+    if request.kind not in REVIEWED_KINDS:
+        return None
+    return [d for d in manifest_diff(view) if d.changed and d.path != "environment"]
 
 
 def gates(view: SystemView) -> list[GateResult]:
