@@ -58,13 +58,26 @@ class EstateQuery:
 
     def conditions(self, now: datetime) -> list[Any]:
         """The WHERE conditions of these filters."""
-        conditions = system_filters(
-            self.states(), self.tier, self.owner, self.search, overdue=self.overdue
-        )
+        conditions = system_filters(self.states(), self.tier, None, self.search, self.overdue)
+        if self.owner:
+            conditions.append(owned_by(self.owner))
         if self.expiring_before is not None:
             column = SYSTEMS.c.exception_expires_at
             conditions += [column > now, column <= self.expiring_before]
         return conditions
+
+
+def owned_by(owner: str) -> ColumnElement[bool]:
+    """Systems `owner` owns (business or technical), checked in the estate's urgency index.
+
+    `|| ''` keeps SQLite off the two owner indexes: their union is quick alone, but then every
+    matching row is read to sort it by urgency (30 ms when one person owns 10,000 systems); in
+    the covering urgency index the check reads no row and the order needs no sort (under 1 ms).
+    """
+    who = owner.lower()
+    return or_(
+        SYSTEMS.c.business_owner.concat("") == who, SYSTEMS.c.technical_owner.concat("") == who
+    )
 
 
 def page_ids(query: EstateQuery, now: datetime) -> Select[tuple[str]]:
@@ -82,6 +95,7 @@ def page_ids(query: EstateQuery, now: datetime) -> Select[tuple[str]]:
 class PageRow:
     """One estate row as stored: the view JSON and its nearest deadline (epoch seconds, what)."""
 
+    id: str
     view_json: str
     urgency: int
     next_deadline: str | None
@@ -103,7 +117,10 @@ def page_views(session: Session, query: EstateQuery) -> tuple[list[PageRow], int
         return [], int(total)
     columns = (SYSTEMS.c.view_json, SYSTEMS.c.urgency, SYSTEMS.c.next_deadline)
     rows = session.execute(select(SYSTEMS.c.id, *columns).where(SYSTEMS.c.id.in_(ids))).all()
-    by_id = {str(r.id): PageRow(str(r.view_json), int(r.urgency), r.next_deadline) for r in rows}
+    by_id = {
+        str(r.id): PageRow(str(r.id), str(r.view_json), int(r.urgency), r.next_deadline)
+        for r in rows
+    }
     return [by_id[i] for i in ids if i in by_id], int(total)
 
 

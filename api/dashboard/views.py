@@ -1,14 +1,15 @@
 """View-models for the dashboard pages, built from stored system views (JSON) and live views.
 
 Recertification (`due_at`, `overdue_since`) and waivers (`gap`, `until`, `status`) are read
-from the stored view here and only here; counts are SQL aggregates (`db/dashboard.py`).
+from the stored view here and only here; counts are SQL aggregates (`db/dashboard.py`); the
+estate's order and "time left" come from the projection's `urgency` columns (domain.deadlines).
 Estate rows read the stored JSON with `json.loads` (no model validation) to stay fast.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -201,9 +202,9 @@ def estate_counts(session: Session) -> EstateCounts:
 def estate_page(session: Session, query: EstateQuery) -> EstatePage:
     """One page of the estate: rows, total and counts."""
     stored, total = page_views(session, query)
-    rows = [estate_row(row, [], now()) for row in stored]
-    tickets = open_tickets(session, system_ids=[row.id for row in rows])
-    rows = [replace(row, tickets=tickets.get(row.id, [])) for row in rows]
+    tickets = open_tickets(session, system_ids=[row.id for row in stored])
+    at = now()
+    rows = [estate_row(row, tickets.get(row.id, []), at) for row in stored]
     return EstatePage(rows=rows, total=total, query=query, counts=estate_counts(session))
 
 

@@ -149,18 +149,22 @@ def _tier(engine: Engine, system_id: str) -> str:
 
 
 def test_sqlite_pages_the_order_from_an_index(tmp_path: Path) -> None:
-    """On SQLite no estate page reads every stored row: the unfiltered, state and tier pages read
-    their order straight from an index (no sort), and search, overdue and expiring scan only a
-    covering index or search a filter's index."""
+    """On SQLite no estate page reads every stored row: the unfiltered, state, tier, owner, search
+    and overdue pages read their order straight from an index (no sort); expiring and env search
+    a filter's index and sort only what matches."""
     engine = make_engine(f"sqlite:///{tmp_path}/plan.db")
     init_db(engine)
     now = datetime.now(UTC)
-    ordered = [EstateQuery(), EstateQuery(state="pilot", offset=100), EstateQuery(tier="high")]
-    filtered = [
+    ordered = [
+        EstateQuery(),
+        EstateQuery(state="pilot", offset=100),
+        EstateQuery(tier="high"),
+        EstateQuery(owner="bea@example.com"),
         EstateQuery(search="bulk"),
         EstateQuery(overdue=True),
+    ]
+    filtered = [
         EstateQuery(expiring_before=now + timedelta(days=14)),
-        EstateQuery(owner="bea@example.com"),
         EstateQuery(env="production"),
     ]
     with engine.connect() as conn:

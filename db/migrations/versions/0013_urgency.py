@@ -20,7 +20,10 @@ branch_labels = None
 depends_on = None
 
 INDEXES = {
-    "ix_systems_urgency_id": ["urgency", "id", "name", "overdue_since", "exception_expires_at"],
+    "ix_systems_urgency_id": [
+        *("urgency", "id", "name", "overdue_since", "exception_expires_at"),
+        *("business_owner", "technical_owner"),
+    ],
     "ix_systems_state_urgency_id": ["state", "urgency", "id"],
     "ix_systems_risk_tier_urgency_id": ["risk_tier", "urgency", "id"],
     "ix_systems_has_exceptions_id": ["has_exceptions", "id"],
