@@ -176,3 +176,54 @@ def test_sqlite_pages_the_order_from_an_index(tmp_path: Path) -> None:
             if query in ordered:
                 assert not any("TEMP B-TREE" in s for s in steps), (query, steps)
     engine.dispose()
+
+
+def test_migrating_from_0012_keys_the_systems_already_stored(database_url: str) -> None:
+    """A database from before migration 0013 gets its stored systems keyed and flagged by the
+    same rule the projection writes with: the urgent one leads the first page at once."""
+    from alembic import command
+    from sqlalchemy import table
+
+    from db.engine import alembic_config
+
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0012")
+    views = [
+        system_view("a-plain"),
+        waived("b-waived", NOW + timedelta(days=9), WaiverStatus.active, lapsed=False),
+    ]
+    old = table("systems", *[SYSTEMS.c[name]._copy() for name in OLD_COLUMNS])
+    with engine.begin() as conn:
+        for view in views:
+            conn.execute(old.insert().values(**old_row(view)))
+        command.upgrade(alembic_config(conn), "head")
+    first, _ = ids(engine, EstateQuery())
+    assert first == ["b-waived", "a-plain"]
+    with engine.connect() as conn:
+        flagged = conn.execute(select(SYSTEMS.c.id).where(SYSTEMS.c.has_exceptions.is_(True)))
+        assert list(flagged.scalars()) == ["b-waived"]
+        what = conn.execute(select(SYSTEMS.c.next_deadline).where(SYSTEMS.c.id == "b-waived"))
+        assert what.scalar_one() == "exception expiry"
+    engine.dispose()
+
+
+OLD_COLUMNS = (
+    *("id", "name", "state", "environment", "risk_tier", "applies"),
+    *("view_json", "version", "updated_at"),
+)
+
+
+def old_row(view: SystemView) -> dict[str, Any]:
+    """The columns a system row had before migration 0013."""
+    return {
+        "id": view.system_id,
+        "name": view.manifest.name,
+        "state": view.state.value,
+        "environment": view.manifest.environment.value,
+        "risk_tier": view.requirements.risk_tier.value,
+        "applies": view.requirements.applies,
+        "view_json": view.model_dump_json(),
+        "version": view.version,
+        "updated_at": view.updated_at,
+    }
