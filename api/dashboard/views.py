@@ -8,6 +8,7 @@ Estate rows read the stored JSON with `json.loads` (no model validation) to stay
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -285,18 +286,33 @@ REVIEWED_KINDS = frozenset({RequestKind.promotion, RequestKind.revalidation})
 """Requests that ask to approve a manifest: their page shows what would be approved."""
 
 
+def fingerprint(reference: str) -> str:
+    """A short SHA-256 fingerprint of a vault reference (the reference itself is not shown)."""
+    return "sha256:" + hashlib.sha256(reference.encode()).hexdigest()[:12] if reference else "—"
+
+
+def _masked(path: str, value: str) -> str:
+    """A vault reference as its fingerprint; any other value as it is."""
+    return fingerprint(value) if path.endswith("vault_ref") and value != NONE else value
+
+
 def review_diff(view: SystemView | None, request: ApprovalRequest) -> list[FieldDiff] | None:
     """The fields the manifest under review changes from the approved one (a promotion: every
     field, nothing approved yet), while the request is the system's pending one; else None.
 
-    `environment` is left out: the lifecycle state says where an approved system runs.
+    `environment` is left out (the lifecycle state says where an approved system runs), and a
+    vault reference shows as its fingerprint (the page is linked from Slack and tickets).
     """
     pending = view.pending_request if view is not None else None
     if view is None or pending is None or pending.id != request.id:
         return None
     if request.kind not in REVIEWED_KINDS:
         return None
-    return [d for d in manifest_diff(view) if d.changed and d.path != "environment"]
+    return [
+        FieldDiff(d.path, _masked(d.path, d.approved), _masked(d.path, d.declared))
+        for d in manifest_diff(view)
+        if d.changed and d.path != "environment"
+    ]
 
 
 def gates(view: SystemView) -> list[GateResult]:

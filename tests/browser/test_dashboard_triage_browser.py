@@ -58,6 +58,8 @@ async def test_request_page_confirm_and_contained_system_at_both_widths(
             ).wait_for()  # path, before → after
             right = await page.evaluate(WIDEST, "#review-diff")
             assert right <= width + 1, (label, right)
+            shown = await review.inner_text()
+            assert "vault://" not in shown and "sha256:" in shown  # a fingerprint, not the ref
             await page.screenshot(path=str(SCREENSHOTS / f"request-{label}.png"), full_page=True)
             await page.get_by_role("button", name=f"Approve {request_id}").click()
             confirm = page.get_by_role("button", name=f"Confirm approval of {request_id}")
