@@ -168,15 +168,18 @@ async def test_revalidation_request_page_shows_the_manifest_diff(
             table = page[
                 page.index('id="review-diff"') : page.index("</table>", page.index("review-diff"))
             ]
-            rows = re.findall(
-                r"<code>([^<]+)</code></th><td><span class=\"before\">([^<]*)</span> → <mark>([^<]*)</mark>",
+            cells = re.findall(
+                r"<code>(.+?)</code></th><td><span class=\"before\">([^<]*)</span> → "
+                r"<mark>([^<]*)</mark>",
                 table,
             )
+            rows = [(path.replace("<wbr>", ""), before, after) for path, before, after in cells]
             assert rows, table
             assert any(
                 "crm.accounts" in after and "crm.accounts" not in before
                 for _, before, after in rows
             ), rows
+            assert ("capabilities.write_targets", "—", "crm.accounts") in rows
             assert all(path != "environment" for path, _, _ in rows)
             assert "{" not in table
             body = {"reason": "credential leaked in a log"}
