@@ -67,7 +67,7 @@ class SystemRow(SQLModel, table=True):
         Index("ix_systems_business_owner_id", "business_owner", "id"),
         Index("ix_systems_technical_owner_id", "technical_owner", "id"),
         Index("ix_systems_id_name", "id", "name"),
-        # The estate's urgency order, whole and filtered by state or tier (migration 0013); the
+        # The estate's urgency order, whole and filtered by state or tier (migration 0014); the
         # first covers search (name), overdue, expiring and owner filters too: no row is read.
         Index(
             "ix_systems_urgency_id",

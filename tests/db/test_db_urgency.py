@@ -178,8 +178,8 @@ def test_sqlite_pages_the_order_from_an_index(tmp_path: Path) -> None:
     engine.dispose()
 
 
-def test_migrating_from_0012_keys_the_systems_already_stored(database_url: str) -> None:
-    """A database from before migration 0013 gets its stored systems keyed and flagged by the
+def test_migrating_from_0013_keys_the_systems_already_stored(database_url: str) -> None:
+    """A database from before migration 0014 gets its stored systems keyed and flagged by the
     same rule the projection writes with: the urgent one leads the first page at once."""
     from alembic import command
     from sqlalchemy import table
@@ -188,7 +188,7 @@ def test_migrating_from_0012_keys_the_systems_already_stored(database_url: str) 
 
     engine = make_engine(database_url)
     with engine.begin() as conn:
-        command.upgrade(alembic_config(conn), "0012")
+        command.upgrade(alembic_config(conn), "0013")
     views = [
         system_view("a-plain"),
         waived("b-waived", NOW + timedelta(days=9), WaiverStatus.active, lapsed=False),
@@ -215,7 +215,7 @@ OLD_COLUMNS = (
 
 
 def old_row(view: SystemView) -> dict[str, Any]:
-    """The columns a system row had before migration 0013."""
+    """The columns a system row had before migration 0014."""
     return {
         "id": view.system_id,
         "name": view.manifest.name,

@@ -1,8 +1,8 @@
 """The estate's urgency order (each system's nearest deadline as an indexed sortable key) and
 an indexed flag for the exceptions page (systems that ever had a waiver).
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-02
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 from domain.contracts import SystemView
 from domain.deadlines import NO_DEADLINE, next_deadline, urgency_key
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
