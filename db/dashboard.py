@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Table, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, Engine, Select, Table, and_, delete, func, or_, select
 from sqlmodel import Session
 
 from db.ledger import append_events
@@ -58,40 +58,69 @@ class EstateQuery:
 
     def conditions(self, now: datetime) -> list[Any]:
         """The WHERE conditions of these filters."""
-        conditions = system_filters(
-            self.states(), self.tier, self.owner, self.search, overdue=self.overdue
-        )
+        conditions = system_filters(self.states(), self.tier, None, self.search, self.overdue)
+        if self.owner:
+            conditions.append(owned_by(self.owner))
         if self.expiring_before is not None:
             column = SYSTEMS.c.exception_expires_at
             conditions += [column > now, column <= self.expiring_before]
         return conditions
 
 
-def page_views(session: Session, query: EstateQuery) -> tuple[list[str], int]:
-    """The stored view JSON of one page of systems (by id), and how many match.
+def owned_by(owner: str) -> ColumnElement[bool]:
+    """Systems `owner` owns (business or technical), checked in the estate's urgency index.
 
-    The page's ids are chosen first (narrow rows, an index or the primary key), and only those
-    50 views are read: sorting whole rows would drag every matching view through the sort.
+    `|| ''` keeps SQLite off the two owner indexes: their union is quick alone, but then every
+    matching row is read to sort it by urgency (30 ms when one person owns 10,000 systems); in
+    the covering urgency index the check reads no row and the order needs no sort (under 1 ms).
     """
-    conditions = query.conditions(datetime.now(UTC))
-    total = session.execute(
-        select(func.count()).select_from(SYSTEMS).where(*conditions)
-    ).scalar_one()
-    ids = list(
-        session.execute(
-            select(SYSTEMS.c.id)
-            .where(*conditions)
-            .order_by(SYSTEMS.c.id)
-            .offset(query.offset)
-            .limit(query.limit)
-        ).scalars()
+    who = owner.lower()
+    return or_(
+        SYSTEMS.c.business_owner.concat("") == who, SYSTEMS.c.technical_owner.concat("") == who
     )
+
+
+def page_ids(query: EstateQuery, now: datetime) -> Select[tuple[str]]:
+    """The ids of one page in urgency order (read from the (urgency, id) indexes)."""
+    return (
+        select(SYSTEMS.c.id)
+        .where(*query.conditions(now))
+        .order_by(SYSTEMS.c.urgency, SYSTEMS.c.id)
+        .offset(query.offset)
+        .limit(query.limit)
+    )
+
+
+@dataclass(frozen=True)
+class PageRow:
+    """One estate row as stored: the view JSON and its nearest deadline (epoch seconds, what)."""
+
+    id: str
+    view_json: str
+    urgency: int
+    next_deadline: str | None
+
+
+def page_views(session: Session, query: EstateQuery) -> tuple[list[PageRow], int]:
+    """One page of systems in urgency order (nearest deadline first, passed ones first, then
+    those without one; ties by id), and how many match.
+
+    The page's ids are chosen first from the (urgency, id) indexes, and only those 50 views are
+    read: sorting whole rows would drag every matching view through the sort.
+    """
+    at = datetime.now(UTC)
+    total = session.execute(
+        select(func.count()).select_from(SYSTEMS).where(*query.conditions(at))
+    ).scalar_one()
+    ids = list(session.execute(page_ids(query, at)).scalars())
     if not ids:
         return [], int(total)
-    rows = session.execute(
-        select(SYSTEMS.c.id, SYSTEMS.c.view_json).where(SYSTEMS.c.id.in_(ids))
-    ).all()
-    by_id = {str(system_id): str(text) for system_id, text in rows}
+    columns = (SYSTEMS.c.view_json, SYSTEMS.c.urgency, SYSTEMS.c.next_deadline)
+    rows = session.execute(select(SYSTEMS.c.id, *columns).where(SYSTEMS.c.id.in_(ids))).all()
+    by_id = {
+        str(r.id): PageRow(str(r.id), str(r.view_json), int(r.urgency), r.next_deadline)
+        for r in rows
+    }
     return [by_id[i] for i in ids if i in by_id], int(total)
 
 

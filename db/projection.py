@@ -23,6 +23,7 @@ from db.queries import (
 from db.tables import APPROVAL_REQUESTS, SYSTEMS, as_utc
 from domain.approvals import ApprovalRequest
 from domain.contracts import RecordBatch, SystemView
+from domain.deadlines import next_deadline, urgency_key
 from domain.waivers import next_expiry
 
 
@@ -67,6 +68,7 @@ def upsert_system(session: Session, *, view: SystemView) -> bool:
     manifest = view.manifest
     recert = view.recertification
     expiring = next_expiry(view.exceptions)
+    deadline = next_deadline(view)
     values = {
         "id": view.system_id,
         "name": manifest.name,
@@ -80,6 +82,9 @@ def upsert_system(session: Session, *, view: SystemView) -> bool:
         "recertification_due_at": recert.due_at if recert else None,
         "overdue_since": recert.overdue_since if recert else None,
         "exception_expires_at": expiring.until if expiring else None,
+        "urgency": urgency_key(deadline),
+        "next_deadline": deadline.what if deadline else None,
+        "has_exceptions": bool(view.exceptions),
         "view_json": view.model_dump_json(),
         "version": view.version,
         "updated_at": view.updated_at,

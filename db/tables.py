@@ -18,6 +18,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from domain.deadlines import NO_DEADLINE
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware timestamp stored in UTC and always read back as aware UTC."""
@@ -65,6 +67,16 @@ class SystemRow(SQLModel, table=True):
         Index("ix_systems_business_owner_id", "business_owner", "id"),
         Index("ix_systems_technical_owner_id", "technical_owner", "id"),
         Index("ix_systems_id_name", "id", "name"),
+        # The estate's urgency order, whole and filtered by state or tier (migration 0014); the
+        # first covers search (name), overdue, expiring and owner filters too: no row is read.
+        Index(
+            "ix_systems_urgency_id",
+            *("urgency", "id", "name", "overdue_since", "exception_expires_at"),
+            *("business_owner", "technical_owner"),
+        ),
+        Index("ix_systems_state_urgency_id", "state", "urgency", "id"),
+        Index("ix_systems_risk_tier_urgency_id", "risk_tier", "urgency", "id"),
+        Index("ix_systems_has_exceptions_id", "has_exceptions", "id"),
     )
 
     id: str = Field(primary_key=True)
@@ -79,6 +91,13 @@ class SystemRow(SQLModel, table=True):
     recertification_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     overdue_since: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     exception_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    urgency: int = Field(
+        default=NO_DEADLINE,
+        sa_type=BigInteger,
+        description="The nearest deadline in epoch seconds (domain.deadlines); none: last.",
+    )
+    next_deadline: str | None = Field(default=None, description="What that deadline is.")
+    has_exceptions: bool = Field(default=False, description="Ever had a waiver (any status).")
     view_json: str = Field(sa_type=Text)
     version: int
     updated_at: datetime = Field(sa_type=UTCDateTime)

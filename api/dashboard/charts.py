@@ -135,13 +135,17 @@ def calendar(today: date, events: Sequence[tuple[date, str, str]], days: int = 9
 
 
 def findings_weekly(weeks: Sequence[tuple[date, int, int]]) -> str:
-    """Findings opened vs closed per week: two bars per week (opened, closed)."""
+    """Findings opened vs acknowledged per week: two bars per week.
+
+    Acknowledgement is the recorded way a finding closes (retirement drops a system's findings
+    from the open count, not counted here); containment and release leave findings open.
+    """
     top = max([max(o, c) for _, o, c in weeks] + [1])
     slot = WIDTH / max(1, len(weeks))
     body: list[str] = []
     for index, (start, opened, closed) in enumerate(weeks):
         x = index * slot + slot * 0.1
-        for shift, (kind, count) in enumerate((("opened", opened), ("closed", closed))):
+        for shift, (kind, count) in enumerate((("opened", opened), ("acknowledged", closed))):
             height = BAR_AREA * count / top
             body.append(
                 f'<g class="bar {kind}"><title>week of {start.isoformat()}: {count} {kind}</title>'
@@ -149,4 +153,4 @@ def findings_weekly(weeks: Sequence[tuple[date, int, int]]) -> str:
                 f'width="{slot * 0.38:.1f}" height="{height:.1f}"/></g>'
             )
         body.append(f'<text x="{x:.1f}" y="{BAR_AREA + 38}">{start.strftime("%m-%d")}</text>')
-    return _svg(BAR_AREA + 46, "Findings opened and closed per week", body)
+    return _svg(BAR_AREA + 46, "Findings opened and acknowledged per week", body)

@@ -14,7 +14,7 @@ from sqlmodel import Session as DbSession
 from api.auth import WRITERS
 from api.dashboard import session as auth
 from api.dashboard.router import _inbox, _service, page, refused, signed_form, to_signin
-from api.dashboard.views import days_left, now
+from api.dashboard.views import days_left, now, review_diff
 from api.errors import STATUS
 from api.service import command_meta
 from db.queries import get_request, get_system
@@ -42,6 +42,7 @@ def request_context(db: DbSession, request: ApprovalRequest, who: str) -> dict[s
         "system": system,
         "tickets": [t for t in tickets if t.request_id == request.id],
         "can_decide_this": may_decide(request, who),
+        "review": review_diff(system, request),
         "deadline": deadline,
         "decision_key": uuid.uuid4().hex,
         "next": f"/requests/{request.id}",

@@ -3,7 +3,6 @@ tokens, ledger verification and the pictures page."""
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -17,7 +16,7 @@ from api.dashboard import charts
 from api.dashboard import session as auth
 from api.dashboard.pages import PAGE_SIZE, PageNo, pager
 from api.dashboard.router import checked_form, page, refused, to_signin
-from api.dashboard.views import now
+from api.dashboard.views import fingerprint, now
 from core.signing import CheckpointSigner
 from db.inventory import (
     action_page,
@@ -34,11 +33,6 @@ from domain.errors import GovernanceError
 router = APIRouter(include_in_schema=False)
 Filter = Annotated[str | None, Query(max_length=200)]
 WEEKS = 12
-
-
-def fingerprint(reference: str) -> str:
-    """A short SHA-256 fingerprint of a vault reference (the reference itself is not shown)."""
-    return "sha256:" + hashlib.sha256(reference.encode()).hexdigest()[:12] if reference else "—"
 
 
 @router.get("/credentials")

@@ -44,9 +44,15 @@ def readable(value: Any) -> Markup:
     return escape("—") if value is None or value == "" else escape(str(value))
 
 
+def breakable(path: str) -> Markup:
+    """A dotted field path that may wrap after each dot (narrow screens), escaped."""
+    return Markup(".<wbr>").join(escape(part) for part in path.split("."))
+
+
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["when"] = when
 templates.env.filters["readable"] = readable
+templates.env.filters["breakable"] = breakable
 templates.env.globals["may_decide"] = may_decide
 
 

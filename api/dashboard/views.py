@@ -1,12 +1,14 @@
 """View-models for the dashboard pages, built from stored system views (JSON) and live views.
 
 Recertification (`due_at`, `overdue_since`) and waivers (`gap`, `until`, `status`) are read
-from the stored view here and only here; counts are SQL aggregates (`db/dashboard.py`).
+from the stored view here and only here; counts are SQL aggregates (`db/dashboard.py`); the
+estate's order and "time left" come from the projection's `urgency` columns (domain.deadlines).
 Estate rows read the stored JSON with `json.loads` (no model validation) to stay fast.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,6 +18,7 @@ from sqlmodel import Session
 
 from db.dashboard import (
     EstateQuery,
+    PageRow,
     contained_count,
     expiring_exception_count,
     finding_count,
@@ -28,8 +31,9 @@ from db.dashboard import (
     state_counts,
 )
 from db.queries import list_requests
-from domain.approvals import ApprovalRequest, may_decide
+from domain.approvals import ApprovalRequest, RequestKind, may_decide
 from domain.contracts import SystemView
+from domain.deadlines import NO_DEADLINE
 from domain.gate import system_gate
 from domain.lifecycle import CLOSED_STATES, PRODUCTION_STATES, GateResult, LifecycleState, Scope
 from domain.manifest import Environment
@@ -145,49 +149,22 @@ def days_left(at: datetime, now: datetime) -> tuple[str, bool]:
     return f"{days} day{'s' if days != 1 else ''} left", False
 
 
-def _stamp(value: Any) -> datetime | None:
-    """A stored ISO timestamp as an aware datetime, or None."""
-    if not isinstance(value, str) or not value:
-        return None
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def nearest_deadline(view: dict[str, Any], now: datetime) -> tuple[str, bool]:
-    """The nearest of escalation, expiry and recertification, as days left or overdue."""
-    recert = view.get("recertification") or {}
-    pending = view.get("pending_request") or {}
-    waived = [item.get("until") for item in view.get("exceptions") or []]
-    found = [
-        (when, what)
-        for value, what in [
-            (recert.get("overdue_since") or recert.get("due_at"), "recertification"),
-            (pending.get("escalate_at"), "escalation"),
-            *[(until, "exception expiry") for until in waived],
-        ]
-        if (when := _stamp(value)) is not None
-    ]
-    if not found:
+def deadline_text(row: PageRow, now: datetime) -> tuple[str, bool]:
+    """The stored nearest deadline as "what: N days left" or "what: overdue N days"."""
+    if row.next_deadline is None or row.urgency >= NO_DEADLINE:
         return "", False
-    when, what = min(found, key=lambda item: item[0])
-    text, late = days_left(when, now)
-    return f"{what}: {text}", late
+    text, late = days_left(datetime.fromtimestamp(row.urgency, UTC), now)
+    return f"{row.next_deadline}: {text}", late
 
 
-def urgency(row: EstateRow) -> tuple[bool, int, str]:
-    """Sort key of a page's rows: overdue first (most days first), then fewest days left."""
-    digits = "".join(ch if ch.isdigit() else " " for ch in row.deadline).split()
-    days = int(digits[0]) if digits else 10**6
-    return (not row.late, -days if row.late else days, row.id)
-
-
-def estate_row(view: dict[str, Any], tickets: list[str], now: datetime) -> EstateRow:
-    """One estate line from a stored view."""
+def estate_row(stored: PageRow, tickets: list[str], now: datetime) -> EstateRow:
+    """One estate line from a stored view and its nearest deadline."""
+    view = json.loads(stored.view_json)
     manifest = view.get("approved_manifest") or view["manifest"]
     production = view.get("production_requirements") or view["requirements"]
     due, overdue = recertification(view)
     pending = view.get("pending_request")
-    deadline, late = nearest_deadline(view, now)
+    deadline, late = deadline_text(stored, now)
     return EstateRow(
         id=view["system_id"],
         name=manifest["name"],
@@ -225,11 +202,10 @@ def estate_counts(session: Session) -> EstateCounts:
 
 def estate_page(session: Session, query: EstateQuery) -> EstatePage:
     """One page of the estate: rows, total and counts."""
-    texts, total = page_views(session, query)
-    views = [json.loads(text) for text in texts]
-    tickets = open_tickets(session, system_ids=[v["system_id"] for v in views])
+    stored, total = page_views(session, query)
+    tickets = open_tickets(session, system_ids=[row.id for row in stored])
     at = now()
-    rows = sorted((estate_row(v, tickets.get(v["system_id"], []), at) for v in views), key=urgency)
+    rows = [estate_row(row, tickets.get(row.id, []), at) for row in stored]
     return EstatePage(rows=rows, total=total, query=query, counts=estate_counts(session))
 
 
@@ -304,6 +280,39 @@ def manifest_diff(view: SystemView) -> list[FieldDiff]:
     )
     paths = list(declared) + [p for p in approved if p not in declared]
     return [FieldDiff(p, approved.get(p, NONE), declared.get(p, NONE)) for p in paths]
+
+
+REVIEWED_KINDS = frozenset({RequestKind.promotion, RequestKind.revalidation})
+"""Requests that ask to approve a manifest: their page shows what would be approved."""
+
+
+def fingerprint(reference: str) -> str:
+    """A short SHA-256 fingerprint of a vault reference (the reference itself is not shown)."""
+    return "sha256:" + hashlib.sha256(reference.encode()).hexdigest()[:12] if reference else "—"
+
+
+def _masked(path: str, value: str) -> str:
+    """A vault reference as its fingerprint; any other value as it is."""
+    return fingerprint(value) if path.endswith("vault_ref") and value != NONE else value
+
+
+def review_diff(view: SystemView | None, request: ApprovalRequest) -> list[FieldDiff] | None:
+    """The fields the manifest under review changes from the approved one (a promotion: every
+    field, nothing approved yet), while the request is the system's pending one; else None.
+
+    `environment` is left out (the lifecycle state says where an approved system runs), and a
+    vault reference shows as its fingerprint (the page is linked from Slack and tickets).
+    """
+    pending = view.pending_request if view is not None else None
+    if view is None or pending is None or pending.id != request.id:
+        return None
+    if request.kind not in REVIEWED_KINDS:
+        return None
+    return [
+        FieldDiff(d.path, _masked(d.path, d.approved), _masked(d.path, d.declared))
+        for d in manifest_diff(view)
+        if d.changed and d.path != "environment"
+    ]
 
 
 def gates(view: SystemView) -> list[GateResult]:

@@ -58,12 +58,14 @@ def test_calendar_has_ninety_days_and_marks_due_dates() -> None:
     assert "sys-b" not in svg
 
 
-def test_weekly_findings_draw_opened_and_closed_bars() -> None:
-    """Each week has an opened and a closed bar, titled with the counts."""
+def test_weekly_findings_draw_opened_and_acknowledged_bars() -> None:
+    """Each week has an opened and an acknowledged bar, titled with the counts (what closes a
+    finding is its acknowledgement, and the picture says so)."""
     weeks = [(date(2026, 1, 5), 3, 1), (date(2026, 1, 12), 0, 2)]
     svg = charts.findings_weekly(weeks)
-    assert svg.count('class="bar opened"') == 2 and svg.count('class="bar closed"') == 2
-    assert "week of 2026-01-05: 3 opened" in svg and "week of 2026-01-12: 2 closed" in svg
+    assert svg.count('class="bar opened"') == 2 and svg.count('class="bar acknowledged"') == 2
+    assert "week of 2026-01-05: 3 opened" in svg and "week of 2026-01-12: 2 acknowledged" in svg
+    assert "closed" not in svg
 
 
 def test_labels_are_escaped() -> None:

@@ -14,6 +14,7 @@ from tests.harness import BUSINESS, SECURITY, TECH, running_stack, serve_api
 
 pytestmark = pytest.mark.devserver
 WIDTHS = {"desktop": 1280, "phone": 390}
+WIDEST = "(sel) => document.querySelector(sel).getBoundingClientRect().right"
 
 
 def watch_console(page: Any) -> list[str]:
@@ -29,7 +30,8 @@ async def test_request_page_confirm_and_contained_system_at_both_widths(
     dev_env: WorkflowEnvironment, tmp_path: Path, chromium: Any
 ) -> None:
     """An approver opens a request from the home page's "needs my decision", approves, confirms
-    the production promotion and sees it recorded, at 1280 and 390 px with no console error; a
+    the production promotion and sees it recorded, at 1280 and 390 px with no console error (the
+    manifest under review fits the screen, a row per field); a
     contained system shows revocation per credential and Release. Screenshots go to docs/."""
     settings = settings_for(f"sqlite:///{tmp_path}/threshold.db", tmp_path)
     async with (
@@ -50,6 +52,14 @@ async def test_request_page_confirm_and_contained_system_at_both_widths(
                 await page.screenshot(path=str(SCREENSHOTS / "home.png"), full_page=True)
             await mine.get_by_role("link", name=request_id).click()
             await page.wait_for_url(f"{base}/requests/{request_id}")
+            review = page.locator("#review-diff")
+            await review.get_by_role(
+                "rowheader", name="name", exact=True
+            ).wait_for()  # path, before → after
+            right = await page.evaluate(WIDEST, "#review-diff")
+            assert right <= width + 1, (label, right)
+            shown = await review.inner_text()
+            assert "vault://" not in shown and "sha256:" in shown  # a fingerprint, not the ref
             await page.screenshot(path=str(SCREENSHOTS / f"request-{label}.png"), full_page=True)
             await page.get_by_role("button", name=f"Approve {request_id}").click()
             confirm = page.get_by_role("button", name=f"Confirm approval of {request_id}")

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, inspect
 from db.engine import init_db, make_engine
 from db.tables import TABLES, SystemRow
 
-HEAD = "0013"
+HEAD = "0014"
 
 
 def test_migrated_schema_matches_the_models(engine: Engine) -> None:

@@ -141,7 +141,7 @@ async def test_estate_filters_search_counts_and_pages(
     dev_env: WorkflowEnvironment, database_url: str, tmp_path: Path
 ) -> None:
     """The estate lists every system with counts on top, filters by tier, state and search, and
-    pages 50 at a time."""
+    pages 50 at a time in urgency order."""
     async with running_stack(dev_env.client, make_settings(database_url, tmp_path)) as stack:
         await register_and_request(stack)
         base = manifest("internal-summariser")
@@ -164,9 +164,17 @@ async def test_estate_filters_search_counts_and_pages(
             assert "page 1 of 2" in first.text
             assert "<strong data-count>1</strong> pending approvals" in first.text
             assert 'rel="next"' in first.text
+            # Urgency order across the estate: the system with a pending request (it escalates)
+            # leads page 1 ahead of ids sorting before it; page 2 continues with the rest by id.
+            listed = first.text.index("<tbody")
+            assert first.text.index("/systems/support-assistant", listed) < first.text.index(
+                "/systems/bulk-000", listed
+            )
+            assert "/systems/bulk-048" in first.text and "/systems/bulk-049" not in first.text
             second = await http.get("/?page=2")
-            assert "support-assistant" in second.text
-            assert "bulk-000" not in second.text
+            assert "/systems/bulk-049" in second.text and "/systems/bulk-050" in second.text
+            assert "/systems/support-assistant" not in second.text
+            assert "/systems/bulk-000" not in second.text
             found = await http.get("/?q=support")
             assert "1 systems" in found.text and "support-assistant" in found.text
             pending = await http.get("/?state=promotion_pending")

@@ -143,3 +143,50 @@ async def test_contained_system_shows_revocation_and_release(
             assert released.status_code == 303, released.text
             shown = await stack.call("GET", f"/systems/{SYSTEM}", REQUESTER)
             assert shown.json()["pending_request"]["kind"] == "release"
+
+
+async def test_revalidation_request_page_shows_the_manifest_diff(
+    dev_env: WorkflowEnvironment, database_url: str, tmp_path: Path
+) -> None:
+    """A revalidation's request page lists each field the change would put in force as path,
+    approved value → value under review (no JSON, no environment field); once the request is
+    withdrawn the page says the diff is shown only while it is pending."""
+    async with running_stack(dev_env.client, settings_for(database_url, tmp_path)) as stack:
+        await in_production(stack)
+        sent = await send(stack, cloudevent({"add_write": ["crm.accounts"]}))
+        assert sent.status_code == 200, sent.text
+        request_id = sent.json()["request_id"]
+        async with browser(stack) as http:
+            await sign_in(http, stack.tokens[SECURITY])
+
+            async def under_review() -> bool:
+                return 'id="review-diff"' in (await http.get(f"/requests/{request_id}")).text
+
+            assert await eventually(under_review)
+            page = (await http.get(f"/requests/{request_id}")).text
+            assert "Manifest under review" in page
+            table = page[
+                page.index('id="review-diff"') : page.index("</table>", page.index("review-diff"))
+            ]
+            cells = re.findall(
+                r"<code>(.+?)</code></th><td><span class=\"before\">([^<]*)</span> → "
+                r"<mark>([^<]*)</mark>",
+                table,
+            )
+            rows = [(path.replace("<wbr>", ""), before, after) for path, before, after in cells]
+            assert rows, table
+            assert any(
+                "crm.accounts" in after and "crm.accounts" not in before
+                for _, before, after in rows
+            ), rows
+            assert ("capabilities.write_targets", "—", "crm.accounts") in rows
+            assert all(path != "environment" for path, _, _ in rows)
+            assert "{" not in table
+            body = {"reason": "credential leaked in a log"}
+            contained = await stack.call("POST", f"/systems/{SYSTEM}/contain", ADMIN, json=body)
+            assert contained.status_code == 200, contained.text
+
+            async def closed() -> bool:
+                return 'id="no-review"' in (await http.get(f"/requests/{request_id}")).text
+
+            assert await eventually(closed)
