@@ -111,7 +111,7 @@ def build_worker(
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
         graceful_shutdown_timeout=SHUTDOWN_GRACE,
-        **options,
+        **{"max_cached_workflows": settings.temporal.workflow_cache_size, **options},
     )
 
 

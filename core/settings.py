@@ -23,6 +23,11 @@ class TemporalSettings(BaseModel):
     embedded: bool = Field(default=True, description="`threshold up` starts a dev server")
     ui_port: int = 8233
     max_history_events: int = 10_000
+    workflow_cache_size: int = Field(
+        default=1000,
+        ge=0,
+        description="Workflow runs a worker keeps in memory (sticky); each costs its sandbox",
+    )
     workflow_id_prefix: str = Field(
         default="", description="Prepended to workflow ids so deployments can share a namespace"
     )
