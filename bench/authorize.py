@@ -4,6 +4,8 @@ long a containment takes to be visible to `POST /api/v1/authorize`."""
 from __future__ import annotations
 
 import asyncio
+import os
+from pathlib import Path
 from time import perf_counter
 from typing import Any
 
@@ -57,6 +59,30 @@ async def flat_out(op: Any, count: int, concurrency: int = CONCURRENCY) -> Measu
     return Measure(count, concurrency, perf_counter() - began, latencies)
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes have used (from /proc; gone ones count 0)."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+async def settled(stack: BenchStack, limit: float = 60.0) -> float:
+    """Wait until the stack's processes use under 10% of a core (the earlier figures' follow-up
+    work done, so the floor and authorize meet the same quiet machine); the seconds waited."""
+    began = perf_counter()
+    while perf_counter() - began < limit:
+        before = cpu_seconds(stack.pids)
+        await asyncio.sleep(1.0)
+        if cpu_seconds(stack.pids) - before < 0.1:
+            break
+    return perf_counter() - began
+
+
 async def run_authorize(stack: BenchStack, count: int) -> dict[str, dict[str, float | int]]:
     """`raw.healthz`, `threshold.authorize` (paced at 500/s), their `.concurrent` closed-loop
     throughput (32 clients) and `threshold.authorize.containment_visible`."""
@@ -75,6 +101,7 @@ async def run_authorize(stack: BenchStack, count: int) -> dict[str, dict[str, fl
         response = await http.post(f"{API}/authorize", json=body, headers=headers)
         assert response.status_code == 200, response.text
 
+    await settled(stack)
     await paced(authorize, 200)  # warm-up
     results = {
         "raw.healthz": (await paced(healthz, count)).summary(),
