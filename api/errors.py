@@ -26,8 +26,10 @@ from api.faults import (
     TRANSIENT,
     DependencyUnavailable,
     database_down,
+    task_failing,
     temporal_down,
     timed_out,
+    worker_failing,
 )
 from api.limits import BodyTooLarge
 from domain.errors import GovernanceError
@@ -122,6 +124,9 @@ async def database_error(request: Request, exc: Exception) -> JSONResponse:
 async def temporal_error(request: Request, exc: Exception) -> JSONResponse:
     """Temporal unreachable outside a bounded call: 503; any other RPC error is a bug."""
     assert isinstance(exc, RPCError)
+    if task_failing(exc):
+        settings = request.app.state.settings.temporal
+        return await dependency_unavailable(request, worker_failing(settings))
     if exc.status not in TRANSIENT:
         raise exc
     if exc.status in SILENT:

@@ -74,6 +74,24 @@ async def live_pollers(client: Client, task_queue: str) -> int | None:
     return count
 
 
+TASK_FAILING = "Workflow Task in failed state"
+"""What Temporal answers a query when the workflow's last task failed in the worker."""
+
+
+def task_failing(exc: RPCError) -> bool:
+    """The workflow asked is stuck on a failing task (a worker bug or outage), not bad input."""
+    return exc.status is RPCStatusCode.FAILED_PRECONDITION and TASK_FAILING in exc.message
+
+
+def worker_failing(settings: TemporalSettings) -> DependencyUnavailable:
+    """The worker fails the workflow's tasks: Temporal retries them; the answer waits on it."""
+    return DependencyUnavailable(
+        "worker",
+        f"the worker on task queue {settings.task_queue} is failing this workflow's tasks "
+        "(see the worker log); Temporal retries them: retry shortly",
+    )
+
+
 def temporal_down(settings: TemporalSettings, why: str) -> DependencyUnavailable:
     """Temporal itself does not answer."""
     return DependencyUnavailable(
