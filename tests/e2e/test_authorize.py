@@ -60,6 +60,17 @@ async def in_production(stack: Stack) -> None:
     assert await eventually(production)
 
 
+async def approve_pending_action(stack: Stack) -> bool:
+    """The business owner approves the first action approval waiting for them (False: none yet)."""
+    found = await stack.call("GET", f"/requests?system={SYSTEM}&status=pending&mine=true", BUSINESS)
+    items = [r for r in found.json()["items"] if r["kind"] == "action"]
+    if not items:
+        return False
+    path = f"/requests/{items[0]['id']}/decisions"
+    decided = await stack.call("POST", path, BUSINESS, json={"approve": True})
+    return decided.status_code == 200
+
+
 def fast(settings: Settings, **api: Any) -> Settings:
     """Settings with the authorize options given."""
     return settings.model_copy(update={"api": settings.api.model_copy(update=api)})
@@ -271,20 +282,5 @@ async def test_governed_decorator_runs_allowed_tools_and_raises_on_deny(
 
             waiting = asyncio.ensure_future(asyncio.to_thread(send_reply))
 
-            async def approved() -> bool:
-                found = await stack.call(
-                    "GET", f"/requests?system={SYSTEM}&status=pending&mine=true", BUSINESS
-                )
-                items = [r for r in found.json()["items"] if r["kind"] == "action"]
-                if not items:
-                    return False
-                decided = await stack.call(
-                    "POST",
-                    f"/requests/{items[0]['id']}/decisions",
-                    BUSINESS,
-                    json={"approve": True},
-                )
-                return decided.status_code == 200
-
-            assert await eventually(approved)
+            assert await eventually(lambda: approve_pending_action(stack))
             assert await waiting == "sent"

@@ -13,10 +13,10 @@ import pytest
 from mcp import Client, StdioServerParameters
 from temporalio.testing import WorkflowEnvironment
 
-from tests.e2e.test_authorize import authorize, in_production
-from tests.e2e.test_credentials_actions import SYSTEM, settings_for
+from tests.e2e.test_authorize import approve_pending_action, authorize, in_production
+from tests.e2e.test_credentials_actions import settings_for
 from tests.e2e.test_promotion_tour import eventually
-from tests.harness import BUSINESS, REQUESTER, running_stack, serve_api
+from tests.harness import REQUESTER, running_stack, serve_api
 
 pytestmark = pytest.mark.devserver
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,21 +73,6 @@ async def test_mcp_tools_run_only_when_threshold_allows(
                     mcp.call_tool("send_reply", {"ticket": "T-1", "text": "sorry"})
                 )
 
-                async def approved() -> bool:
-                    found = await stack.call(
-                        "GET", f"/requests?system={SYSTEM}&status=pending&mine=true", BUSINESS
-                    )
-                    items = [r for r in found.json()["items"] if r["kind"] == "action"]
-                    if not items:
-                        return False
-                    decided = await stack.call(
-                        "POST",
-                        f"/requests/{items[0]['id']}/decisions",
-                        BUSINESS,
-                        json={"approve": True},
-                    )
-                    return decided.status_code == 200
-
-                assert await eventually(approved, timeout=30)
+                assert await eventually(lambda: approve_pending_action(stack), timeout=30)
                 sent = await asyncio.wait_for(reply, 60)
                 assert not sent.is_error and "sent to T-1: sorry" in text_of(sent)
