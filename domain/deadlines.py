@@ -31,7 +31,8 @@ def deadlines(view: SystemView) -> list[Deadline]:
 
     The pending request escalates and then expires; recertification is due (or long overdue);
     an active exception expires, and one that expired with its gap still there (production
-    held) stays a passed deadline until the gap is fixed or waived again. Retired: none.
+    held) stays a passed deadline until the gap is fixed or waived again; an open just-in-time
+    action approval expires in minutes. Retired: none.
     """
     if view.state is LifecycleState.retired:
         return []
@@ -43,6 +44,9 @@ def deadlines(view: SystemView) -> list[Deadline]:
     recert = view.recertification
     if recert is not None:
         found.append(Deadline(at=recert.due_at, what="recertification"))
+    for approval in view.action_approvals:
+        if approval.status == "pending":
+            found.append(Deadline(at=approval.expires_at, what="action approval expiry"))
     for waiver in view.exceptions:
         lapsed = waiver.status is WaiverStatus.expired and waiver.gap in view.lapsed_gaps
         if waiver.status is WaiverStatus.active or lapsed:

@@ -11,6 +11,7 @@ from domain.action_approvals import KEEP_CLOSED, action_request, check_opening, 
 from domain.approvals import DecisionCommand, RequestKind, RequestStatus, apply_decision
 from domain.authorize import AuthorizeRequest
 from domain.contracts import ActionApproval
+from domain.deadlines import deadlines, next_deadline
 from domain.errors import Conflict, Forbidden, InvalidInput
 from domain.lifecycle import LifecycleState
 from domain.policy import Policy, Role
@@ -98,3 +99,21 @@ def test_settled_entries_keep_their_outcome_and_only_the_recent_closed_ones(
     assert entries[0].request_id == "support-assistant-0" and entries[0].status == "pending"
     assert len(entries) == 1 + KEEP_CLOSED
     assert entries[-1].status == "expired"
+
+
+def test_an_open_approval_is_the_system_s_nearest_deadline_until_it_settles(
+    support_data: dict[str, Any], policy: Policy
+) -> None:
+    """The dashboard's urgency order puts a system with an open action approval (minutes left)
+    ahead of its recertification; once settled it is no deadline any more."""
+    view = view_of(support_data, policy, LifecycleState.production)
+    request = action_request(view, policy, ask(), RUNTIME, NOW)
+    with_open = view.model_copy(update={"action_approvals": [opened(request, "c-1", ask())]})
+    nearest = next_deadline(with_open)
+    assert nearest is not None and nearest.what == "action approval expiry"
+    assert nearest.at == NOW + timedelta(minutes=15)
+    closed = request.model_copy(update={"status": RequestStatus.approved})
+    settled = with_open.model_copy(
+        update={"action_approvals": settle(with_open.action_approvals, closed)}
+    )
+    assert all(d.what != "action approval expiry" for d in deadlines(settled))
