@@ -20,11 +20,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, text
+from sqlmodel import Session
 
 from api.service import GovernanceService
 from core.settings import Settings
 from db.actions import scope_of
-from domain.action_approvals import entry_for
+from db.queries import get_request, get_system
+from domain.action_approvals import entry_for, entry_of
 from domain.actions import ActionRecord, ActionScope
 from domain.approvals import ApprovalRequest, RequestKind, RequestStatus
 from domain.authorize import AuthorizeRequest, RuntimeDecision, Verdict, as_record, decide
@@ -159,10 +161,10 @@ class Authorizer:
         """
         request, entry, system_id = await asyncio.to_thread(_read_approval, self.engine, request_id)
         if entry is None and view is not None:
-            entry = _entry(view, request_id)
+            entry = entry_of(view, request_id)
         if entry is None:
             try:
-                entry = _entry(await self.service.view(system_id), request_id)
+                entry = entry_of(await self.service.view(system_id), request_id)
             except NotFound:
                 return None
         if entry is None:
@@ -202,32 +204,24 @@ class Authorizer:
         """require_approval while open; allow (re-checked now) once approved; deny otherwise."""
         scope = self.snapshot.scopes.get(request.system_id)
         version, state = (scope.version, scope.state) if scope else (0, "unknown")
+
+        def answer(decision: RuntimeDecision, reason: str, code: str) -> Verdict:
+            return Verdict(
+                decision=decision, reasons=[reason], codes=[code], version=version, state=state
+            )
+
         status = request.status
         if status is RequestStatus.pending:
-            return Verdict(
-                decision=RuntimeDecision.require_approval,
-                reasons=[f"approval {request.id} awaits " + ", ".join(request.pending_roles)],
-                codes=["missing_human_approval"],
-                version=version,
-                state=state,
-            )
-        approvers = ", ".join(request.approvers)
-        if status is RequestStatus.approved and scope is None:
-            return Verdict(
-                decision=RuntimeDecision.deny,
-                reasons=[f"{request.system_id} is not in this process's snapshot: ask again"],
-                codes=["snapshot_missing"],
-                version=version,
-                state=state,
-            )
-        if status is RequestStatus.approved and scope is not None:
+            awaits = f"approval {request.id} awaits " + ", ".join(request.pending_roles)
+            return answer(RuntimeDecision.require_approval, awaits, "missing_human_approval")
+        if status is RequestStatus.approved:
+            if scope is None:
+                gone = f"{request.system_id} is not in this process's snapshot: ask again"
+                return answer(RuntimeDecision.deny, gone, "snapshot_missing")
+            approvers = ", ".join(request.approvers)
             record = as_record(entry.ask, datetime.now(UTC), approvers[:320])
+            self._record_once(request.id, record)
             verdict = decide(scope, record, stale=self.stale())
-            if request.id not in self.recorded:  # once per process; the id dedups the rest
-                if len(self.recorded) >= RECORDED_KEEP:
-                    self.recorded.clear()
-                self.recorded.add(request.id)
-                self.queue.append(record.model_copy(update={"id": "authorize:" + request.id}))
             return verdict.model_copy(
                 update={"reasons": [f"approved by {approvers} ({request.id})", *verdict.reasons]}
             )
@@ -236,13 +230,16 @@ class Authorizer:
             RequestStatus.expired: f"approval {request.id} expired without a decision",
             RequestStatus.withdrawn: f"approval {request.id} {request.reason}",
         }.get(status, f"approval {request.id} is {status.value}")
-        return Verdict(
-            decision=RuntimeDecision.deny,
-            reasons=[why],
-            codes=[f"approval_{status.value}"],
-            version=version,
-            state=state,
-        )
+        return answer(RuntimeDecision.deny, why, f"approval_{status.value}")
+
+    def _record_once(self, request_id: str, record: ActionRecord) -> None:
+        """Queue an approved action for the ledger once per process (its id dedups the rest)."""
+        if request_id in self.recorded:
+            return
+        if len(self.recorded) >= RECORDED_KEEP:
+            self.recorded.clear()
+        self.recorded.add(request_id)
+        self.queue.append(record.model_copy(update={"id": "authorize:" + request_id}))
 
     def _wake_settled(self) -> None:
         """Wake the long polls of this process whose approval is no longer pending."""
@@ -296,19 +293,8 @@ def _read_approval(
 ) -> tuple[ApprovalRequest | None, ActionApproval | None, str]:
     """An approval's projected request and projected record entry (either None while the
     projection has not caught up) and the id of its system."""
-    with engine.connect() as conn:
-        row = conn.execute(
-            text("SELECT request_json, system_id FROM approval_requests WHERE id = :i"),
-            {"i": request_id},
-        ).first()
-        system_id = str(row[1]) if row else request_id.rpartition("-")[0]
-        found = conn.execute(
-            text("SELECT view_json FROM systems WHERE id = :i"), {"i": system_id}
-        ).first()
-    request = ApprovalRequest.model_validate_json(row[0]) if row else None
-    entry = _entry(SystemView.model_validate_json(found[0]), request_id) if found else None
-    return request, entry, system_id
-
-
-def _entry(view: SystemView, request_id: str) -> ActionApproval | None:
-    return next((e for e in view.action_approvals if e.request_id == request_id), None)
+    with Session(engine) as session:
+        request = get_request(session, request_id=request_id)
+        system_id = request.system_id if request else request_id.rpartition("-")[0]
+        view = get_system(session, system_id=system_id)
+    return request, entry_of(view, request_id) if view else None, system_id

@@ -107,11 +107,16 @@ def settle(entries: list[ActionApproval], request: ApprovalRequest) -> list[Acti
         else e
         for e in entries
     ]
-    open_ = [e for e in done if e.status == RequestStatus.pending.value]
-    closed = [e for e in done if e.status != RequestStatus.pending.value][-KEEP_CLOSED:]
-    return [e for e in done if e in open_ or e in closed]
+    closed = [e.request_id for e in done if e.status != RequestStatus.pending.value]
+    dropped = set(closed[:-KEEP_CLOSED])  # the oldest closed ones beyond KEEP_CLOSED
+    return [e for e in done if e.request_id not in dropped]
 
 
 def entry_for(view: SystemView, command_id: str) -> ActionApproval | None:
     """The action approval a command opened (None once it aged out of the record)."""
     return next((e for e in view.action_approvals if e.command_id == command_id), None)
+
+
+def entry_of(view: SystemView, request_id: str) -> ActionApproval | None:
+    """The system record's entry for one action approval (None: not this system's)."""
+    return next((e for e in view.action_approvals if e.request_id == request_id), None)
