@@ -356,6 +356,12 @@ class PeopleNotice(Model):
     text: str
 
 
+def ticket_people(manifest: AISystemManifest) -> tuple[str | None, list[str]]:
+    """A governance ticket's people: the technical owner assigned, the business owner watching."""
+    tech, business = manifest.technical_owner, manifest.business_owner
+    return (str(tech).lower() if tech else None), ([str(business).lower()] if business else [])
+
+
 class GovernanceTicketInput(Model):
     """A ticket about a system that is not an approval request (overdue, waiver expired)."""
 

@@ -27,6 +27,7 @@ from domain.contracts import (
     ReleaseCommand,
     RevokeInput,
     SystemView,
+    ticket_people,
 )
 from domain.errors import Conflict
 from domain.lifecycle import LifecycleState
@@ -84,14 +85,13 @@ class Containment(SystemHost):
                 policy_digest=self._policy_digest,
             )
         credentials = bound_credentials(view)
-        owners = view.in_force
         incident = GovernanceTicketInput(
             ticket_id=f"{next_request_id(view)}-incident-{workflow.uuid4().hex[:6]}",
             system_id=self._id,
             kind="incident",
             summary=f"Incident: {view.manifest.name} ({self._id}) contained",
             description=_incident_text(view, reason, meta.principal, credentials),
-            assignee=str(owners.technical_owner).lower() if owners.technical_owner else None,
+            assignee=ticket_people(view.in_force)[0],
         )
         self._event(
             meta.principal,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from temporalio import workflow
 
 from domain.audit import AuditAction as A
-from domain.contracts import DormancyEpisode, GovernanceTicketInput, SystemView
+from domain.contracts import DormancyEpisode, GovernanceTicketInput, SystemView, ticket_people
 from domain.dormancy import WATCHED, DormancySignal, Dormant, ended, fresh, review_ticket_id
 from workflows.host import SystemHost
 
@@ -73,6 +73,7 @@ class Dormancy(SystemHost):
         """Audit one new episode, tell the owners, open the review ticket."""
         ticket_id = review_ticket_id(item)
         manifest = view.in_force
+        assignee, watchers = ticket_people(manifest)
         name = f"{manifest.name} ({self._id})"
         what = f"credential {item.credential_id} of {name}" if item.credential_id else name
         last = f"{item.last_action_at:%Y-%m-%d}" if item.last_action_at else "never"
@@ -120,8 +121,8 @@ class Dormancy(SystemHost):
                         f"*Business owner:* {manifest.business_owner}",
                     ]
                 ),
-                assignee=str(manifest.technical_owner or "").lower() or None,
-                watchers=[str(manifest.business_owner).lower()] if manifest.business_owner else [],
+                assignee=assignee,
+                watchers=watchers,
             ),
             A.dormancy_ticket_opened,
         )

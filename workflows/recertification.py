@@ -21,6 +21,7 @@ from domain.contracts import (
     PolicyCommand,
     RecertifyCommand,
     SystemView,
+    ticket_people,
 )
 from domain.errors import Conflict, Forbidden
 from domain.lifecycle import PRODUCTION_STATES, LifecycleState
@@ -178,6 +179,7 @@ class Recertification(Deadlines):
     ) -> GovernanceTicketInput:
         manifest = view.in_force
         tech, business = manifest.technical_owner, manifest.business_owner
+        assignee, watchers = ticket_people(manifest)
         lines = [
             f"{manifest.name} ({self._id}) missed its recertification: due "
             f"{_day(recert.due_at)}, grace ended {_day(recert.overdue_at)}.",
@@ -198,8 +200,8 @@ class Recertification(Deadlines):
             kind="recertification_overdue",
             summary=f"Recertification overdue: {manifest.name} ({self._id}), cycle {recert.cycle}",
             description="\n".join(lines),
-            assignee=str(tech).lower() if tech else None,
-            watchers=[str(business).lower()] if business else [],
+            assignee=assignee,
+            watchers=watchers,
             due=_day(recert.overdue_at),
             notes=list(notes),
             close=bool(notes),

@@ -20,6 +20,7 @@ from domain.contracts import (
     GrantExceptionCommand,
     RevokeExceptionCommand,
     SystemView,
+    ticket_people,
 )
 from domain.errors import Conflict, Forbidden, NotFound
 from domain.gate import waiver_lines
@@ -94,6 +95,7 @@ class Waivers(Deadlines):
                 view = self._revalidate_lapsed(view, f"{text}: {still[0].message}")
         self._notify(f"waiver-end:{exception.request_id}", owners, reason)
         manifest = view.in_force
+        assignee, watchers = ticket_people(manifest)
         self._ticket(
             GovernanceTicketInput(
                 ticket_id=f"{exception.request_id}-lapsed",
@@ -110,8 +112,8 @@ class Waivers(Deadlines):
                         f"*Policy:* exceptions.on_expiry = {self._policy.exceptions.on_expiry}",
                     ]
                 ),
-                assignee=str(manifest.technical_owner or "").lower() or None,
-                watchers=[str(manifest.business_owner).lower()] if manifest.business_owner else [],
+                assignee=assignee,
+                watchers=watchers,
             ),
             A.exception_ticket_opened,
         )
