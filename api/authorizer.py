@@ -29,7 +29,14 @@ from db.queries import get_request, get_system
 from domain.action_approvals import entry_for, entry_of
 from domain.actions import ActionRecord, ActionScope
 from domain.approvals import ApprovalRequest, RequestKind, RequestStatus
-from domain.authorize import AuthorizeRequest, RuntimeDecision, Verdict, as_record, decide
+from domain.authorize import (
+    AuthorizeRequest,
+    RuntimeDecision,
+    Verdict,
+    as_record,
+    decide,
+    masked_ask,
+)
 from domain.contracts import ActionApproval, CommandMeta, SystemView
 from domain.errors import GovernanceError, NotFound
 
@@ -125,8 +132,9 @@ class Authorizer:
         self, request: AuthorizeRequest, verdict: Verdict, meta: CommandMeta
     ) -> Approval:
         """Have the system's workflow open a just-in-time approval; refused: a deny saying why."""
+        kept = masked_ask(self.scope(request.system), request, datetime.now(UTC))
         try:
-            result = await self.service.request_action_approval(request, meta, verdict.reasons)
+            result = await self.service.request_action_approval(kept, meta, verdict.reasons)
         except GovernanceError as refused:
             if refused.code not in ("conflict", "invalid"):
                 raise

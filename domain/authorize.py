@@ -8,13 +8,21 @@ instead of after it: no finding is `allow`; only a missing human approval is
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.actions import ActionKind, ActionRecord, ActionScope, check_action
+from domain.actions import (
+    ActionKind,
+    ActionRecord,
+    ActionScope,
+    check_action,
+    mask_secret_credential,
+)
 from domain.manifest import SYSTEM_ID_PATTERN, Environment
+from domain.redaction import mask_secrets
 
 STALE_REASON = "authorization snapshot stale"
 
@@ -81,6 +89,18 @@ def as_record(
             "model": request.model,
         }
     )
+
+
+def masked_ask(scope: ActionScope, request: AuthorizeRequest, at: datetime) -> AuthorizeRequest:
+    """The request as it may be kept (in an approval's history, Slack, the ledger): a secret in
+    any of its fields replaced by the action ledger's masks (`mask_secret_credential`)."""
+    record = mask_secret_credential(scope, as_record(request, at))
+    kept = {f: getattr(record, f) for f in ("tool", "target", "action", "credential_id")}
+    kept |= {"trace_id": record.trace_id, "model": record.model}
+    for name in ("mcp_server", "mcp_tool"):
+        if value := getattr(request, name):
+            kept[name] = mask_secrets(value)
+    return request.model_copy(update=kept)
 
 
 def decide(scope: ActionScope, record: ActionRecord, *, stale: bool) -> Verdict:

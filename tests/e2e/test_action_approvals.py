@@ -19,9 +19,11 @@ from tests.e2e.dashboard import browser, csrf_of, sign_in
 from tests.e2e.test_authorize import ask, authorize, in_production
 from tests.e2e.test_credentials_actions import ADMIN, SYSTEM, settings_for
 from tests.e2e.test_promotion_tour import eventually
+from tests.e2e.test_secret_edges import histories_text
 from tests.e2e.test_slack_approvals import PEOPLE, SECRET, USER_IDS, click
 from tests.emulators.slack import SlackEmulator
 from tests.harness import BUSINESS, REQUESTER, TECH, Stack, running_stack
+from tests.secret_corpus import SECRETS, leaked
 
 pytestmark = pytest.mark.devserver
 ACTION = "send reply to customer"
@@ -207,3 +209,23 @@ async def test_slack_click_approves_the_action(
         assert answer["decision"] == "allow" and answer["decided_by"] == [BUSINESS]
         shown = await stack.call("GET", f"/requests/{approval_id}", REQUESTER)
         assert shown.json()["ticket"] is None
+
+
+async def test_a_secret_in_the_call_never_reaches_the_approval(
+    dev_env: WorkflowEnvironment, database_url: str, tmp_path: Path
+) -> None:
+    """A runtime that pastes a secret into its trace id or MCP fields still gets its approval,
+    but the request, the approval's history and the system's history hold only masks."""
+    sample = SECRETS[0]
+    async with running_stack(dev_env.client, settings_for(database_url, tmp_path)) as stack:
+        await in_production(stack)
+        await ask_approval(stack)  # the snapshot shows production
+        asked = await authorize(
+            stack, action=ACTION, trace_id=sample.value, mcp_tool=f"tool {sample.value}"
+        )
+        assert asked["decision"] == "require_approval", asked
+        shown = await stack.call("GET", f"/requests/{asked['approval_id']}", REQUESTER)
+        assert shown.status_code == 200
+        assert not leaked(sample, shown.text)
+        assert "trace: [secret]" in shown.json()["change"]
+        assert not leaked(sample, await histories_text(stack))
