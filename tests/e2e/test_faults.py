@@ -94,30 +94,3 @@ async def test_a_database_that_cannot_be_reached_is_a_503_naming_the_database(
         assert stack.app is not None
         stack.app.state.engine = make_engine("postgresql://nobody@127.0.0.1:9/none")
         assert_unavailable(await stack.call("GET", "/systems", REQUESTER), "database")
-
-
-async def test_a_workflow_whose_tasks_fail_is_a_503_naming_the_worker(
-    dev_env: WorkflowEnvironment, tmp_path: Path
-) -> None:
-    """A system workflow the worker cannot run (here: an input it cannot decode) answers its
-    queries with a 503 naming the task queue's worker, never a 500."""
-    from domain.contracts import system_workflow_id
-    from tests.e2e.test_promotion_tour import eventually
-    from tests.harness import running_stack
-
-    settings = make_settings(f"sqlite:///{tmp_path}/t.db", tmp_path)
-    async with running_stack(dev_env.client, settings) as stack:
-        await dev_env.client.start_workflow(
-            "AISystemWorkflow",
-            {"not": "a system input"},
-            id=system_workflow_id("broken-system", settings.temporal.workflow_id_prefix),
-            task_queue=settings.temporal.task_queue,
-        )
-
-        async def answered() -> httpx.Response | None:
-            shown = await stack.call("GET", "/systems/broken-system", REQUESTER)
-            return shown if shown.status_code != 404 else None
-
-        shown = await eventually(answered, timeout=30)
-        assert shown is not None
-        assert_unavailable(shown, "worker", settings.temporal.task_queue)
